@@ -1,0 +1,42 @@
+# One entry point for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.package-lock.json
+
+.PHONY: help install nats run test typecheck lint bench clean
+
+help:
+	@echo "make run    - start the local system (hub + two regions) and show it working"
+	@echo "make test   - install, type-check, lint and run every test"
+	@echo "make bench  - run the benchmarks; figures go to bench/results/latest.json"
+
+# npm ci only when the lock file changed since the last install.
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+install: $(NPM_STAMP) nats
+
+# Tests and the local topology run real nats-server processes; Debian ships the 2.9 server.
+nats:
+	@command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || \
+		{ echo "installing nats-server"; apt-get update -qq && apt-get install -y -qq nats-server; }
+	@bash scripts/ensure-local-nats.sh
+
+typecheck: $(NPM_STAMP)
+	npx tsc --noEmit -p tsconfig.json
+
+lint: $(NPM_STAMP)
+	npx biome ci .
+
+test: install typecheck lint
+	npx vitest run
+
+run: install
+	npx tsx services/cli.ts run
+
+bench: install
+	npx tsx bench/run.ts
+
+clean:
+	rm -rf .data bench/results/latest.json
