@@ -1,0 +1,115 @@
+/**
+ * NATS subjects, stream names and KV bucket names of stockline (DESIGN §5), built and parsed in one place.
+ *
+ * Location ids, SKUs and dead-letter reasons come from outside and may contain `.`, `*`, `>`, spaces or
+ * unicode; they are encoded as single subject tokens with `encodeSubjectToken`. Region ids are ours and
+ * restricted to `[a-z0-9-]+`, so they appear verbatim in subjects and (upper-cased) in stream names.
+ */
+import { decodeSubjectToken, encodeSubjectToken } from "../../domain/ids.ts";
+
+export const REGION_ID_PATTERN = /^[a-z0-9-]+$/;
+
+export class InvalidRegionIdError extends Error {
+  constructor(readonly region: string) {
+    super(`region id ${JSON.stringify(region)} is invalid: expected [a-z0-9-]+`);
+    this.name = "InvalidRegionIdError";
+  }
+}
+
+export const assertRegionId = (region: string): string => {
+  if (!REGION_ID_PATTERN.test(region)) throw new InvalidRegionIdError(region);
+  return region;
+};
+
+export const isRegionId = (region: string): boolean => REGION_ID_PATTERN.test(region);
+
+export type PositionAddress = { region: string; location: string; sku: string };
+export type DlqAddress = { region: string; reason: string };
+
+// --- subjects ---------------------------------------------------------------------------------------------
+
+/** `inv.cmd.<region>.<location>.<sku>`: commands into a regional node. */
+export const cmdSubject = (region: string, location: string, sku: string): string =>
+  `inv.cmd.${assertRegionId(region)}.${encodeSubjectToken(location)}.${encodeSubjectToken(sku)}`;
+
+/** `inv.evt.<region>.<location>.<sku>`: committed events out of a regional node (published by the relay). */
+export const evtSubject = (region: string, location: string, sku: string): string =>
+  `inv.evt.${assertRegionId(region)}.${encodeSubjectToken(location)}.${encodeSubjectToken(sku)}`;
+
+/** `inv.req.<region>`: request/reply decisions (reservations) answered by the owning regional node. */
+export const reqSubject = (region: string): string => `inv.req.${assertRegionId(region)}`;
+
+/** `inv.dlq.<region>.<reason>`: dead letters, the reason being a short machine-readable code. */
+export const dlqSubject = (region: string, reason: string): string =>
+  `inv.dlq.${assertRegionId(region)}.${encodeSubjectToken(reason)}`;
+
+/** Every command of a region (the subject filter of `INV_CMD_<R>`). */
+export const cmdWildcard = (region: string): string => `inv.cmd.${assertRegionId(region)}.>`;
+/** Every event of a region (the subject filter of `INV_EVT_<R>`). */
+export const evtWildcard = (region: string): string => `inv.evt.${assertRegionId(region)}.>`;
+/** Every dead letter of a region (the subject filter of `INV_DLQ_<R>`). */
+export const dlqWildcard = (region: string): string => `inv.dlq.${assertRegionId(region)}.>`;
+/** Events of one SKU at any location of a region. */
+export const evtSkuWildcard = (region: string, sku: string): string =>
+  `inv.evt.${assertRegionId(region)}.*.${encodeSubjectToken(sku)}`;
+/** Events of every SKU at one location of a region. */
+export const evtLocationWildcard = (region: string, location: string): string =>
+  `inv.evt.${assertRegionId(region)}.${encodeSubjectToken(location)}.*`;
+
+// --- parsers ----------------------------------------------------------------------------------------------
+
+const safeDecode = (token: string): string | undefined => {
+  try {
+    const decoded = decodeSubjectToken(token);
+    // Only accept canonical encodings, so that one position has exactly one subject.
+    return decoded.length > 0 && encodeSubjectToken(decoded) === token ? decoded : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const parsePositionSubject = (kind: "cmd" | "evt", subject: string): PositionAddress | undefined => {
+  const parts = subject.split(".");
+  if (parts.length !== 5 || parts[0] !== "inv" || parts[1] !== kind) return undefined;
+  const [, , region, locToken, skuToken] = parts as [string, string, string, string, string];
+  if (!isRegionId(region)) return undefined;
+  const location = safeDecode(locToken);
+  const sku = safeDecode(skuToken);
+  if (location === undefined || sku === undefined) return undefined;
+  return { region, location, sku };
+};
+
+/** Parses `inv.evt.<region>.<location>.<sku>`; `undefined` when the subject is not a canonical event subject. */
+export const parseEvtSubject = (subject: string): PositionAddress | undefined =>
+  parsePositionSubject("evt", subject);
+
+/** Parses `inv.cmd.<region>.<location>.<sku>`; `undefined` when the subject is not a canonical command subject. */
+export const parseCmdSubject = (subject: string): PositionAddress | undefined =>
+  parsePositionSubject("cmd", subject);
+
+/** Parses `inv.dlq.<region>.<reason>`; `undefined` when the subject is not a canonical dead-letter subject. */
+export const parseDlqSubject = (subject: string): DlqAddress | undefined => {
+  const parts = subject.split(".");
+  if (parts.length !== 4 || parts[0] !== "inv" || parts[1] !== "dlq") return undefined;
+  const [, , region, reasonToken] = parts as [string, string, string, string];
+  if (!isRegionId(region)) return undefined;
+  const reason = safeDecode(reasonToken);
+  return reason === undefined ? undefined : { region, reason };
+};
+
+// --- streams and buckets ----------------------------------------------------------------------------------
+
+// Stream names upper-case the region and turn `-` into `_`; `_` is not a region character, so the mapping
+// stays injective (two regions never share a stream name).
+const streamSuffix = (region: string): string => assertRegionId(region).toUpperCase().replace(/-/g, "_");
+
+/** `INV_CMD_<R>`: the regional command intake stream. */
+export const cmdStreamName = (region: string): string => `INV_CMD_${streamSuffix(region)}`;
+/** `INV_EVT_<R>`: the regional event stream, and the name of its mirror on the hub. */
+export const evtStreamName = (region: string): string => `INV_EVT_${streamSuffix(region)}`;
+/** `INV_DLQ_<R>`: the regional dead-letter stream. */
+export const dlqStreamName = (region: string): string => `INV_DLQ_${streamSuffix(region)}`;
+/** `atp_<r>`: the regional ATP read model (KV bucket names allow `-`). */
+export const atpBucketName = (region: string): string => `atp_${assertRegionId(region)}`;
+/** The JetStream API prefix of a region's domain, as used by hub mirrors (`$JS.<r>.API`). */
+export const domainApiPrefix = (domain: string): string => `$JS.${assertRegionId(domain)}.API`;
