@@ -1,0 +1,195 @@
+/**
+ * Commands: what connectors, the API and other positions ask a position to do. Every command
+ * carries an idempotency key, its source (system, optional per-position sequence, document), a
+ * business time, a correlation id and the position it is for; `kind` discriminates.
+ *
+ * Facts (an owning system says it happened) and requests (to be decided against ATP) are both
+ * commands; `isRequest` tells them apart (DESIGN §3.5).
+ */
+import * as E from "fp-ts/lib/Either.js";
+import * as t from "io-ts";
+import { DocumentsC, LocationRefC, PositionC, SourceC, TrackingC } from "./canonical-event.ts";
+import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
+import { DeltaQuantityC, LevelQuantityC, MovementQuantityC } from "./quantity.ts";
+import { IsoTimestampC, NonEmptyStringC, NonNegativeIntC, PositiveIntC, taggedUnion } from "./scalars.ts";
+import { ReturnDispositionC, StockStatusC } from "./statuses.ts";
+
+const CommonC = t.intersection([
+  t.type({
+    idempotencyKey: NonEmptyStringC,
+    source: SourceC,
+    businessTime: IsoTimestampC,
+    correlationId: NonEmptyStringC,
+    position: PositionC,
+  }),
+  t.partial({ causationId: NonEmptyStringC, documents: DocumentsC }),
+]);
+
+const command = <K extends string, R extends t.Props, O extends t.Props>(k: K, required: R, optional: O) =>
+  t.intersection([t.type({ kind: t.literal(k), ...required }), t.partial(optional), CommonC], k);
+
+const transferOrderDocs = {
+  documents: t.intersection([DocumentsC, t.type({ transferOrder: NonEmptyStringC })]),
+};
+
+export const CommandCodecs = {
+  /** Fact: goods received (from a PO/ASN) into a status, `available` unless said otherwise. */
+  receiveGoods: command(
+    "receiveGoods",
+    { quantity: MovementQuantityC },
+    { status: StockStatusC, ...TrackingC.props },
+  ),
+  /** Fact: WMS confirmed a pick; consumes the reservation it references by id or by order. */
+  confirmPick: command(
+    "confirmPick",
+    { quantity: MovementQuantityC },
+    { reservationId: NonEmptyStringC, ...TrackingC.props },
+  ),
+  /** Fact: a confirmed pick was put back to available stock. */
+  reversePick: command("reversePick", { quantity: MovementQuantityC }, TrackingC.props),
+  /** Fact: picked goods left the building. */
+  postShipment: command("postShipment", { quantity: MovementQuantityC }, TrackingC.props),
+  /** Fact, at the origin: goods left on a transfer order to `destination`. */
+  shipTransfer: command(
+    "shipTransfer",
+    { quantity: MovementQuantityC, destination: LocationRefC, ...transferOrderDocs },
+    { status: StockStatusC, ...TrackingC.props },
+  ),
+  /**
+   * Fact, at the destination: goods of a transfer order are on their way (issued by the runtime
+   * from the origin's `TransferShipped`, see `inboundTransferCommandFor`).
+   */
+  recordInboundTransfer: command(
+    "recordInboundTransfer",
+    { quantity: MovementQuantityC, origin: LocationRefC, ...transferOrderDocs },
+    {},
+  ),
+  /** Fact, at the destination: goods of a transfer order arrived. */
+  receiveTransfer: command(
+    "receiveTransfer",
+    { quantity: MovementQuantityC, ...transferOrderDocs },
+    { status: StockStatusC, ...TrackingC.props },
+  ),
+  /** Fact: a customer return arrived, into inspection or straight to available. */
+  receiveReturn: command(
+    "receiveReturn",
+    { quantity: MovementQuantityC, into: ReturnDispositionC },
+    TrackingC.props,
+  ),
+  /** Fact: `counted` units of `status` (default available) were on hand at `businessTime`. */
+  recordCount: command("recordCount", { counted: LevelQuantityC }, { status: StockStatusC }),
+  /** Fact: a signed correction with a reason code. */
+  adjustStock: command(
+    "adjustStock",
+    { quantity: DeltaQuantityC, reasonCode: NonEmptyStringC },
+    { status: StockStatusC },
+  ),
+  /** Fact: stock moved from one status to another (quality release, damage, consignment). */
+  changeStatus: command(
+    "changeStatus",
+    { quantity: MovementQuantityC, fromStatus: StockStatusC, toStatus: StockStatusC },
+    TrackingC.props,
+  ),
+  /** Fact: components consumed by a production order (from available). */
+  consumeForProduction: command("consumeForProduction", { quantity: MovementQuantityC }, TrackingC.props),
+  /** Fact: finished goods produced into a status (default available). */
+  recordProductionOutput: command(
+    "recordProductionOutput",
+    { quantity: MovementQuantityC },
+    { status: StockStatusC, ...TrackingC.props },
+  ),
+  /** Request: hold ATP for a channel until `expiresAt` (or business time + `ttlSeconds`). */
+  placeReservation: command(
+    "placeReservation",
+    { quantity: MovementQuantityC, reservationId: NonEmptyStringC, channel: NonEmptyStringC },
+    { expiresAt: IsoTimestampC, ttlSeconds: PositiveIntC },
+  ),
+  /** Request: give a reservation's remaining quantity back. */
+  releaseReservation: command("releaseReservation", { reservationId: NonEmptyStringC }, {}),
+  /** Request (from the runtime's timer): a reservation's time is up. */
+  expireReservation: command("expireReservation", { reservationId: NonEmptyStringC }, {}),
+  /** Request: the level kept out of ATP. */
+  setSafetyStock: command(
+    "setSafetyStock",
+    { quantity: t.type({ value: NonNegativeIntC, uom: NonEmptyStringC }) },
+    {},
+  ),
+  /** Request: put on quality hold, release the hold, or discontinue the position. */
+  changeLifecycle: command(
+    "changeLifecycle",
+    {
+      action: t.keyof(
+        { hold: null, releaseHold: null, discontinue: null },
+        '"hold" | "releaseHold" | "discontinue"',
+      ),
+      reason: NonEmptyStringC,
+    },
+    {},
+  ),
+} as const;
+
+export type CommandKind = keyof typeof CommandCodecs;
+export const COMMAND_KINDS = Object.keys(CommandCodecs) as CommandKind[];
+
+export const commandCodec = taggedUnion("Command", "kind", CommandCodecs);
+export type Command = t.TypeOf<typeof commandCodec>;
+export type CommandOf<K extends CommandKind> = Extract<Command, { kind: K }>;
+
+export const decodeCommand = (input: unknown): E.Either<DecodeError[], Command> => {
+  const r = commandCodec.decode(input);
+  return E.isRight(r) ? E.right(r.right as Command) : E.left(toDecodeErrors(r.left));
+};
+
+export type { DecodeError } from "./decode-errors.ts";
+export { formatDecodeErrors } from "./decode-errors.ts";
+
+/** Requests are decided against ATP and lifecycle; everything else is a fact to record. */
+export const REQUEST_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>([
+  "placeReservation",
+  "releaseReservation",
+  "expireReservation",
+  "setSafetyStock",
+  "changeLifecycle",
+]);
+export const isRequest = (c: Command): boolean => REQUEST_KINDS.has(c.kind);
+
+/**
+ * Movement kinds the ownership policy speaks about. Several command kinds share one movement
+ * (a transfer is shipped and received; a reservation is placed, released and expired).
+ */
+export const MOVEMENT_KINDS = [
+  "receipt",
+  "pick",
+  "shipment",
+  "transfer",
+  "return",
+  "count",
+  "adjustment",
+  "statusChange",
+  "production",
+  "reservation",
+  "safetyStock",
+  "lifecycle",
+] as const;
+export type MovementKind = (typeof MOVEMENT_KINDS)[number];
+
+export const MOVEMENT_OF: Readonly<Record<CommandKind, MovementKind>> = {
+  receiveGoods: "receipt",
+  confirmPick: "pick",
+  reversePick: "pick",
+  postShipment: "shipment",
+  shipTransfer: "transfer",
+  recordInboundTransfer: "transfer",
+  receiveTransfer: "transfer",
+  receiveReturn: "return",
+  recordCount: "count",
+  adjustStock: "adjustment",
+  changeStatus: "statusChange",
+  consumeForProduction: "production",
+  recordProductionOutput: "production",
+  placeReservation: "reservation",
+  releaseReservation: "reservation",
+  expireReservation: "reservation",
+  setSafetyStock: "safetyStock",
+  changeLifecycle: "lifecycle",
+};

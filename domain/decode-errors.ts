@@ -1,0 +1,69 @@
+/** Turns io-ts validation errors into messages naming the field path, the value and what was expected. */
+import type * as t from "io-ts";
+
+export interface DecodeError {
+  /** Dotted path of the offending field (`quantity.value`, `serials.2`); empty for the whole input. */
+  readonly path: string;
+  readonly value: unknown;
+  readonly expected: string;
+  readonly message: string;
+}
+
+// Intersections and unions add their member index to the context; a reader does not care.
+const isCombinator = (type: t.Decoder<unknown, unknown>): boolean => {
+  const tag = (type as { _tag?: string })._tag;
+  return tag === "IntersectionType" || tag === "UnionType" || tag === "ExactType";
+};
+
+const EXPECTED_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  boolean: "a boolean",
+  UnknownRecord: "an object",
+  UnknownArray: "an array",
+};
+
+const show = (value: unknown): string => {
+  if (value === undefined) return "nothing (missing)";
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return String(value);
+  }
+};
+
+export const toDecodeError = (e: t.ValidationError): DecodeError => {
+  const keys: string[] = [];
+  for (let i = 1; i < e.context.length; i++) {
+    const parent = e.context[i - 1];
+    const entry = e.context[i];
+    if (!entry || (parent && isCombinator(parent.type))) continue;
+    if (entry.key !== "") keys.push(entry.key);
+  }
+  const last = e.context[e.context.length - 1];
+  const name = e.message ?? (last ? last.type.name : "a valid value");
+  const expected = EXPECTED_NAMES[name] ?? name;
+  const path = keys.join(".");
+  return {
+    path,
+    value: e.value,
+    expected,
+    message: `${path === "" ? "(input)" : path}: got ${show(e.value)}, expected ${expected}`,
+  };
+};
+
+/** One error per path (intersections may report a missing field once per member), in order. */
+export const toDecodeErrors = (errors: t.Errors): DecodeError[] => {
+  const seen = new Set<string>();
+  const out: DecodeError[] = [];
+  for (const e of errors.map(toDecodeError)) {
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    out.push(e);
+  }
+  return out;
+};
+
+export const formatDecodeErrors = (errors: readonly DecodeError[]): string =>
+  errors.map((e) => e.message).join("; ");

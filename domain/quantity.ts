@@ -1,0 +1,34 @@
+/**
+ * Quantities. Balances are integers in the product's base unit of measure (DESIGN §3.11); a
+ * quantity as a source system sent it keeps its value and unit next to the base quantity.
+ */
+import * as t from "io-ts";
+import { IntC, NonEmptyStringC, NonNegativeIntC, NonZeroIntC, PositiveIntC } from "./scalars.ts";
+
+/** A unit of measure code as master data spells it (`EA`, `CS`, `PAL`). */
+export type Uom = string;
+
+/** A quantity in some unit, as a source system sent it. */
+export interface SourceQuantity {
+  readonly value: number;
+  readonly uom: Uom;
+}
+
+const sourceQuantity = (value: t.Type<number, number, unknown>) =>
+  t.type({ value, uom: NonEmptyStringC }, `{ value: ${value.name}, uom }`);
+
+/** A movement quantity: strictly positive, integral in its own unit. */
+export const MovementQuantityC = sourceQuantity(PositiveIntC);
+/** An absolute level such as a counted quantity: zero allowed. */
+export const LevelQuantityC = sourceQuantity(NonNegativeIntC);
+/** A signed delta such as an adjustment: never zero. */
+export const DeltaQuantityC = sourceQuantity(NonZeroIntC);
+/** Any integral quantity (as recorded in events). */
+export const RecordedQuantityC = sourceQuantity(IntC);
+
+/** Adds base quantities, refusing results that are no longer exact integers. */
+export const addQuantities = (a: number, b: number): number => {
+  const s = a + b;
+  if (!Number.isSafeInteger(s)) throw new RangeError(`quantity overflow: ${a} + ${b}`);
+  return s;
+};
