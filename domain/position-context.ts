@@ -1,0 +1,259 @@
+/**
+ * The state of one SKU-location position (the machine's context) and how an event changes it.
+ * Plain JSON throughout, so an actor snapshot can be persisted and restored as is.
+ */
+
+import {
+  applyCount,
+  applyDelta,
+  type BitemporalBalance,
+  balanceAsOf,
+  emptyBalance,
+} from "./bitemporal-balance.ts";
+import type { Balances, CanonicalEvent, Lifecycle, PendingEvent } from "./canonical-event.ts";
+import { GENESIS_HASH } from "./canonical-event.ts";
+import type { Position } from "./ids.ts";
+import { timeOf } from "./scalars.ts";
+import { BUCKETS, type Bucket } from "./statuses.ts";
+
+export interface Reservation {
+  /** Remaining reserved quantity (base unit), > 0. */
+  readonly quantity: number;
+  readonly channel: string;
+  readonly expiresAt: string;
+  readonly order?: string;
+  readonly placedAt: string;
+}
+
+export interface IdempotencyRecord {
+  readonly commandHash: string;
+  /** Revisions of the events the first handling produced (undefined before they were stored). */
+  readonly firstRevision?: number;
+  readonly lastRevision?: number;
+}
+
+/** Bounds that keep a position's context small; part of the context so replay uses the same ones. */
+export interface PositionLimits {
+  /** Business-time history entries kept per bucket for as-of balances (late counts). */
+  readonly historyEntries: number;
+  /** Idempotency keys remembered (the most recent ones, by accepted command). */
+  readonly idempotencyKeys: number;
+}
+
+export const DEFAULT_LIMITS: PositionLimits = { historyEntries: 256, idempotencyKeys: 1024 };
+
+export interface PositionContext {
+  readonly position: Position;
+  readonly lifecycle: Lifecycle;
+  /** Revision of the last applied stored event; -1 for a new stream. */
+  readonly revision: number;
+  /** Hash of the last applied stored event (the next event's `prevHash`). */
+  readonly lastHash: string;
+  readonly buckets: Readonly<Record<Bucket, BitemporalBalance>>;
+  readonly reservations: Readonly<Record<string, Reservation>>;
+  readonly safetyStock: number;
+  /** Inbound transfers by transfer order: announced (shipped at origin) and received so far. */
+  readonly inbound: Readonly<Record<string, { readonly shipped: number; readonly received: number }>>;
+  readonly idempotency: {
+    readonly keys: Readonly<Record<string, IdempotencyRecord>>;
+    /** Keys in the order they were first seen, oldest first, for eviction. */
+    readonly order: readonly string[];
+  };
+  /** Last source sequence seen per source system. */
+  readonly sequences: Readonly<Record<string, number>>;
+  readonly limits: PositionLimits;
+}
+
+export const initialPositionContext = (
+  position: Position,
+  limits: PositionLimits = DEFAULT_LIMITS,
+): PositionContext => ({
+  position: { region: position.region, location: position.location, sku: position.sku },
+  lifecycle: "active",
+  revision: -1,
+  lastHash: GENESIS_HASH,
+  buckets: Object.fromEntries(BUCKETS.map((b) => [b, emptyBalance()])) as Record<Bucket, BitemporalBalance>,
+  reservations: {},
+  safetyStock: 0,
+  inbound: {},
+  idempotency: { keys: {}, order: [] },
+  sequences: {},
+  limits,
+});
+
+export const onHandOf = (ctx: PositionContext, bucket: Bucket): number => ctx.buckets[bucket].current;
+export const totalOnHand = (ctx: PositionContext): number =>
+  BUCKETS.reduce((s, b) => s + onHandOf(ctx, b), 0);
+export const reservedOf = (ctx: PositionContext): number =>
+  Object.values(ctx.reservations).reduce((s, r) => s + r.quantity, 0);
+export const inboundInTransitOf = (ctx: PositionContext): number =>
+  Object.values(ctx.inbound).reduce((s, x) => s + Math.max(0, x.shipped - x.received), 0);
+
+/** Balance of a bucket as of a business time, or undefined before the history horizon. */
+export const bucketAsOf = (ctx: PositionContext, bucket: Bucket, businessTime: string): number | undefined =>
+  balanceAsOf(ctx.buckets[bucket], timeOf(businessTime));
+
+export interface AtpBreakdown {
+  readonly available: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  /** available − reserved − safety stock; may be negative after facts. */
+  readonly net: number;
+  /** What channels may promise: `net` clamped at zero, and zero unless the position is active. */
+  readonly atp: number;
+  readonly sellable: boolean;
+  readonly lifecycle: Lifecycle;
+}
+
+export const atpOf = (ctx: PositionContext): AtpBreakdown => {
+  const available = onHandOf(ctx, "available");
+  const reserved = reservedOf(ctx);
+  const net = available - reserved - ctx.safetyStock;
+  const sellable = ctx.lifecycle === "active";
+  return {
+    available,
+    reserved,
+    safetyStock: ctx.safetyStock,
+    net,
+    atp: sellable ? Math.max(0, net) : 0,
+    sellable,
+    lifecycle: ctx.lifecycle,
+  };
+};
+
+export const balancesOf = (ctx: PositionContext): Balances => ({
+  onHand: {
+    available: onHandOf(ctx, "available"),
+    inspection: onHandOf(ctx, "inspection"),
+    blocked: onHandOf(ctx, "blocked"),
+    consigned: onHandOf(ctx, "consigned"),
+    picked: onHandOf(ctx, "picked"),
+  },
+  reserved: reservedOf(ctx),
+  safetyStock: ctx.safetyStock,
+  inboundInTransit: inboundInTransitOf(ctx),
+  atp: atpOf(ctx).atp,
+  lifecycle: ctx.lifecycle,
+});
+
+const move = (ctx: PositionContext, bucket: Bucket, t: number, delta: number): PositionContext => ({
+  ...ctx,
+  buckets: { ...ctx.buckets, [bucket]: applyDelta(ctx.buckets[bucket], t, delta, ctx.limits.historyEntries) },
+});
+
+const withoutKey = <V>(rec: Readonly<Record<string, V>>, key: string): Record<string, V> => {
+  const { [key]: _gone, ...rest } = rec;
+  return rest;
+};
+
+const addInbound = (ctx: PositionContext, to: string, shipped: number, received: number): PositionContext => {
+  const prev = ctx.inbound[to] ?? { shipped: 0, received: 0 };
+  const next = { shipped: prev.shipped + shipped, received: prev.received + received };
+  // A transfer order is settled once what was announced has arrived; forget it then.
+  const settled = next.shipped > 0 && next.received >= next.shipped;
+  return { ...ctx, inbound: settled ? withoutKey(ctx.inbound, to) : { ...ctx.inbound, [to]: next } };
+};
+
+/** The balance effect of one event, without the bookkeeping of revisions and keys. */
+const applyEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => {
+  const t = timeOf(e.businessTime);
+  const q = e.quantity;
+  switch (e.type) {
+    case "GoodsReceived":
+    case "ReturnReceived":
+    case "ProductionOutput":
+    case "StockAdjusted":
+      return move(ctx, e.status, t, q);
+    case "TransferShipped":
+    case "ProductionConsumed":
+      return move(ctx, e.status, t, -q);
+    case "PickConfirmed":
+      return move(move(ctx, "available", t, -q), "picked", t, q);
+    case "PickReversed":
+      return move(move(ctx, "picked", t, -q), "available", t, q);
+    case "ShipmentPosted":
+      return move(ctx, "picked", t, -q);
+    case "StatusChanged":
+      return move(move(ctx, e.fromStatus, t, -q), e.toStatus, t, q);
+    case "TransferInboundRecorded":
+      return addInbound(ctx, e.documents.transferOrder, q, 0);
+    case "TransferReceived":
+      return addInbound(move(ctx, e.status, t, q), e.documents.transferOrder, 0, q);
+    case "CountRecorded":
+      return {
+        ...ctx,
+        buckets: {
+          ...ctx.buckets,
+          [e.status]: applyCount(ctx.buckets[e.status], t, e.counted, ctx.limits.historyEntries),
+        },
+      };
+    case "ReservationPlaced": {
+      const r: Reservation = {
+        quantity: q,
+        channel: e.channel,
+        expiresAt: e.expiresAt,
+        placedAt: e.businessTime,
+        ...(e.documents.order ? { order: e.documents.order } : {}),
+      };
+      return { ...ctx, reservations: { ...ctx.reservations, [e.reservationId]: r } };
+    }
+    case "ReservationReleased":
+    case "ReservationExpired":
+      return { ...ctx, reservations: withoutKey(ctx.reservations, e.reservationId) };
+    case "ReservationConsumed": {
+      const r = ctx.reservations[e.reservationId];
+      if (!r || e.remaining <= 0)
+        return { ...ctx, reservations: withoutKey(ctx.reservations, e.reservationId) };
+      return {
+        ...ctx,
+        reservations: { ...ctx.reservations, [e.reservationId]: { ...r, quantity: e.remaining } },
+      };
+    }
+    case "SafetyStockSet":
+      return { ...ctx, safetyStock: q };
+    case "LifecycleChanged":
+      return { ...ctx, lifecycle: e.to };
+    case "AnomalyRaised":
+      return ctx;
+  }
+};
+
+const remember = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): PositionContext => {
+  const revision = "revision" in e ? e.revision : undefined;
+  const prev = ctx.idempotency.keys[e.idempotencyKey];
+  const record: IdempotencyRecord = {
+    commandHash: e.commandHash,
+    ...(prev?.firstRevision !== undefined
+      ? { firstRevision: prev.firstRevision }
+      : revision !== undefined
+        ? { firstRevision: revision }
+        : {}),
+    ...(revision !== undefined ? { lastRevision: revision } : {}),
+  };
+  let keys: Record<string, IdempotencyRecord> = { ...ctx.idempotency.keys, [e.idempotencyKey]: record };
+  let order = prev ? ctx.idempotency.order : [...ctx.idempotency.order, e.idempotencyKey];
+  if (order.length > ctx.limits.idempotencyKeys) {
+    const evicted = order.slice(0, order.length - ctx.limits.idempotencyKeys);
+    order = order.slice(evicted.length);
+    for (const k of evicted) keys = withoutKey(keys, k);
+  }
+  return { ...ctx, idempotency: { keys, order } };
+};
+
+const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext => {
+  const seq = e.source.sequence;
+  if (seq === undefined) return ctx;
+  const last = ctx.sequences[e.source.system];
+  if (last !== undefined && last >= seq) return ctx;
+  return { ...ctx, sequences: { ...ctx.sequences, [e.source.system]: seq } };
+};
+
+/**
+ * Applies one event. Stored events (with a revision) also advance `revision` and `lastHash`;
+ * pending events (while deciding) only change balances and bookkeeping.
+ */
+export const applyEvent = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): PositionContext => {
+  const next = trackSequence(remember(applyEffect(ctx, e), e), e);
+  if ("revision" in e && "hash" in e) return { ...next, revision: e.revision, lastHash: e.hash };
+  return next;
+};

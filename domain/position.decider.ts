@@ -1,0 +1,163 @@
+/**
+ * The position as a decider (Emmett's shape, DESIGN §6): `initialPositionState`, `decide`,
+ * `evolve`. Both run the position machine through XState's pure `transition()`, so tests and tools
+ * exercise exactly the transitions a live actor runs. (The hot path uses live actors, see
+ * position.machine.ts; `transition()` is slower but side-effect free.)
+ */
+import { transition } from "xstate";
+import type { CanonicalEvent, PendingEvent } from "./canonical-event.ts";
+import { chainEvents } from "./canonical-event.ts";
+import { sha256Hex } from "./canonical-json.ts";
+import type { Command, CommandOf } from "./commands.ts";
+import { type Position, positionStreamId } from "./ids.ts";
+import { ALLOW_ALL } from "./ownership-policy.ts";
+import { positionMachine } from "./position.machine.ts";
+import {
+  DEFAULT_LIMITS,
+  initialPositionContext,
+  type PositionContext,
+  type PositionLimits,
+} from "./position-context.ts";
+import type { DecisionConfig, DecisionEnv, Outcome } from "./position-decisions.ts";
+import { timeOf } from "./scalars.ts";
+import { EACH_ONLY } from "./units.ts";
+
+export type { AtpBreakdown, PositionContext, PositionLimits, Reservation } from "./position-context.ts";
+export { atpOf, balancesOf, bucketAsOf, onHandOf, totalOnHand } from "./position-context.ts";
+export type {
+  DecisionConfig,
+  DecisionEnv,
+  Outcome,
+  RejectionCode,
+  RejectionReason,
+} from "./position-decisions.ts";
+export { commandHashOf } from "./position-decisions.ts";
+
+/** The decider's state is the machine's context (it mirrors the lifecycle state as `lifecycle`). */
+export type PositionState = PositionContext;
+
+export const DEFAULT_DECISION_CONFIG: DecisionConfig = {
+  units: EACH_ONLY,
+  defaultReservationTtlSeconds: 15 * 60,
+  countVarianceTolerance: 0,
+};
+
+/** An environment for tests and tools: everyone owns everything, units are `EA`. */
+export const defaultEnv = (now: string, overrides: Partial<DecisionEnv> = {}): DecisionEnv => ({
+  now,
+  policy: ALLOW_ALL,
+  config: DEFAULT_DECISION_CONFIG,
+  ...overrides,
+});
+
+export const initialPositionState = (
+  position: Position,
+  limits: PositionLimits = DEFAULT_LIMITS,
+): PositionState => initialPositionContext(position, limits);
+
+/** The machine snapshot of a state, e.g. to start a live actor: `createActor(positionMachine, { snapshot })`. */
+export const snapshotOf = (state: PositionState) =>
+  positionMachine.resolveState({ value: state.lifecycle, context: state });
+
+export const decide = (command: Command, state: PositionState, env: DecisionEnv): Outcome => {
+  const [, actions] = transition(positionMachine, snapshotOf(state), { type: "COMMAND", command, env });
+  for (const action of actions) {
+    // Emitted events appear among the executable actions as `xstate.emit` (not in XState's action type union).
+    const a = action as unknown as {
+      type: string;
+      params?: { event?: { type?: string; outcome?: Outcome } };
+    };
+    const emitted = a.params?.event;
+    if (a.type === "xstate.emit" && emitted?.type === "decision" && emitted.outcome) return emitted.outcome;
+  }
+  throw new Error("the position machine emitted no decision");
+};
+
+export const evolve = (state: PositionState, event: CanonicalEvent): PositionState => {
+  const [next] = transition(positionMachine, snapshotOf(state), { type: "EVENT", event });
+  if (next.value !== next.context.lifecycle) {
+    throw new Error(
+      `machine state ${String(next.value)} disagrees with context lifecycle ${next.context.lifecycle}`,
+    );
+  }
+  return next.context;
+};
+
+/** Rebuilds a position from its stored events. */
+export const rehydrate = (
+  position: Position,
+  events: Iterable<CanonicalEvent>,
+  limits: PositionLimits = DEFAULT_LIMITS,
+): PositionState => {
+  let s = initialPositionState(position, limits);
+  for (const e of events) s = evolve(s, e);
+  return s;
+};
+
+/** A deterministic UUID-shaped id (EventStoreDB wants UUIDs), unique per region, stream and revision. */
+export const eventIdFor = (region: string, streamId: string, revision: number): string => {
+  const h = sha256Hex(`${region}\u0000${streamId}\u0000${revision}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+};
+
+/**
+ * Gives decided events their place in the stream: revisions after `prevRevision`, ids, the
+ * recorded time, and the hash chain from `prevHash` (a state's `revision` and `lastHash`).
+ */
+export const toCanonicalEvents = (
+  events: readonly PendingEvent[],
+  at: { readonly prevRevision: number; readonly prevHash: string; readonly recordedTime: string },
+): CanonicalEvent[] =>
+  chainEvents(
+    at.prevHash,
+    events.map((e, i) => {
+      const revision = at.prevRevision + 1 + i;
+      return {
+        ...e,
+        eventId: eventIdFor(e.position.region, positionStreamId(e.position), revision),
+        revision,
+        recordedTime: at.recordedTime,
+      };
+    }),
+  );
+
+/**
+ * The destination's half of a transfer: from the origin's `TransferShipped`, the command that
+ * records the goods as inbound in transit at the destination. Deterministic, so re-deriving it
+ * after a crash is a duplicate, not a second shipment.
+ */
+export const inboundTransferCommandFor = (
+  shipped: Extract<CanonicalEvent, { type: "TransferShipped" }>,
+): CommandOf<"recordInboundTransfer"> => ({
+  kind: "recordInboundTransfer",
+  idempotencyKey: `inbound:${shipped.eventId}`,
+  source: { system: shipped.source.system, document: shipped.source.document },
+  businessTime: shipped.businessTime,
+  correlationId: shipped.correlationId,
+  causationId: shipped.eventId,
+  position: {
+    region: shipped.destination.region,
+    location: shipped.destination.location,
+    sku: shipped.position.sku,
+  },
+  documents: shipped.documents,
+  // The quantity as the origin's source sent it: the destination converts it with the same master data.
+  quantity: shipped.original ?? missingOriginal(shipped.eventId),
+  origin: { region: shipped.position.region, location: shipped.position.location },
+});
+
+const missingOriginal = (eventId: string): never => {
+  throw new Error(`TransferShipped ${eventId} has no original quantity to announce at the destination`);
+};
+
+/** The earliest reservation expiry, for the runtime's timer (undefined when none is open). */
+export const nextReservationExpiry = (
+  state: PositionState,
+): { reservationId: string; expiresAt: string } | undefined => {
+  let best: { reservationId: string; expiresAt: string } | undefined;
+  for (const [reservationId, r] of Object.entries(state.reservations)) {
+    if (!best || timeOf(r.expiresAt) < timeOf(best.expiresAt))
+      best = { reservationId, expiresAt: r.expiresAt };
+  }
+  return best;
+};
