@@ -9,7 +9,9 @@
  *
  * A runtime with a live actor collects the decision like this, then appends and feeds back:
  *
- *   const actor = createActor(positionMachine, { snapshot }).start();   // or { input: { context } }
+ *   // From a persisted snapshot (XState's types want `input` too; it is ignored when restoring),
+ *   // or from a rehydrated context alone: createActor(positionMachine, { input: { context } }).
+ *   const actor = createActor(positionMachine, { snapshot, input: { context: snapshot.context } }).start();
  *   let decision: Outcome | undefined;
  *   const sub = actor.on("decision", (e) => { decision = e.outcome; });
  *   actor.send({ type: "COMMAND", command, env });                    // emit is synchronous
