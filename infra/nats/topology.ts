@@ -273,6 +273,11 @@ jetstream {
 }
 leafnodes {
   listen: "127.0.0.1:${e.leafPort}"
+  # A solicited leaf adds the leaf URLs the hub advertises to its remote's URL list (no_advertise does
+  # not stop this on 2.9.10), which would bypass the cuttable relay after a reconnect. Advertising the
+  # hub's client port makes such an attempt fail at once ("connected to wrong port"), so regions always
+  # come back through the URL they were configured with.
+  advertise: "127.0.0.1:${e.port}"
 }
 `;
 
