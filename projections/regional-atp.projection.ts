@@ -1,0 +1,302 @@
+/**
+ * The regional ATP read model: one entry per position (SKU-location), folded from the position's
+ * canonical events in revision order. Balances come from each event's `balancesAfter` (the machine
+ * already computed them, we do not re-implement it); what the balances do not carry (open
+ * reservations by id, inbound transfers by transfer order) is folded from the events themselves,
+ * with the same rules as the position (`domain/position-context.ts`).
+ *
+ * Idempotent by revision: an event at or below the entry's `lastRevision` is a duplicate and changes
+ * nothing; an event beyond `lastRevision + 1` is a gap. A gap is returned as a value, never skipped:
+ * the runner reads the missing revisions from the event store and applies them first
+ * (`applyWithGapFill` is that contract, with the store read injected).
+ */
+import type { CanonicalEvent, Lifecycle } from "../domain/canonical-event.ts";
+import type { Position } from "../domain/ids.ts";
+
+export interface OnHandByStatus {
+  readonly available: number;
+  readonly inspection: number;
+  readonly blocked: number;
+  readonly consigned: number;
+  /** Picked for an order, still in the building, never available. */
+  readonly picked: number;
+}
+
+/** A transfer order on its way to this position (announced by the origin's shipment). */
+export interface InboundTransfer {
+  readonly transferOrder: string;
+  readonly shipped: number;
+  readonly received: number;
+  /** shipped − received, at least 0. */
+  readonly inTransit: number;
+  readonly origin?: { readonly region: string; readonly location: string };
+  /** Business time the origin shipped (of `TransferInboundRecorded`). */
+  readonly shippedAt?: string;
+  /**
+   * Expected arrival. The canonical event has no ETA field yet, so this is absent today and
+   * time-phased ATP derives one from `shippedAt` and a configured transit time.
+   */
+  readonly eta?: string;
+}
+
+export interface ReservationView {
+  readonly quantity: number;
+  readonly channel: string;
+  readonly expiresAt: string;
+  readonly placedAt: string;
+  readonly order?: string;
+}
+
+export interface AtpBreakdownView {
+  readonly available: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  /** available − reserved − safety stock (negative after facts that overdraw). */
+  readonly net: number;
+  /** What channels may promise: `net` clamped at 0, and 0 unless the position is active. */
+  readonly atp: number;
+  readonly sellable: boolean;
+  readonly lifecycle: Lifecycle;
+}
+
+export interface RegionalAtpEntry {
+  readonly position: Position;
+  readonly onHand: OnHandByStatus;
+  readonly inboundInTransit: number;
+  /** Open inbound transfers by transfer order. */
+  readonly inbound: Readonly<Record<string, InboundTransfer>>;
+  /** Open reservations by reservation id. */
+  readonly reservations: Readonly<Record<string, ReservationView>>;
+  readonly atp: AtpBreakdownView;
+  readonly lastRevision: number;
+  readonly lastEventId: string;
+  /** Business and recorded time of the last applied event. */
+  readonly businessTime: string;
+  readonly recordedTime: string;
+}
+
+export type RegionalApplyResult =
+  | { readonly kind: "applied"; readonly entry: RegionalAtpEntry }
+  | { readonly kind: "duplicate"; readonly lastRevision: number }
+  /** Revisions `expected`..`got − 1` are missing: fill them from the store, then apply this one. */
+  | { readonly kind: "gap"; readonly position: Position; readonly expected: number; readonly got: number };
+
+const samePosition = (a: Position, b: Position): boolean =>
+  a.region === b.region && a.location === b.location && a.sku === b.sku;
+
+const without = <V>(rec: Readonly<Record<string, V>>, key: string): Record<string, V> => {
+  const { [key]: _gone, ...rest } = rec;
+  return rest;
+};
+
+const withInbound = (
+  inbound: Readonly<Record<string, InboundTransfer>>,
+  to: string,
+  shipped: number,
+  received: number,
+  announced?: { origin: { region: string; location: string }; shippedAt: string },
+): Readonly<Record<string, InboundTransfer>> => {
+  const prev = inbound[to];
+  const s = (prev?.shipped ?? 0) + shipped;
+  const r = (prev?.received ?? 0) + received;
+  // Same rule as the position: a transfer order is settled (forgotten) once what was announced arrived.
+  if (s > 0 && r >= s) return without(inbound, to);
+  const origin = prev?.origin ?? announced?.origin;
+  const shippedAt = prev?.shippedAt ?? announced?.shippedAt;
+  const next: InboundTransfer = {
+    transferOrder: to,
+    shipped: s,
+    received: r,
+    inTransit: Math.max(0, s - r),
+    ...(origin ? { origin: { region: origin.region, location: origin.location } } : {}),
+    ...(shippedAt ? { shippedAt } : {}),
+    ...(prev?.eta ? { eta: prev.eta } : {}),
+  };
+  return { ...inbound, [to]: next };
+};
+
+/** The details a balance does not carry, folded from one event. */
+const foldDetails = (
+  e: CanonicalEvent,
+  reservations: Readonly<Record<string, ReservationView>>,
+  inbound: Readonly<Record<string, InboundTransfer>>,
+): {
+  reservations: Readonly<Record<string, ReservationView>>;
+  inbound: Readonly<Record<string, InboundTransfer>>;
+} => {
+  switch (e.type) {
+    case "ReservationPlaced": {
+      const r: ReservationView = {
+        quantity: e.quantity,
+        channel: e.channel,
+        expiresAt: e.expiresAt,
+        placedAt: e.businessTime,
+        ...(e.documents.order ? { order: e.documents.order } : {}),
+      };
+      return { reservations: { ...reservations, [e.reservationId]: r }, inbound };
+    }
+    case "ReservationReleased":
+    case "ReservationExpired":
+      return { reservations: without(reservations, e.reservationId), inbound };
+    case "ReservationConsumed": {
+      const r = reservations[e.reservationId];
+      if (!r || e.remaining <= 0) return { reservations: without(reservations, e.reservationId), inbound };
+      return {
+        reservations: { ...reservations, [e.reservationId]: { ...r, quantity: e.remaining } },
+        inbound,
+      };
+    }
+    case "TransferInboundRecorded":
+      return {
+        reservations,
+        inbound: withInbound(inbound, e.documents.transferOrder, e.quantity, 0, {
+          origin: e.origin,
+          shippedAt: e.businessTime,
+        }),
+      };
+    case "TransferReceived":
+      return { reservations, inbound: withInbound(inbound, e.documents.transferOrder, 0, e.quantity) };
+    default:
+      return { reservations, inbound };
+  }
+};
+
+/** The entry of a position that has seen no event yet (revision −1). */
+export const emptyRegionalEntry = (position: Position): RegionalAtpEntry => ({
+  position: { region: position.region, location: position.location, sku: position.sku },
+  onHand: { available: 0, inspection: 0, blocked: 0, consigned: 0, picked: 0 },
+  inboundInTransit: 0,
+  inbound: {},
+  reservations: {},
+  atp: { available: 0, reserved: 0, safetyStock: 0, net: 0, atp: 0, sellable: true, lifecycle: "active" },
+  lastRevision: -1,
+  lastEventId: "",
+  businessTime: "",
+  recordedTime: "",
+});
+
+/**
+ * Applies one event to a position's entry (`undefined`: the position has no entry yet). Pure.
+ * Throws only on a programming error (an event of another position).
+ */
+export const applyToRegionalAtp = (
+  entry: RegionalAtpEntry | undefined,
+  e: CanonicalEvent,
+): RegionalApplyResult => {
+  const current = entry ?? emptyRegionalEntry(e.position);
+  if (!samePosition(current.position, e.position)) {
+    throw new Error(
+      `event ${e.eventId} of ${JSON.stringify(e.position)} applied to the entry of ${JSON.stringify(current.position)}`,
+    );
+  }
+  if (e.revision <= current.lastRevision) return { kind: "duplicate", lastRevision: current.lastRevision };
+  if (e.revision > current.lastRevision + 1) {
+    return { kind: "gap", position: current.position, expected: current.lastRevision + 1, got: e.revision };
+  }
+  const b = e.balancesAfter;
+  const details = foldDetails(e, current.reservations, current.inbound);
+  const net = b.onHand.available - b.reserved - b.safetyStock;
+  return {
+    kind: "applied",
+    entry: {
+      position: current.position,
+      onHand: {
+        available: b.onHand.available,
+        inspection: b.onHand.inspection,
+        blocked: b.onHand.blocked,
+        consigned: b.onHand.consigned,
+        picked: b.onHand.picked,
+      },
+      inboundInTransit: b.inboundInTransit,
+      inbound: details.inbound,
+      reservations: details.reservations,
+      atp: {
+        available: b.onHand.available,
+        reserved: b.reserved,
+        safetyStock: b.safetyStock,
+        net,
+        atp: b.atp,
+        sellable: b.lifecycle === "active",
+        lifecycle: b.lifecycle,
+      },
+      lastRevision: e.revision,
+      lastEventId: e.eventId,
+      businessTime: e.businessTime,
+      recordedTime: e.recordedTime,
+    },
+  };
+};
+
+/** Total on hand over every status, picked included. */
+export const totalOnHandOf = (entry: RegionalAtpEntry): number =>
+  entry.onHand.available +
+  entry.onHand.inspection +
+  entry.onHand.blocked +
+  entry.onHand.consigned +
+  entry.onHand.picked;
+
+/** Reads a position's stored events from revision `from` (inclusive), in revision order. */
+export type ReadPositionStream = (position: Position, from: number) => Promise<readonly CanonicalEvent[]>;
+
+export class UnfillableGapError extends Error {
+  constructor(
+    readonly position: Position,
+    readonly expected: number,
+    readonly got: number,
+    readonly storeReturned: string,
+  ) {
+    super(
+      `gap in ${position.region}/${position.location}/${position.sku}: expected revision ${expected}, got ${got}; ` +
+        `the event store returned ${storeReturned}`,
+    );
+    this.name = "UnfillableGapError";
+  }
+}
+
+export type GapFillOutcome = {
+  readonly entry: RegionalAtpEntry | undefined;
+  readonly result: "applied" | "duplicate";
+  /** Events read from the store and applied to close a gap (0 when there was none). */
+  readonly filled: number;
+};
+
+/**
+ * The runner's contract for one delivered event: apply it, and on a gap read the missing revisions
+ * from the store, apply them in order, then the event. Throws `UnfillableGapError` if the store
+ * does not have the missing revisions (the delivery must then be retried, never acknowledged).
+ */
+export const applyWithGapFill = async (
+  entry: RegionalAtpEntry | undefined,
+  e: CanonicalEvent,
+  read: ReadPositionStream,
+): Promise<GapFillOutcome> => {
+  const first = applyToRegionalAtp(entry, e);
+  if (first.kind === "applied") return { entry: first.entry, result: "applied", filled: 0 };
+  if (first.kind === "duplicate") return { entry, result: "duplicate", filled: 0 };
+  const missing = await read(first.position, first.expected);
+  let current = entry;
+  let filled = 0;
+  for (const m of missing) {
+    if (m.revision >= e.revision) break;
+    const r = applyToRegionalAtp(current, m);
+    if (r.kind === "gap") break;
+    if (r.kind === "applied") {
+      current = r.entry;
+      filled++;
+    }
+  }
+  const last = applyToRegionalAtp(current, e);
+  if (last.kind === "gap") {
+    throw new UnfillableGapError(
+      first.position,
+      last.expected,
+      last.got,
+      missing.length === 0
+        ? "nothing"
+        : `revisions ${missing[0]!.revision}..${missing[missing.length - 1]!.revision}`,
+    );
+  }
+  return last.kind === "applied"
+    ? { entry: last.entry, result: "applied", filled }
+    : { entry: current, result: "duplicate", filled };
+};
