@@ -9,6 +9,12 @@
  * `PublishPipelineBrokenError` carrying `ackedThrough`. The caller then makes a new publisher and resumes
  * after `ackedThrough`; messages after it that did reach the stream are dropped as duplicates by
  * `Nats-Msg-Id` (within the stream's duplicate window).
+ *
+ * Why "break and resume" rather than "wait and retry": nats.js v3 discards its outbound buffer on every
+ * (re)connect attempt (`ProtocolHandler.prepare` -> `resetOutbound`), so publishes made while NATS is away
+ * are lost in the client and only show up as ack timeouts; even the first requests after a server
+ * restart can time out. Order in the stream after a break is not guaranteed to be position order (a
+ * message sent just before the break may land after resumed ones); consumers go by revision.
  */
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { jetstream } from "@nats-io/jetstream";
