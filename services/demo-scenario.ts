@@ -71,11 +71,13 @@ const states = new Map<string, PositionState>([
 const stream: CanonicalEvent[] = [];
 let n = 0;
 
-const submit = (
-  label: string,
-  minute: number,
-  c: Omit<Command, "idempotencyKey" | "correlationId" | "businessTime">,
-) => {
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A command without the fields the script fills in (business time defaults to the step's minute). */
+type Draft = DistributiveOmit<Command, "idempotencyKey" | "correlationId" | "businessTime"> & {
+  businessTime?: string;
+};
+
+const submit = (label: string, minute: number, c: Draft) => {
   n++;
   const command = {
     idempotencyKey: `demo-${n}`,
@@ -104,7 +106,7 @@ const submit = (
       .join(", ");
   } else if (outcome.kind === "rejected") detail = `${outcome.reason.code}: ${outcome.reason.message}`;
   else detail = JSON.stringify(outcome);
-  console.log(`${String(n).padStart(2)}. ${label.padEnd(44)} ${outcome.kind.padEnd(9)} ${detail}`);
+  console.log(`${String(n).padStart(2)}. ${label.padEnd(48)} ${outcome.kind.padEnd(9)} ${detail}`);
   return outcome;
 };
 
@@ -126,7 +128,7 @@ submit("receive 10 CS at Munich (PO-2)", 5, {
   quantity: { value: 10, uom: "CS" },
   documents: { po: "PO-2" },
 });
-submit("receive 3 EA... from the ERP (not the owner)", 6, {
+submit("the ERP posts a receipt at Hamburg (not owner)", 6, {
   kind: "receiveGoods",
   position: DC1,
   source: { system: "erp", document: { type: "gr", id: "X" } },
