@@ -1,0 +1,536 @@
+/**
+ * Posts committed events to one target: a durable JetStream pull consumer on `INV_EVT_<R>`
+ * (`postings-<target>`), one per target and region, posting in stream order.
+ *
+ * - Routing decides whether the event is the target's business; an echo (the target owns the
+ *   movement) is recorded as `skipped` with the reason, never posted.
+ * - Every outcome goes to the postings ledger before the JetStream message is acknowledged; a
+ *   redelivered message whose posting is already acked is acknowledged without posting again.
+ * - Calls go through the target's circuit breaker (opossum). While it is open, postings wait:
+ *   the message is kept (and told `working()` so JetStream does not redeliver it meanwhile); it is
+ *   acknowledged only when the target acknowledged the posting or it was dead-lettered.
+ * - Unavailable targets cost the event nothing; server errors are retried with exponential backoff
+ *   and dead-lettered after `maxAttempts`; a refusal of the document is dead-lettered at once.
+ *   A dead letter goes to the ledger and to `inv.dlq.<r>.posting-failed` with its business context.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/transport-node";
+import CircuitBreaker from "opossum";
+import type { Logger } from "pino";
+import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
+import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import { positionStreamId } from "../../domain/ids.ts";
+import { type RoutingConfig, routeEvent } from "../../domain/routing-rules.ts";
+import { counter, gauge, histogram } from "../../infra/metrics.ts";
+import { dlqSubject, evtStreamName, evtWildcard } from "../../infra/nats/subjects.ts";
+import { targetStockEffect } from "../../projections/reconciliation.ts";
+import type { PostingRow, PostingsLedger } from "./postings-ledger.ts";
+import {
+  type ItemResult,
+  type PostingItem,
+  type TargetConnector,
+  TargetUnavailableError,
+} from "./target-connector.ts";
+
+export const POSTING_FAILED_REASON = "posting-failed";
+
+const postingsTotal = counter("stockline_postings_total", "Posting outcomes per target", [
+  "target",
+  "outcome",
+]);
+const postingLatency = histogram(
+  "stockline_posting_latency_seconds",
+  "Business time of an event to its acknowledgement by the target",
+  ["target"],
+  [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86_400],
+);
+const postingCall = histogram("stockline_posting_call_seconds", "Duration of one call to a target", [
+  "target",
+]);
+const breakerState = gauge(
+  "stockline_circuit_breaker_state",
+  "Circuit breaker per target: 0 closed, 1 half-open, 2 open",
+  ["target"],
+);
+const deadLetters = gauge("stockline_dead_letters", "Postings dead-lettered and not yet replayed", [
+  "target",
+]);
+
+export interface BreakerOptions {
+  /** Failure percentage over the rolling window that opens the breaker (default 50). */
+  readonly errorThresholdPercentage?: number;
+  /** Calls in the window before the breaker may open (default 3). */
+  readonly volumeThreshold?: number;
+  /** How long the breaker stays open before a trial call (default 5 s). */
+  readonly resetTimeoutMs?: number;
+  readonly rollingCountTimeoutMs?: number;
+}
+
+/** A target behind its circuit breaker; share one per target between the workers of all regions. */
+export interface GuardedTarget {
+  readonly connector: TargetConnector;
+  readonly breaker: CircuitBreaker<[readonly PostingItem[]], ItemResult[]>;
+  state(): "closed" | "halfOpen" | "open";
+  shutdown(): void;
+}
+
+export const guardTarget = (
+  connector: TargetConnector,
+  opts: BreakerOptions = {},
+  logger?: Logger,
+): GuardedTarget => {
+  const breaker = new CircuitBreaker((items: readonly PostingItem[]) => connector.post(items), {
+    timeout: false,
+    errorThresholdPercentage: opts.errorThresholdPercentage ?? 50,
+    volumeThreshold: opts.volumeThreshold ?? 3,
+    resetTimeout: opts.resetTimeoutMs ?? 5_000,
+    rollingCountTimeout: opts.rollingCountTimeoutMs ?? 10_000,
+    name: connector.id,
+  });
+  const state = () => (breaker.opened ? "open" : breaker.halfOpen ? "halfOpen" : "closed");
+  const publish = () =>
+    breakerState.set({ target: connector.id }, breaker.opened ? 2 : breaker.halfOpen ? 1 : 0);
+  const onChange = (ev: string) => () => {
+    publish();
+    logger?.warn({ target: connector.id, breaker: ev }, `circuit breaker ${ev}`);
+  };
+  breaker.on("open", onChange("open"));
+  breaker.on("halfOpen", onChange("halfOpen"));
+  breaker.on("close", onChange("close"));
+  publish();
+  return { connector, breaker, state, shutdown: () => breaker.shutdown() };
+};
+
+export interface PostingWorkerOptions {
+  readonly nc: NatsConnection;
+  readonly region: string;
+  readonly target: GuardedTarget;
+  readonly routing: RoutingConfig;
+  readonly ledger: PostingsLedger;
+  readonly logger: Logger;
+  /** JetStream domain of the region (when the connection is not the region's own server). */
+  readonly domain?: string;
+  /** Durable consumer name (default `postings-<target>`). */
+  readonly durableName?: string;
+  /** Charged failures before a dead letter (default 6). */
+  readonly maxAttempts?: number;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly ackWaitMs?: number;
+  readonly fetchBatch?: number;
+}
+
+interface WorkItem {
+  readonly msg?: JsMsg;
+  readonly key: string;
+  readonly event: CanonicalEvent;
+  readonly payload: unknown;
+  row: PostingRow;
+}
+
+export type ReplayOutcome =
+  | { readonly outcome: "acked"; readonly posting: PostingRow; readonly duplicate: boolean }
+  | { readonly outcome: "failed"; readonly posting: PostingRow; readonly error: string }
+  | { readonly outcome: "not-dead"; readonly posting: PostingRow }
+  | { readonly outcome: "unknown" };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const postingKey = (event: CanonicalEvent): string =>
+  `${event.position.region}:${positionStreamId(event.position)}:${event.revision}`;
+
+export class PostingWorker {
+  private readonly js: JetStreamClient;
+  private readonly durable: string;
+  private readonly maxAttempts: number;
+  private readonly initialBackoff: number;
+  private readonly maxBackoff: number;
+  private readonly ackWaitMs: number;
+  private readonly log: Logger;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private lastHeartbeat = 0;
+
+  constructor(private readonly opts: PostingWorkerOptions) {
+    this.js = jetstream(opts.nc, opts.domain ? { domain: opts.domain } : {});
+    this.durable = opts.durableName ?? `postings-${opts.target.connector.id}`;
+    this.maxAttempts = opts.maxAttempts ?? 6;
+    this.initialBackoff = opts.backoff?.initialMs ?? 200;
+    this.maxBackoff = opts.backoff?.maxMs ?? 30_000;
+    this.ackWaitMs = opts.ackWaitMs ?? 30_000;
+    this.log = opts.logger.child({ target: opts.target.connector.id, region: opts.region });
+    deadLetters.set({ target: this.targetId }, opts.ledger.deadCount(this.targetId));
+  }
+
+  get targetId(): string {
+    return this.opts.target.connector.id;
+  }
+
+  /** Creates the durable consumer if needed and starts posting. */
+  async start(): Promise<void> {
+    const jsm = await jetstreamManager(this.opts.nc, this.opts.domain ? { domain: this.opts.domain } : {});
+    const stream = evtStreamName(this.opts.region);
+    try {
+      await jsm.consumers.info(stream, this.durable);
+    } catch {
+      await jsm.consumers.add(stream, {
+        durable_name: this.durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: evtWildcard(this.opts.region),
+        ack_wait: nanos(this.ackWaitMs),
+        max_deliver: -1,
+        max_ack_pending: 10_000,
+      });
+    }
+    const consumer = await this.js.consumers.get(stream, this.durable);
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          const batch = await consumer.fetch({ max_messages: this.opts.fetchBatch ?? 100, expires: 1_000 });
+          const msgs: JsMsg[] = [];
+          for await (const m of batch) msgs.push(m);
+          if (msgs.length > 0) await this.handle(msgs);
+        } catch (err) {
+          if (this.stopped) break;
+          this.log.error({ err }, "posting loop error; retrying");
+          await sleep(500);
+        }
+      }
+    })();
+  }
+
+  /** Stops fetching; messages being worked on are left unacknowledged (redelivered later). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  private async handle(msgs: JsMsg[]): Promise<void> {
+    const work: WorkItem[] = [];
+    const connector = this.opts.target.connector;
+    for (const msg of msgs) {
+      const decoded = (() => {
+        try {
+          return decodeCanonicalEvent(msg.json());
+        } catch (err) {
+          return {
+            _tag: "Left" as const,
+            left: [{ path: "", value: msg.string().slice(0, 80), expected: "JSON", message: String(err) }],
+          };
+        }
+      })();
+      if (decoded._tag === "Left") {
+        // Not a canonical event: nothing to post; tell the operator, never drop silently.
+        await this.publishDeadLetter(
+          {
+            reason: POSTING_FAILED_REASON,
+            target: this.targetId,
+            region: this.opts.region,
+            error: `undecodable event on ${msg.subject}: ${formatDecodeErrors(decoded.left)}`,
+            errorClass: "undecodable",
+            subject: msg.subject,
+            streamSequence: msg.seq,
+          },
+          `undecodable:${this.targetId}:${msg.seq}`,
+        );
+        msg.ack();
+        continue;
+      }
+      const event = decoded.right;
+      const key = msg.headers?.get("Nats-Msg-Id") || postingKey(event);
+      const decision = routeEvent(this.opts.routing, event);
+      const echo = decision.suppressed.find((s) => s.target === this.targetId);
+      if (echo) {
+        const row = this.opts.ledger.open({
+          key,
+          target: this.targetId,
+          event,
+          effect: targetStockEffect(event),
+        });
+        if (row.status === "pending") this.opts.ledger.markSkipped(row.id, echo.reason);
+        postingsTotal.inc({ target: this.targetId, outcome: "echo-suppressed" });
+        msg.ack();
+        continue;
+      }
+      if (!decision.deliver.includes(this.targetId)) {
+        msg.ack();
+        continue;
+      }
+      const row = this.opts.ledger.open({
+        key,
+        target: this.targetId,
+        event,
+        effect: targetStockEffect(event),
+      });
+      if (row.status === "acked" || row.status === "skipped") {
+        msg.ack();
+        continue;
+      }
+      if (row.status === "dead") {
+        // Dead-lettered before the message was acknowledged (crash in between): make sure the
+        // dead letter was published, then let the message go.
+        await this.publishDeadLetter(
+          this.deadLetterBody(row, event),
+          `${POSTING_FAILED_REASON}:${this.targetId}:${key}:${row.replays}`,
+        );
+        msg.ack();
+        continue;
+      }
+      const transform = connector.transform(event, key);
+      if (transform.kind === "skip") {
+        this.opts.ledger.markSkipped(row.id, transform.reason);
+        postingsTotal.inc({ target: this.targetId, outcome: "skipped" });
+        msg.ack();
+        continue;
+      }
+      if (transform.kind === "reject") {
+        await this.deadLetter({ msg, key, event, payload: undefined, row }, transform.reason, "unmappable");
+        continue;
+      }
+      work.push({ msg, key, event, payload: transform.payload, row });
+    }
+    for (let i = 0; i < work.length; i += connector.maxBatch) {
+      await this.postWithRetry(work.slice(i, i + connector.maxBatch), { wait: true });
+    }
+  }
+
+  /** Keeps unacknowledged messages from being redelivered while they wait. */
+  private heartbeat(items: readonly WorkItem[]): void {
+    const now = Date.now();
+    if (now - this.lastHeartbeat < this.ackWaitMs / 3) return;
+    this.lastHeartbeat = now;
+    for (const it of items) it.msg?.working();
+  }
+
+  /**
+   * Posts until every item is acknowledged or dead-lettered. With `wait: false` (a replay) one call
+   * is made and an unavailable target leaves the item as it was.
+   */
+  private async postWithRetry(
+    items: WorkItem[],
+    mode: { wait: boolean },
+  ): Promise<Map<string, ItemResult | string>> {
+    const outcomes = new Map<string, ItemResult | string>();
+    const { breaker } = this.opts.target;
+    let pending = items;
+    let backoff = this.initialBackoff;
+    while (pending.length > 0) {
+      if (this.stopped && mode.wait) return outcomes;
+      if (breaker.opened && mode.wait) {
+        this.heartbeat(pending);
+        await sleep(100);
+        continue;
+      }
+      const started = performance.now();
+      let results: ItemResult[];
+      try {
+        results = await breaker.fire(pending.map((p) => ({ key: p.key, payload: p.payload })));
+      } catch (err) {
+        const callMs = Math.round(performance.now() - started);
+        // The breaker refused the call without making it (open, or its half-open trial is taken).
+        const refused = ["EOPENBREAKER", "ESEMLOCKED", "ESHUTDOWN"].includes(
+          (err as { code?: string }).code ?? "",
+        );
+        if (refused) {
+          if (!mode.wait) {
+            for (const p of pending) outcomes.set(p.key, `${this.targetId} circuit breaker is open`);
+            return outcomes;
+          }
+          await sleep(100);
+          continue;
+        }
+        const unavailable = err instanceof TargetUnavailableError;
+        const errorClass = unavailable ? "unavailable" : "failed";
+        const message = (err as Error).message;
+        postingCall.observe({ target: this.targetId }, callMs / 1000);
+        const next: WorkItem[] = [];
+        for (const p of pending) {
+          p.row = this.opts.ledger.markFailed(p.row.id, {
+            error: message,
+            errorClass,
+            callMs,
+            charged: !unavailable,
+          });
+          postingsTotal.inc({ target: this.targetId, outcome: `retry-${errorClass}` });
+          outcomes.set(p.key, message);
+          if (!unavailable && p.row.chargedFailures >= this.maxAttempts) {
+            await this.deadLetter(p, `${message} (after ${p.row.attempts} attempts)`, errorClass);
+          } else next.push(p);
+        }
+        pending = next;
+        if (!mode.wait) {
+          for (const p of pending) this.opts.ledger.markDead(p.row.id, { error: message, errorClass });
+          return outcomes;
+        }
+        this.log.warn(
+          { err: message, errorClass, waiting: pending.length, backoffMs: backoff },
+          "posting failed; retrying",
+        );
+        this.heartbeat(pending);
+        await sleep(backoff * (0.75 + Math.random() / 2));
+        backoff = Math.min(backoff * 2, this.maxBackoff);
+        continue;
+      }
+      const callMs = Math.round(performance.now() - started);
+      postingCall.observe({ target: this.targetId }, callMs / 1000);
+      const next: WorkItem[] = [];
+      for (const [i, p] of pending.entries()) {
+        const r = results[i] ?? { ok: false, error: "no result for this item" };
+        outcomes.set(p.key, r);
+        if (r.ok) {
+          p.row = this.opts.ledger.markAcked(p.row.id, {
+            documentId: r.documentId,
+            duplicate: r.duplicate,
+            callMs,
+          });
+          postingsTotal.inc({ target: this.targetId, outcome: "acked" });
+          if (p.row.latencyMs !== null)
+            postingLatency.observe({ target: this.targetId }, p.row.latencyMs / 1000);
+          this.log.debug(
+            {
+              key: p.key,
+              document: r.documentId,
+              duplicate: r.duplicate,
+              correlationId: p.event.correlationId,
+              sku: p.event.position.sku,
+              location: p.event.position.location,
+            },
+            "posted",
+          );
+          p.msg?.ack();
+        } else {
+          await this.deadLetter(p, r.error, "rejected");
+        }
+      }
+      pending = next;
+    }
+    return outcomes;
+  }
+
+  private deadLetterBody(row: PostingRow, event: CanonicalEvent) {
+    return {
+      reason: POSTING_FAILED_REASON,
+      target: row.target,
+      region: row.region,
+      postingId: row.id,
+      eventKey: row.eventKey,
+      eventId: row.eventId,
+      eventType: row.eventType,
+      position: event.position,
+      quantity: event.quantity,
+      effect: row.effect,
+      source: event.source,
+      documents: event.documents,
+      correlationId: row.correlationId,
+      businessTime: row.businessTime,
+      attempts: row.attempts,
+      errorClass: row.errorClass,
+      error: row.lastError,
+      deadAt: row.deadAt,
+      event,
+    };
+  }
+
+  private async publishDeadLetter(body: Record<string, unknown>, msgID: string): Promise<void> {
+    const h = natsHeaders();
+    h.set("Stockline-Reason", POSTING_FAILED_REASON);
+    if (typeof body.target === "string") h.set("Stockline-Target", body.target);
+    await this.js.publish(dlqSubject(this.opts.region, POSTING_FAILED_REASON), JSON.stringify(body), {
+      msgID,
+      headers: h,
+    });
+  }
+
+  private async deadLetter(p: WorkItem, error: string, errorClass: string): Promise<void> {
+    p.row = this.opts.ledger.markDead(p.row.id, { error, errorClass });
+    postingsTotal.inc({ target: this.targetId, outcome: "dead" });
+    deadLetters.set({ target: this.targetId }, this.opts.ledger.deadCount(this.targetId));
+    this.log.error(
+      {
+        key: p.key,
+        error,
+        errorClass,
+        correlationId: p.event.correlationId,
+        sku: p.event.position.sku,
+        location: p.event.position.location,
+      },
+      "posting dead-lettered",
+    );
+    await this.publishDeadLetter(
+      this.deadLetterBody(p.row, p.event),
+      `${POSTING_FAILED_REASON}:${this.targetId}:${p.key}:${p.row.replays}`,
+    );
+    p.msg?.ack();
+  }
+
+  /**
+   * Replays a dead letter: one call with the same idempotency key (the target answers the first
+   * document if it had applied it already), then acked or dead again.
+   */
+  async replay(postingId: number): Promise<ReplayOutcome> {
+    const row = this.opts.ledger.byId(postingId);
+    if (!row || row.target !== this.targetId) return { outcome: "unknown" };
+    if (row.status !== "dead") return { outcome: "not-dead", posting: row };
+    const event = this.opts.ledger.eventOf(postingId)!;
+    const transform = this.opts.target.connector.transform(event, row.eventKey);
+    if (transform.kind !== "post") {
+      return {
+        outcome: "failed",
+        posting: row,
+        error: transform.kind === "reject" ? transform.reason : transform.reason,
+      };
+    }
+    const replaying = this.opts.ledger.markReplaying(postingId);
+    const item: WorkItem = { key: row.eventKey, event, payload: transform.payload, row: replaying };
+    const outcomes = await this.postWithRetry([item], { wait: false });
+    const final = this.opts.ledger.byId(postingId)!;
+    if (final.status !== "dead" && final.status !== "acked")
+      this.opts.ledger.markDead(postingId, {
+        error: final.lastError ?? "replay failed",
+        errorClass: final.errorClass ?? "failed",
+      });
+    deadLetters.set({ target: this.targetId }, this.opts.ledger.deadCount(this.targetId));
+    const after = this.opts.ledger.byId(postingId)!;
+    const r = outcomes.get(row.eventKey);
+    if (after.status === "acked") {
+      postingsTotal.inc({ target: this.targetId, outcome: "replayed" });
+      return {
+        outcome: "acked",
+        posting: after,
+        duplicate: typeof r === "object" && r.ok ? r.duplicate : false,
+      };
+    }
+    return {
+      outcome: "failed",
+      posting: after,
+      error: after.lastError ?? (typeof r === "string" ? r : "failed"),
+    };
+  }
+}
+
+/** Dead letters of every worker, for the routes and the CLI. */
+export interface PostingService {
+  readonly ledger: PostingsLedger;
+  retry(postingId: number): Promise<ReplayOutcome>;
+}
+
+export const postingService = (
+  ledger: PostingsLedger,
+  workers: readonly PostingWorker[],
+): PostingService => ({
+  ledger,
+  async retry(postingId) {
+    const row = ledger.byId(postingId);
+    if (!row) return { outcome: "unknown" };
+    const worker = workers.find((w) => w.targetId === row.target);
+    if (!worker) return { outcome: "unknown" };
+    return worker.replay(postingId);
+  },
+});
