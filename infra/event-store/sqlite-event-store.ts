@@ -66,6 +66,9 @@ CREATE TRIGGER IF NOT EXISTS events_are_append_only_update BEFORE UPDATE ON even
 BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed'); END;
 CREATE TRIGGER IF NOT EXISTS events_are_append_only_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE is not allowed'); END;
+-- Lineage (audit trace): canonical events carry correlationId at the top of data. Derived events
+-- (a transfer's inbound at the destination) keep their cause's correlationId, so one index suffices.
+CREATE INDEX IF NOT EXISTS events_by_correlation ON events (json_extract(data, '$.correlationId'));
 CREATE TABLE IF NOT EXISTS snapshots (
   stream_id  TEXT    PRIMARY KEY,
   revision   INTEGER NOT NULL,
@@ -190,6 +193,9 @@ export class SqliteEventStore<Data = unknown, State = unknown>
       ),
       readAll: db.prepare<[number, number], EventRow>(
         "SELECT * FROM events WHERE global_position > ? ORDER BY global_position ASC LIMIT ?",
+      ),
+      byCorrelation: db.prepare<[string], EventRow>(
+        "SELECT * FROM events WHERE json_extract(data, '$.correlationId') = ? ORDER BY global_position",
       ),
       lastPosition: db.prepare<[], { p: number | null }>("SELECT MAX(global_position) AS p FROM events"),
       // One seek of the (stream_id, revision) index per distinct stream (LIKE would be case-insensitive).
@@ -317,6 +323,14 @@ export class SqliteEventStore<Data = unknown, State = unknown>
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent<Data>[]> {
     return this.stmt.readAll.all(options.fromPosition, options.maxCount).map((row) => toRecorded<Data>(row));
+  }
+
+  /**
+   * Lineage lookup (audit trace), index-backed: events whose `data.correlationId` equals the id, in
+   * commit order. The only place the adapter looks inside `data`; other payloads never match.
+   */
+  async readByCorrelationId(correlationId: string): Promise<RecordedEvent<Data>[]> {
+    return this.stmt.byCorrelation.all(correlationId).map((row) => toRecorded<Data>(row));
   }
 
   /** Position of the last committed event, 0 when the store is empty. */

@@ -13,7 +13,10 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ANY, NO_STREAM, WrongExpectedRevisionError } from "../../../infra/event-store/event-store.ts";
-import { openEventStoreDbEventStore } from "../../../infra/event-store/eventstoredb-event-store.ts";
+import {
+  eventIdToUuid,
+  openEventStoreDbEventStore,
+} from "../../../infra/event-store/eventstoredb-event-store.ts";
 import { measureRawSqliteAppend } from "../../../infra/event-store/raw-sqlite-baseline.ts";
 import { shouldSnapshot } from "../../../infra/event-store/rehydrate.ts";
 import {
@@ -174,5 +177,16 @@ describe("snapshot policy", () => {
     expect(shouldSnapshot(7, every, 6)).toBe(false);
     expect(shouldSnapshot(3, every, null)).toBe(true);
     expect(() => shouldSnapshot(1, 0)).toThrow(RangeError);
+  });
+});
+
+describe("EventStoreDB event ids", () => {
+  it("keeps UUIDs and maps any other id to a stable, distinct RFC 4122 v5-layout UUID", () => {
+    const uuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    expect(eventIdToUuid(uuid.toUpperCase())).toBe(uuid);
+    const a = eventIdToUuid("eu:position-eu.DC1.SKU 1:0");
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(eventIdToUuid("eu:position-eu.DC1.SKU 1:0")).toBe(a);
+    expect(eventIdToUuid("eu:position-eu.DC1.SKU 1:1")).not.toBe(a);
   });
 });
