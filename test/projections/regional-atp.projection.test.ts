@@ -16,7 +16,7 @@ import {
 } from "../../projections/regional-atp.projection.ts";
 import { decideAll, domainAtp, FEW_POSITIONS, positionedCommandArb } from "./event-streams.ts";
 
-const RUNS = { numRuns: 100 };
+const RUNS = { numRuns: 50 };
 const commandsArb = fc.array(positionedCommandArb(FEW_POSITIONS), {
   minLength: 10,
   maxLength: 80,

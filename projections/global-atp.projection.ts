@@ -1,0 +1,252 @@
+/**
+ * Global ATP per SKU, folded from the hub's mirrors of every region's event stream, and how fresh
+ * each region's figures are.
+ *
+ * Per position the global view keeps only the figures of the latest event by revision: every
+ * canonical event carries the position's absolute `balancesAfter`, so "highest revision wins" is
+ * exact, commutative and idempotent. A skipped revision cannot make a global figure wrong (the next
+ * event carries the full balance); it is counted (`skipped`) so the runner can report it. Reservations
+ * by id and inbound transfers by order live in the regional read model, which needs every event.
+ *
+ * Freshness: a region's figures are known correct as of `syncedAt`, the last time the runner saw the
+ * link to the region up, the hub mirror with no lag, and its own consumer with nothing pending. A
+ * region is stale when `now − syncedAt` exceeds the threshold (or it was never in sync).
+ */
+import type { CanonicalEvent, Lifecycle } from "../domain/canonical-event.ts";
+
+export interface LocationAtp {
+  readonly region: string;
+  readonly location: string;
+  readonly atp: number;
+  readonly available: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  /** available − reserved − safety stock, unclamped. */
+  readonly net: number;
+  readonly onHand: number;
+  readonly inboundInTransit: number;
+  readonly lifecycle: Lifecycle;
+  readonly lastRevision: number;
+  readonly businessTime: string;
+  readonly recordedTime: string;
+}
+
+export interface AtpTotals {
+  readonly atp: number;
+  readonly available: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  readonly onHand: number;
+  readonly inboundInTransit: number;
+  readonly locations: number;
+}
+
+/** One SKU everywhere. `locations` is keyed by `locationKey(region, location)`. */
+export interface GlobalSkuAtp {
+  readonly sku: string;
+  readonly locations: Readonly<Record<string, LocationAtp>>;
+}
+
+export interface GlobalSkuView extends GlobalSkuAtp {
+  readonly byRegion: Readonly<Record<string, AtpTotals>>;
+  readonly total: AtpTotals;
+}
+
+export type GlobalApplyResult =
+  | { readonly kind: "applied"; readonly sku: GlobalSkuAtp; readonly skipped: number }
+  | { readonly kind: "duplicate" };
+
+/** Key of a location inside a SKU's entry; `/` is not a region character, so it splits unambiguously. */
+export const locationKey = (region: string, location: string): string => `${region}/${location}`;
+
+/** Applies one event to its SKU's entry (`undefined`: first event of the SKU). Pure. */
+export const applyToGlobalAtp = (current: GlobalSkuAtp | undefined, e: CanonicalEvent): GlobalApplyResult => {
+  const sku = current ?? { sku: e.position.sku, locations: {} };
+  if (sku.sku !== e.position.sku) {
+    throw new Error(`event ${e.eventId} of SKU ${e.position.sku} applied to SKU ${sku.sku}`);
+  }
+  const key = locationKey(e.position.region, e.position.location);
+  const prev = sku.locations[key];
+  if (prev && e.revision <= prev.lastRevision) return { kind: "duplicate" };
+  const b = e.balancesAfter;
+  const loc: LocationAtp = {
+    region: e.position.region,
+    location: e.position.location,
+    atp: b.atp,
+    available: b.onHand.available,
+    reserved: b.reserved,
+    safetyStock: b.safetyStock,
+    net: b.onHand.available - b.reserved - b.safetyStock,
+    onHand:
+      b.onHand.available + b.onHand.inspection + b.onHand.blocked + b.onHand.consigned + b.onHand.picked,
+    inboundInTransit: b.inboundInTransit,
+    lifecycle: b.lifecycle,
+    lastRevision: e.revision,
+    businessTime: e.businessTime,
+    recordedTime: e.recordedTime,
+  };
+  const skipped = e.revision - (prev ? prev.lastRevision : -1) - 1;
+  return { kind: "applied", sku: { sku: sku.sku, locations: { ...sku.locations, [key]: loc } }, skipped };
+};
+
+const ZERO: AtpTotals = {
+  atp: 0,
+  available: 0,
+  reserved: 0,
+  safetyStock: 0,
+  onHand: 0,
+  inboundInTransit: 0,
+  locations: 0,
+};
+
+const add = (t: AtpTotals, l: LocationAtp): AtpTotals => ({
+  atp: t.atp + l.atp,
+  available: t.available + l.available,
+  reserved: t.reserved + l.reserved,
+  safetyStock: t.safetyStock + l.safetyStock,
+  onHand: t.onHand + l.onHand,
+  inboundInTransit: t.inboundInTransit + l.inboundInTransit,
+  locations: t.locations + 1,
+});
+
+/** Totals per region and overall; optionally only some regions. */
+export const viewOfSku = (sku: GlobalSkuAtp, regions?: ReadonlySet<string>): GlobalSkuView => {
+  const byRegion: Record<string, AtpTotals> = {};
+  const locations: Record<string, LocationAtp> = {};
+  let total = ZERO;
+  for (const [k, l] of Object.entries(sku.locations)) {
+    if (regions && !regions.has(l.region)) continue;
+    locations[k] = l;
+    byRegion[l.region] = add(byRegion[l.region] ?? ZERO, l);
+    total = add(total, l);
+  }
+  return { sku: sku.sku, locations, byRegion, total };
+};
+
+// --- freshness ------------------------------------------------------------------------------------------
+
+export type RegionLinkState = "up" | "down" | "unknown";
+
+/** What the runner observed about a region at one moment (a probe of the link and the mirror). */
+export interface RegionObservation {
+  readonly at: number;
+  readonly link: RegionLinkState;
+  /** Messages the hub mirror is behind its origin (stream info `mirror.lag`). */
+  readonly mirrorLag?: number;
+  /** Milliseconds since the mirror last heard from its origin (stream info `mirror.active`). */
+  readonly mirrorActiveAgoMs?: number;
+  /** Mirror messages the global projector has not acknowledged yet. */
+  readonly consumerPending?: number;
+}
+
+export interface RegionFreshnessState {
+  readonly region: string;
+  readonly events: number;
+  readonly lastRecordedTime?: string;
+  readonly lastBusinessTime?: string;
+  /** Wall time (ms) the last event of the region was applied here. */
+  readonly lastAppliedAt?: number;
+  readonly link: RegionLinkState;
+  /** Since when (ms) the link has been in its current state. */
+  readonly linkSince?: number;
+  readonly mirrorLag?: number;
+  readonly mirrorActiveAgoMs?: number;
+  readonly consumerPending?: number;
+  readonly observedAt?: number;
+  /** Last time (ms) the region was fully in sync with the hub (link up, no mirror lag, nothing pending). */
+  readonly syncedAt?: number;
+}
+
+export interface RegionFreshness {
+  readonly region: string;
+  readonly link: RegionLinkState;
+  readonly linkSince?: string;
+  readonly lastEventRecordedTime?: string;
+  readonly lastEventBusinessTime?: string;
+  /** now − recorded time of the last event seen from the region. */
+  readonly lastEventAgeMs?: number;
+  readonly mirrorLag?: number;
+  readonly mirrorActiveAgoMs?: number;
+  readonly consumerPending?: number;
+  /** The region's figures are known complete as of this time. */
+  readonly asOf?: string;
+  readonly stalenessMs?: number;
+  readonly stale: boolean;
+  /** Why it is stale, for an operator (empty when fresh). */
+  readonly reasons: readonly string[];
+  readonly eventsApplied: number;
+}
+
+export const initialRegionFreshness = (region: string): RegionFreshnessState => ({
+  region,
+  events: 0,
+  link: "unknown",
+});
+
+/** Records that an event of the region was applied at wall time `appliedAt` (ms). */
+export const noteRegionEvent = (
+  s: RegionFreshnessState,
+  e: Pick<CanonicalEvent, "recordedTime" | "businessTime">,
+  appliedAt: number,
+): RegionFreshnessState => ({
+  ...s,
+  events: s.events + 1,
+  // Recorded times of one region's log are in commit order; keep the latest anyway.
+  lastRecordedTime:
+    s.lastRecordedTime && Date.parse(s.lastRecordedTime) > Date.parse(e.recordedTime)
+      ? s.lastRecordedTime
+      : e.recordedTime,
+  lastBusinessTime:
+    s.lastBusinessTime && Date.parse(s.lastBusinessTime) > Date.parse(e.businessTime)
+      ? s.lastBusinessTime
+      : e.businessTime,
+  lastAppliedAt: appliedAt,
+});
+
+/** Folds an observation; the region is in sync when the link is up and nothing is behind. */
+export const observeRegion = (s: RegionFreshnessState, o: RegionObservation): RegionFreshnessState => {
+  const inSync = o.link === "up" && o.mirrorLag === 0 && o.consumerPending === 0;
+  return {
+    ...s,
+    link: o.link,
+    linkSince: o.link === s.link && s.linkSince !== undefined ? s.linkSince : o.at,
+    ...(o.mirrorLag !== undefined ? { mirrorLag: o.mirrorLag } : {}),
+    ...(o.mirrorActiveAgoMs !== undefined ? { mirrorActiveAgoMs: o.mirrorActiveAgoMs } : {}),
+    ...(o.consumerPending !== undefined ? { consumerPending: o.consumerPending } : {}),
+    observedAt: o.at,
+    ...(inSync ? { syncedAt: o.at } : {}),
+  };
+};
+
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+/** The freshness report of a region at `now` (ms), stale beyond `thresholdMs` out of sync. */
+export const freshnessOf = (s: RegionFreshnessState, now: number, thresholdMs: number): RegionFreshness => {
+  const reasons: string[] = [];
+  if (s.link !== "up")
+    reasons.push(`link ${s.link}${s.linkSince !== undefined ? ` since ${iso(s.linkSince)}` : ""}`);
+  if (s.mirrorLag !== undefined && s.mirrorLag > 0) reasons.push(`hub mirror ${s.mirrorLag} messages behind`);
+  if (s.consumerPending !== undefined && s.consumerPending > 0)
+    reasons.push(`${s.consumerPending} mirrored events not yet applied`);
+  const stalenessMs = s.syncedAt === undefined ? undefined : Math.max(0, now - s.syncedAt);
+  const stale = stalenessMs === undefined || stalenessMs > thresholdMs;
+  if (s.syncedAt === undefined) reasons.push("never in sync with the hub yet");
+  const lastEventAgeMs = s.lastRecordedTime === undefined ? undefined : now - Date.parse(s.lastRecordedTime);
+  return {
+    region: s.region,
+    link: s.link,
+    ...(s.linkSince !== undefined ? { linkSince: iso(s.linkSince) } : {}),
+    ...(s.lastRecordedTime !== undefined ? { lastEventRecordedTime: s.lastRecordedTime } : {}),
+    ...(s.lastBusinessTime !== undefined ? { lastEventBusinessTime: s.lastBusinessTime } : {}),
+    ...(lastEventAgeMs !== undefined ? { lastEventAgeMs } : {}),
+    ...(s.mirrorLag !== undefined ? { mirrorLag: s.mirrorLag } : {}),
+    ...(s.mirrorActiveAgoMs !== undefined ? { mirrorActiveAgoMs: s.mirrorActiveAgoMs } : {}),
+    ...(s.consumerPending !== undefined ? { consumerPending: s.consumerPending } : {}),
+    ...(s.syncedAt !== undefined ? { asOf: iso(s.syncedAt) } : {}),
+    ...(stalenessMs !== undefined ? { stalenessMs } : {}),
+    stale,
+    reasons: stale ? reasons : [],
+    eventsApplied: s.events,
+  };
+};
