@@ -48,7 +48,7 @@ import {
   step,
 } from "./position-spec.ts";
 
-const RUNS = { numRuns: 150 };
+const RUNS = { numRuns: 100 };
 const ENV = defaultEnv(at(100));
 
 const time = fc.integer({ min: 0, max: 100 }).map(at);
