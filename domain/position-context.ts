@@ -249,10 +249,13 @@ const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext =
 };
 
 /**
- * Applies one event. Stored events (with a revision) also advance `revision` and `lastHash`;
- * pending events (while deciding) only change balances and bookkeeping.
+ * Applies one event. Stored events (with a revision) also advance `revision` and `lastHash`, and
+ * are ignored when already applied; pending events (while deciding) only change balances and
+ * bookkeeping. Revisions are expected to be consecutive; a gap is the caller's bug, not checked.
  */
 export const applyEvent = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): PositionContext => {
+  // A stored event at or below the applied revision was applied already (at-least-once delivery).
+  if ("revision" in e && e.revision <= ctx.revision) return ctx;
   const next = trackSequence(remember(applyEffect(ctx, e), e), e);
   if ("revision" in e && "hash" in e) return { ...next, revision: e.revision, lastHash: e.hash };
   return next;

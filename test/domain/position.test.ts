@@ -495,6 +495,11 @@ describe("idempotency, sequencing and bitemporal counts", () => {
     expect(decide(c, restarted, defaultEnv(NOW))).toMatchObject({ kind: "duplicate", firstRevision: 1 });
   });
 
+  it("an event delivered twice to evolve is applied once", () => {
+    const s = given(receive(5), receive(3));
+    expect(rehydrate(POS, [...s.history, ...s.history])).toEqual(s.state);
+  });
+
   it("keys are remembered for the configured window only", () => {
     const first = receive(1, { idempotencyKey: "old" });
     const s = givenWith({ limits: { historyEntries: 10, idempotencyKeys: 2 } })(
