@@ -406,6 +406,12 @@ export class PostingWorker {
           );
           p.msg?.ack();
         } else {
+          p.row = this.opts.ledger.markFailed(p.row.id, {
+            error: r.error,
+            errorClass: "rejected",
+            callMs,
+            charged: true,
+          });
           await this.deadLetter(p, r.error, "rejected");
         }
       }
