@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 // DESIGN §4: dependencies point inward (services -> infra, projections -> domain). This test reads
 // every import of the tree with the TypeScript pre-processor and fails on an import that breaks it.
-const root = path.resolve(import.meta.dirname, "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const layers = ["domain", "projections", "infra", "services"] as const;
 type Layer = (typeof layers)[number];
 
@@ -24,9 +25,9 @@ const ioModule =
 const sourceFiles = (dir: string): string[] =>
   !existsSync(path.join(root, dir))
     ? []
-    : readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
-        .filter((e) => e.isFile() && /\.ts$/.test(e.name))
-        .map((e) => path.join(e.parentPath, e.name));
+    : readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => path.join(root, dir, f));
 
 const importsOf = (file: string): string[] =>
   ts.preProcessFile(readFileSync(file, "utf8"), true, true).importedFiles.map((f) => f.fileName);

@@ -1,0 +1,30 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `stockline ...`: the one command line of the project (DESIGN §5). Each command lives in
+ * `services/cli/<name>-command.ts` and is loaded here; this file only assembles them.
+ */
+import { Command } from "commander";
+import { registerNodeCommand } from "./cli/node-command.ts";
+
+const program = new Command()
+  .name("stockline")
+  .description("event-sourced inventory synchronisation across ERPs, warehouses and channels")
+  .showHelpAfterError();
+
+program
+  .command("demo")
+  .description("a scripted day at two warehouses through the domain only, no servers")
+  .action(async () => {
+    await import("./demo-scenario.ts");
+  });
+
+registerNodeCommand(program);
+
+program
+  .command("run")
+  .description("start the local system and show it working (for now: the domain demo)")
+  .action(async () => {
+    await import("./demo-scenario.ts");
+  });
+
+await program.parseAsync(process.argv);
