@@ -1,0 +1,163 @@
+/**
+ * `stockline dlq list|show|retry` and `stockline reconcile [run]|runs|show|approve`: operator
+ * commands over the HTTP API of the process that runs the posting workers and the reconciler (it
+ * holds the circuit breakers, so a replay goes through them). `--api` or STOCKLINE_API_URL.
+ */
+import type { Command } from "commander";
+
+const DEFAULT_API = process.env.STOCKLINE_API_URL ?? "http://127.0.0.1:8080";
+
+type Out = (line: string) => void;
+
+const call = async (api: string, method: "GET" | "POST", path: string, body?: unknown) => {
+  const res = await fetch(`${api.replace(/\/$/, "")}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+};
+
+const fail = (status: number, json: unknown): never => {
+  const message = (json as { message?: string })?.message ?? JSON.stringify(json);
+  throw new Error(`HTTP ${status}: ${message}`);
+};
+
+interface DeadLetterRow {
+  id: number;
+  target: string;
+  eventType: string;
+  sku: string;
+  location: string;
+  sourceDocument: string;
+  attempts: number;
+  errorClass: string | null;
+  lastError: string | null;
+  deadAt: string | null;
+}
+
+export const registerPostingsCommands = (program: Command, out: Out = (l) => console.log(l)): void => {
+  const dlq = program.command("dlq").description("dead-lettered postings to ERPs: list, inspect, replay");
+  dlq
+    .command("list")
+    .description("list dead letters")
+    .option("--target <id>", "only this target")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (o: { target?: string; api: string }) => {
+      const r = await call(
+        o.api,
+        "GET",
+        `/v1/postings/dead-letters${o.target ? `?target=${encodeURIComponent(o.target)}` : ""}`,
+      );
+      if (r.status !== 200) fail(r.status, r.json);
+      const rows = (r.json as { deadLetters: DeadLetterRow[] }).deadLetters;
+      if (rows.length === 0) return out("no dead letters");
+      for (const d of rows)
+        out(
+          `${String(d.id).padStart(6)}  ${d.target.padEnd(8)} ${d.eventType.padEnd(16)} ${d.location}/${d.sku}  ${d.sourceDocument}  ${d.attempts} attempt(s), ${d.errorClass}: ${d.lastError ?? ""}`,
+        );
+    });
+  dlq
+    .command("show <id>")
+    .description("show a dead letter: posting, attempts, event")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (id: string, o: { api: string }) => {
+      const r = await call(o.api, "GET", `/v1/postings/dead-letters/${encodeURIComponent(id)}`);
+      if (r.status !== 200) fail(r.status, r.json);
+      out(JSON.stringify(r.json, null, 2));
+    });
+  dlq
+    .command("retry <id>")
+    .description("replay a dead letter (posted once: same idempotency key)")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (id: string, o: { api: string }) => {
+      const r = await call(o.api, "POST", `/v1/postings/dead-letters/${encodeURIComponent(id)}/retry`);
+      const j = r.json as {
+        outcome?: string;
+        duplicate?: boolean;
+        error?: string;
+        posting?: { targetDocument?: string };
+      };
+      if (r.status === 200)
+        return out(
+          `posted: document ${j.posting?.targetDocument}${j.duplicate ? " (the target had it already)" : ""}`,
+        );
+      if (r.status === 502) {
+        process.exitCode = 1;
+        return out(`still dead: ${j.error}`);
+      }
+      fail(r.status, r.json);
+    });
+
+  const reconcile = program
+    .command("reconcile")
+    .description("reconcile ERP balances against the event ledger");
+  reconcile
+    .command("run", { isDefault: true })
+    .description("run a reconciliation now and print the report")
+    .option("--location <glob...>", "only these locations")
+    .option("--target <id...>", "only these targets")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (o: { location?: string[]; target?: string[]; api: string }) => {
+      const r = await call(o.api, "POST", "/v1/reconciliation/runs", {
+        ...(o.location ? { locations: o.location } : {}),
+        ...(o.target ? { targets: o.target } : {}),
+      });
+      if (r.status !== 201) fail(r.status, r.json);
+      out((r.json as { report: string }).report);
+    });
+  reconcile
+    .command("runs")
+    .description("list reconciliation runs")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (o: { api: string }) => {
+      const r = await call(o.api, "GET", "/v1/reconciliation/runs");
+      if (r.status !== 200) fail(r.status, r.json);
+      for (const run of (
+        r.json as {
+          runs: {
+            id: string;
+            trigger: string;
+            snapshotTime: string;
+            status: string;
+            positionsChecked: number;
+            findings: number;
+          }[];
+        }
+      ).runs)
+        out(
+          `${run.id}  ${run.trigger.padEnd(18)} ${run.snapshotTime}  ${run.status}  ${run.positionsChecked} positions, ${run.findings} finding(s)`,
+        );
+    });
+  reconcile
+    .command("show <runId>")
+    .description("print a run's report")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (runId: string, o: { api: string }) => {
+      const r = await call(o.api, "GET", `/v1/reconciliation/runs/${encodeURIComponent(runId)}/report`);
+      if (r.status !== 200) fail(r.status, r.json);
+      out(String(r.json));
+    });
+  reconcile
+    .command("approve <findingId>")
+    .description("approve a finding's proposal (compensating adjustStock, or replay of missing postings)")
+    .option("--by <name>", "who approves", process.env.USER ?? "operator")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (findingId: string, o: { by: string; api: string }) => {
+      const r = await call(
+        o.api,
+        "POST",
+        `/v1/reconciliation/findings/${encodeURIComponent(findingId)}/approve`,
+        { by: o.by },
+      );
+      if (r.status !== 200) fail(r.status, r.json);
+      out(JSON.stringify(r.json, null, 2));
+    });
+};
