@@ -1,0 +1,430 @@
+/**
+ * Audit replay of one position's stream (issue 5, "Audit and lineage"): every stored event with
+ * the state it left the position in, optionally as of a time, and verification of the hash chain.
+ *
+ * As of a time, two questions, two answers:
+ * - `by: "recorded"` — what did we know at T: the events recorded (committed) at or before T, i.e.
+ *   a prefix of the stream; the state is what the node reported at T.
+ * - `by: "business"` — what was the stock at T, as we know it now: the events whose business time
+ *   is at or before T, in stream order (late counts land at their business time, see
+ *   bitemporal-balance.ts).
+ * Verification always covers the whole stream, whatever `asOf` selects.
+ *
+ * Verification names every broken revision (not only the first, unlike `verifyChain`):
+ * - `hash`: the event's content does not match its stored hash (edited in place);
+ * - `link`: its prevHash is not the previous event's hash (an event replaced, re-hashed, or
+ *   events reordered);
+ * - `gap`: revisions are missing (a row deleted);
+ * - `envelope`: the stored row and the event disagree on revision, id, type or position;
+ * - `undecodable`: the event is not a canonical event any more (it is not folded into the state);
+ * - `truncated`: the stream's snapshot was taken at a revision the stream no longer reaches.
+ * Warnings (not failures): `balances`, the event's own `balancesAfter` differs from the replay
+ * (the machine evolved differently than when the event was decided, e.g. after an upgrade).
+ */
+import * as E from "fp-ts/lib/Either.js";
+import {
+  type Balances,
+  type CanonicalEvent,
+  computeEventHash,
+  decodeCanonicalEvent,
+  GENESIS_HASH,
+} from "../../domain/canonical-event.ts";
+import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import { type Position, parsePositionStreamId, positionStreamId } from "../../domain/ids.ts";
+import {
+  type AtpBreakdown,
+  atpOf,
+  balancesOf,
+  evolve,
+  initialPositionState,
+  type PositionLimits,
+  type PositionState,
+} from "../../domain/position.decider.ts";
+import { timeOf } from "../../domain/scalars.ts";
+import type { EventStore, RecordedEvent, SnapshotStore } from "../../infra/event-store/event-store.ts";
+
+export type AsOfBy = "recorded" | "business";
+export interface AsOf {
+  readonly time: string;
+  readonly by: AsOfBy;
+}
+
+export type ChainIssueKind = "hash" | "link" | "gap" | "envelope" | "undecodable" | "truncated";
+
+export interface ChainIssue {
+  readonly kind: ChainIssueKind;
+  /** The revision that is wrong (for a gap: the first missing revision). */
+  readonly revision: number;
+  readonly expected: string;
+  readonly actual: string;
+  readonly message: string;
+}
+
+export interface ReplayWarning {
+  readonly kind: "balances";
+  readonly revision: number;
+  readonly message: string;
+}
+
+export interface Verification {
+  readonly ok: boolean;
+  readonly eventsChecked: number;
+  /** Hash of the last stored event (what the next append will link to). */
+  readonly headHash: string;
+  readonly headRevision: number;
+  readonly issues: readonly ChainIssue[];
+}
+
+export interface ReplayedEvent {
+  readonly revision: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly quantity: number | null;
+  readonly businessTime: string | null;
+  readonly recordedTime: string;
+  readonly source: string | null;
+  readonly correlationId: string | null;
+  readonly causationId: string | null;
+  /** State after this event; null when the event could not be decoded (not folded). */
+  readonly balances: Balances | null;
+  readonly atp: AtpBreakdown | null;
+}
+
+export interface ReplayResult {
+  readonly streamId: string;
+  readonly position: Position;
+  readonly asOf: AsOf | undefined;
+  /** Events folded into the state (those `asOf` selects), with the state after each. */
+  readonly events: readonly ReplayedEvent[];
+  readonly state: PositionState;
+  readonly balances: Balances;
+  readonly atp: AtpBreakdown;
+  /** Revision of the last folded event, -1 when none. */
+  readonly revision: number;
+  /** Revision and hash of the stream's last stored event. */
+  readonly headRevision: number;
+  readonly headHash: string;
+  readonly eventCount: number;
+  readonly verification: Verification | undefined;
+  readonly warnings: readonly ReplayWarning[];
+}
+
+/** What replay needs of a store: the port's reads, and snapshots when the store keeps them. */
+export type ReplayStore = Pick<EventStore, "readStream"> & Partial<Pick<SnapshotStore, "loadSnapshot">>;
+
+export interface ReplayOptions {
+  readonly asOf?: AsOf;
+  readonly verify?: boolean;
+  /** Collect every event with its state (default true); false keeps only the final state. */
+  readonly collectEvents?: boolean;
+  /** Fold the events through the machine (default true); false only verifies (faster). */
+  readonly fold?: boolean;
+  readonly pageSize?: number;
+  readonly limits?: PositionLimits;
+  /** Called after each page with the number of events read so far. */
+  readonly onEvents?: (eventsRead: number) => void;
+}
+
+const short = (hash: string): string => `${hash.slice(0, 12)}…`;
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+const sourceOf = (data: Record<string, unknown>): string | null => {
+  const s = data.source as { system?: unknown; document?: { type?: unknown; id?: unknown; line?: unknown } };
+  if (typeof s !== "object" || s === null || typeof s.document !== "object" || s.document === null)
+    return null;
+  const line = typeof s.document.line === "string" ? `/${s.document.line}` : "";
+  return `${String(s.system)}:${String(s.document.type)}:${String(s.document.id)}${line}`;
+};
+
+const sameBalances = (a: Balances, b: Balances): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Is an event selected by `asOf`? Unparseable times are never selected. */
+const selected = (asOf: AsOf | undefined, data: Record<string, unknown>, recordedTime: string): boolean => {
+  if (asOf === undefined) return true;
+  const at = asOf.by === "recorded" ? (str(data.recordedTime) ?? recordedTime) : str(data.businessTime);
+  return at !== null && timeOf(at) <= timeOf(asOf.time);
+};
+
+/**
+ * Checks one stored event against its predecessor. `prev` is the previous stored event's revision
+ * and hash (-1 and GENESIS_HASH at the start). Returns the issues found.
+ */
+export const checkLink = (
+  recorded: RecordedEvent,
+  prev: { revision: number; hash: string },
+  expected: { location: string; sku: string; region?: string | undefined },
+): ChainIssue[] => {
+  const issues: ChainIssue[] = [];
+  const data = (recorded.data ?? {}) as Record<string, unknown>;
+  const rev = recorded.revision;
+  const gapBefore = rev !== prev.revision + 1;
+  if (gapBefore) {
+    const first = prev.revision + 1;
+    const last = rev - 1;
+    issues.push({
+      kind: "gap",
+      revision: first,
+      expected: `revision ${first}`,
+      actual: `revision ${rev}`,
+      message:
+        last > first
+          ? `revisions ${first}..${last} are missing: after revision ${prev.revision} the next stored event is revision ${rev}`
+          : rev > first
+            ? `revision ${first} is missing: after revision ${prev.revision} the next stored event is revision ${rev}`
+            : `revision ${rev} is out of order: expected revision ${first} after revision ${prev.revision}`,
+    });
+  }
+  const envelope = (field: string, want: unknown, got: unknown) => {
+    if (want !== got)
+      issues.push({
+        kind: "envelope",
+        revision: rev,
+        expected: `${field} ${JSON.stringify(want)}`,
+        actual: `${field} ${JSON.stringify(got)}`,
+        message: `revision ${rev}: the stored row says ${field} ${JSON.stringify(want)}, the event says ${JSON.stringify(got)}`,
+      });
+  };
+  envelope("revision", rev, data.revision);
+  envelope("eventId", recorded.eventId, data.eventId);
+  envelope("type", recorded.type, data.type);
+  const position = (data.position ?? {}) as Record<string, unknown>;
+  envelope("position.location", expected.location, position.location);
+  envelope("position.sku", expected.sku, position.sku);
+  if (expected.region !== undefined) envelope("position.region", expected.region, position.region);
+
+  // After a gap the predecessor's hash is unknown: the link cannot be checked.
+  if (!gapBefore && data.prevHash !== prev.hash) {
+    issues.push({
+      kind: "link",
+      revision: rev,
+      expected: `prevHash ${prev.hash}`,
+      actual: `prevHash ${String(data.prevHash)}`,
+      message: `revision ${rev}: prevHash ${short(String(data.prevHash))} is not the hash of ${
+        prev.revision < 0 ? "the genesis" : `revision ${prev.revision}`
+      } (${short(prev.hash)})`,
+    });
+  }
+  const recomputed = computeEventHash(data as unknown as CanonicalEvent);
+  if (recomputed !== data.hash) {
+    issues.push({
+      kind: "hash",
+      revision: rev,
+      expected: `hash ${recomputed}`,
+      actual: `hash ${String(data.hash)}`,
+      message: `revision ${rev} (${recorded.type}, event ${recorded.eventId}) was altered: its content hashes to ${short(recomputed)}, the stored hash is ${short(String(data.hash))}`,
+    });
+  }
+  return issues;
+};
+
+/**
+ * Replays a position's stream. Returns undefined when the stream does not exist. `position.region`
+ * may be omitted: it is then taken from the first event.
+ */
+export const replayPosition = async (
+  store: ReplayStore,
+  position: { location: string; sku: string; region?: string | undefined },
+  options: ReplayOptions = {},
+): Promise<ReplayResult | undefined> => {
+  const streamId = positionStreamId(position);
+  const pageSize = options.pageSize ?? 1000;
+  const collect = options.collectEvents ?? true;
+  const fold = options.fold ?? true;
+  const verify = options.verify ?? false;
+  const asOf = options.asOf;
+
+  const events: ReplayedEvent[] = [];
+  const issues: ChainIssue[] = [];
+  const warnings: ReplayWarning[] = [];
+  let state: PositionState | undefined;
+  let folded = -1;
+  let prev = { revision: -1, hash: GENESIS_HASH };
+  let read = 0;
+
+  for (let from = 0; ; ) {
+    const page = await store.readStream(streamId, { from, maxCount: pageSize });
+    for (const recorded of page) {
+      const data = (recorded.data ?? {}) as Record<string, unknown>;
+      if (state === undefined) {
+        const region =
+          position.region ?? str((data.position as Record<string, unknown> | undefined)?.region) ?? "unknown";
+        state = initialPositionState(
+          { region, location: position.location, sku: position.sku },
+          options.limits,
+        );
+      }
+      if (verify) issues.push(...checkLink(recorded, prev, position));
+      prev = { revision: recorded.revision, hash: String(data.hash) };
+
+      if (!selected(asOf, data, recorded.recordedTime)) continue;
+      const decoded = decodeCanonicalEvent(data);
+      if (E.isLeft(decoded)) {
+        if (verify)
+          issues.push({
+            kind: "undecodable",
+            revision: recorded.revision,
+            expected: "a canonical event",
+            actual: formatDecodeErrors(decoded.left),
+            message: `revision ${recorded.revision} is not a canonical event (not replayed): ${formatDecodeErrors(decoded.left)}`,
+          });
+      } else if (fold) {
+        const event = decoded.right;
+        state = evolve(state, event);
+        folded = recorded.revision;
+        const balances = balancesOf(state);
+        // Meaningful only when every earlier event was folded too (not for a business-time view).
+        if (verify && asOf?.by !== "business" && !sameBalances(balances, event.balancesAfter)) {
+          warnings.push({
+            kind: "balances",
+            revision: recorded.revision,
+            message: `revision ${recorded.revision}: replayed balances ${JSON.stringify(balances)} differ from the event's balancesAfter ${JSON.stringify(event.balancesAfter)}`,
+          });
+        }
+      }
+      if (collect) {
+        const ok = E.isRight(decoded) && fold;
+        events.push({
+          revision: recorded.revision,
+          eventId: recorded.eventId,
+          type: recorded.type,
+          quantity: typeof data.quantity === "number" ? data.quantity : null,
+          businessTime: str(data.businessTime),
+          recordedTime: str(data.recordedTime) ?? recorded.recordedTime,
+          source: sourceOf(data),
+          correlationId: str(data.correlationId),
+          causationId: str(data.causationId),
+          balances: ok ? balancesOf(state) : null,
+          atp: ok ? atpOf(state) : null,
+        });
+      }
+    }
+    read += page.length;
+    options.onEvents?.(read);
+    if (page.length < pageSize) break;
+    const last = page[page.length - 1];
+    from = (last?.revision ?? from) + 1;
+  }
+  if (state === undefined) return undefined;
+
+  if (verify && store.loadSnapshot) {
+    const snapshot = await store.loadSnapshot(streamId);
+    if (snapshot !== null && snapshot.revision > prev.revision) {
+      issues.push({
+        kind: "truncated",
+        revision: prev.revision + 1,
+        expected: `events up to revision ${snapshot.revision} (the stream's snapshot)`,
+        actual: `last stored revision ${prev.revision}`,
+        message: `revisions ${prev.revision + 1}..${snapshot.revision} are missing at the end: a snapshot was taken at revision ${snapshot.revision}, the stream ends at ${prev.revision}`,
+      });
+    }
+  }
+
+  return {
+    streamId,
+    position: state.position,
+    asOf,
+    events,
+    state,
+    balances: balancesOf(state),
+    atp: atpOf(state),
+    revision: folded,
+    headRevision: prev.revision,
+    headHash: prev.hash,
+    eventCount: read,
+    verification: verify
+      ? {
+          ok: issues.length === 0,
+          eventsChecked: read,
+          headHash: prev.hash,
+          headRevision: prev.revision,
+          issues,
+        }
+      : undefined,
+    warnings,
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Many streams at once
+
+export interface StreamVerdict {
+  readonly streamId: string;
+  readonly location: string;
+  readonly sku: string;
+  readonly events: number;
+  readonly headRevision: number;
+  readonly issues: readonly ChainIssue[];
+}
+
+export interface VerifyProgress {
+  readonly streamsDone: number;
+  readonly streamsTotal: number;
+  readonly eventsChecked: number;
+  readonly streamId: string;
+}
+
+export interface VerifyManyResult {
+  readonly ok: boolean;
+  readonly streams: number;
+  readonly eventsChecked: number;
+  /** Only the streams with issues. */
+  readonly failed: readonly StreamVerdict[];
+}
+
+export type VerifyStore = ReplayStore & Pick<EventStore, "listStreams">;
+
+/** Stream-id prefix of every position at a location (`position-<enc(location)>~`). */
+export const locationStreamPrefix = (location: string): string =>
+  positionStreamId({ location, sku: "x" }).slice(0, -1);
+
+/**
+ * Verifies the hash chain of every position stream in a store (a region: one store per region),
+ * or of one location's positions. Chain only (no folding), so it runs at hashing speed.
+ */
+export const verifyPositions = async (
+  store: VerifyStore,
+  scope: { location?: string | undefined; region?: string | undefined } = {},
+  onProgress?: (p: VerifyProgress) => void,
+): Promise<VerifyManyResult> => {
+  const prefix = scope.location !== undefined ? locationStreamPrefix(scope.location) : "position-";
+  const streamIds = await store.listStreams({ prefix });
+  const failed: StreamVerdict[] = [];
+  let eventsChecked = 0;
+  let done = 0;
+  for (const streamId of streamIds) {
+    const parsed = parsePositionStreamId(streamId);
+    if (parsed === undefined) continue;
+    const before = eventsChecked;
+    const r = await replayPosition(
+      store,
+      { ...parsed, region: scope.region },
+      {
+        verify: true,
+        fold: false,
+        collectEvents: false,
+        onEvents: (n) => {
+          onProgress?.({
+            streamsDone: done,
+            streamsTotal: streamIds.length,
+            eventsChecked: before + n,
+            streamId,
+          });
+        },
+      },
+    );
+    done += 1;
+    eventsChecked += r?.eventCount ?? 0;
+    if (r?.verification && !r.verification.ok) {
+      failed.push({
+        streamId,
+        ...parsed,
+        events: r.eventCount,
+        headRevision: r.headRevision,
+        issues: r.verification.issues,
+      });
+    }
+    onProgress?.({ streamsDone: done, streamsTotal: streamIds.length, eventsChecked, streamId });
+  }
+  return { ok: failed.length === 0, streams: done, eventsChecked, failed };
+};
