@@ -1,0 +1,294 @@
+/**
+ * Configuration of a regional node: a JSON file, then `STOCKLINE_*` environment overrides, then
+ * explicit overrides (CLI flags), validated with io-ts. Errors name the field, the value and what
+ * was expected, so a typo in a deployment fails at start with a readable message.
+ *
+ * Environment overrides (all optional):
+ *   STOCKLINE_REGION, STOCKLINE_NATS_SERVERS (comma separated), STOCKLINE_DATA_DIR,
+ *   STOCKLINE_STORE_KIND (sqlite|eventstoredb), STOCKLINE_STORE_PATH, STOCKLINE_STORE_SYNCHRONOUS,
+ *   STOCKLINE_STORE_URL, STOCKLINE_HTTP_HOST, STOCKLINE_HTTP_PORT, STOCKLINE_SNAPSHOT_EVERY,
+ *   STOCKLINE_ACTOR_CACHE_MAX, STOCKLINE_ACTOR_IDLE_MS, STOCKLINE_PARK_TIMEOUT_MS,
+ *   STOCKLINE_COMMIT_MAX_BATCH, STOCKLINE_RELAY_WINDOW, STOCKLINE_STREAM_PREFIX.
+ * Numbers from the environment are parsed as JSON numbers; anything else is kept as a string, so that
+ * the codec reports it (`"abc"`, expected a positive integer).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as E from "fp-ts/lib/Either.js";
+import * as t from "io-ts";
+import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
+import {
+  decodeOwnershipPolicy,
+  type OwnershipPolicy,
+  OwnershipPolicyC,
+} from "../../domain/ownership-policy.ts";
+import { NonEmptyStringC, NonNegativeIntC, PositiveIntC, RegionC } from "../../domain/scalars.ts";
+import { EACH_ONLY, type UnitMaster, UnitMasterC } from "../../domain/units.ts";
+
+const PortC = new t.Type<number, number, unknown>(
+  "a TCP port (0-65535; 0 picks a free one)",
+  (u): u is number => typeof u === "number" && Number.isInteger(u) && u >= 0 && u <= 65535,
+  (u, c) =>
+    typeof u === "number" && Number.isInteger(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c),
+  t.identity,
+);
+
+const SqliteStoreC = t.intersection([
+  t.type({ kind: t.literal("sqlite") }),
+  t.partial({
+    /** Event store file; default `<dataDir>/events.db`. */
+    path: NonEmptyStringC,
+    synchronous: t.keyof(
+      { OFF: null, NORMAL: null, FULL: null, EXTRA: null },
+      '"OFF" | "NORMAL" | "FULL" | "EXTRA"',
+    ),
+  }),
+]);
+const EsdbStoreC = t.type({ kind: t.literal("eventstoredb"), url: NonEmptyStringC });
+const StoreC = t.union(
+  [SqliteStoreC, EsdbStoreC],
+  'a store { kind: "sqlite", path?, synchronous? } | { kind: "eventstoredb", url }',
+);
+
+/** The file's shape: everything but `region` has a default. */
+export const NodeConfigFileC = t.intersection([
+  t.type({ region: RegionC }),
+  t.partial({
+    nats: t.intersection([
+      t.type({ servers: t.array(NonEmptyStringC) }),
+      t.partial({ name: NonEmptyStringC }),
+    ]),
+    /** Folder of the node's own files (`node.db`; `events.db` by default). */
+    dataDir: NonEmptyStringC,
+    store: StoreC,
+    http: t.partial({ host: NonEmptyStringC, port: PortC, enabled: t.boolean }),
+    /** Snapshot a position every this many events. */
+    snapshotEvery: PositiveIntC,
+    actorCache: t.partial({ max: PositiveIntC, idleMs: PositiveIntC }),
+    /** Idempotency keys remembered per position (the most recent ones). */
+    idempotencyKeysPerPosition: PositiveIntC,
+    /** How long a command waits for a gap in its source sequence before it is applied and flagged. */
+    parkTimeoutMs: PositiveIntC,
+    ownership: OwnershipPolicyC,
+    units: UnitMasterC,
+    commit: t.partial({ maxBatch: PositiveIntC, maxRetries: NonNegativeIntC }),
+    relay: t.partial({ window: PositiveIntC, batch: PositiveIntC, checkpointEveryMs: PositiveIntC }),
+    intake: t.partial({
+      /** Commands in flight from JetStream (max_ack_pending of the durable consumer). */
+      maxInFlight: PositiveIntC,
+      maxPayloadBytes: PositiveIntC,
+      maxJsonDepth: PositiveIntC,
+      /** Serve `inv.req.<r>` request/reply. */
+      requestReply: t.boolean,
+    }),
+    /**
+     * Prefix of stream and durable names (tests that share one nats-server); subjects are not
+     * prefixed, so use it only on a server without another node of the same region.
+     */
+    streamPrefix: t.string,
+    defaultReservationTtlSeconds: PositiveIntC,
+    countVarianceTolerance: NonNegativeIntC,
+  }),
+]);
+export type NodeConfigFile = t.TypeOf<typeof NodeConfigFileC>;
+
+/** The resolved configuration with every default filled in. */
+export interface NodeConfig {
+  readonly region: string;
+  readonly nats: { readonly servers: string[]; readonly name: string };
+  readonly dataDir: string;
+  readonly store:
+    | {
+        readonly kind: "sqlite";
+        readonly path: string;
+        readonly synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA";
+      }
+    | { readonly kind: "eventstoredb"; readonly url: string };
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly snapshotEvery: number;
+  readonly actorCache: { readonly max: number; readonly idleMs: number };
+  readonly idempotencyKeysPerPosition: number;
+  readonly parkTimeoutMs: number;
+  readonly ownership: OwnershipPolicy;
+  readonly units: UnitMaster;
+  readonly commit: { readonly maxBatch: number; readonly maxRetries: number };
+  readonly relay: { readonly window: number; readonly batch: number; readonly checkpointEveryMs: number };
+  readonly intake: {
+    readonly maxInFlight: number;
+    readonly maxPayloadBytes: number;
+    readonly maxJsonDepth: number;
+    readonly requestReply: boolean;
+  };
+  readonly streamPrefix: string;
+  readonly defaultReservationTtlSeconds: number;
+  readonly countVarianceTolerance: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly errors: readonly DecodeError[],
+  ) {
+    super(`invalid node configuration (${source}): ${formatDecodeErrors(errors)}`);
+    this.name = "ConfigError";
+  }
+}
+
+const ENV_PATHS: ReadonlyArray<readonly [string, readonly string[], "string" | "number" | "list"]> = [
+  ["STOCKLINE_REGION", ["region"], "string"],
+  ["STOCKLINE_NATS_SERVERS", ["nats", "servers"], "list"],
+  ["STOCKLINE_DATA_DIR", ["dataDir"], "string"],
+  ["STOCKLINE_STORE_KIND", ["store", "kind"], "string"],
+  ["STOCKLINE_STORE_PATH", ["store", "path"], "string"],
+  ["STOCKLINE_STORE_SYNCHRONOUS", ["store", "synchronous"], "string"],
+  ["STOCKLINE_STORE_URL", ["store", "url"], "string"],
+  ["STOCKLINE_HTTP_HOST", ["http", "host"], "string"],
+  ["STOCKLINE_HTTP_PORT", ["http", "port"], "number"],
+  ["STOCKLINE_SNAPSHOT_EVERY", ["snapshotEvery"], "number"],
+  ["STOCKLINE_ACTOR_CACHE_MAX", ["actorCache", "max"], "number"],
+  ["STOCKLINE_ACTOR_IDLE_MS", ["actorCache", "idleMs"], "number"],
+  ["STOCKLINE_PARK_TIMEOUT_MS", ["parkTimeoutMs"], "number"],
+  ["STOCKLINE_COMMIT_MAX_BATCH", ["commit", "maxBatch"], "number"],
+  ["STOCKLINE_RELAY_WINDOW", ["relay", "window"], "number"],
+  ["STOCKLINE_STREAM_PREFIX", ["streamPrefix"], "string"],
+];
+
+const parseEnvValue = (raw: string, kind: "string" | "number" | "list"): unknown => {
+  if (kind === "list")
+    return raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  if (kind === "number") {
+    const n = Number(raw);
+    return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
+  }
+  return raw;
+};
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
+
+const setPath = (target: Record<string, unknown>, keys: readonly string[], value: unknown): void => {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (!isPlainObject(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+};
+
+/** Applies `STOCKLINE_*` variables onto a raw (undecoded) configuration object. */
+export const applyEnvOverrides = (
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Record<string, unknown> => {
+  const out = structuredClone(raw);
+  for (const [name, keys, kind] of ENV_PATHS) {
+    const value = env[name];
+    if (value !== undefined && value !== "") setPath(out, keys, parseEnvValue(value, kind));
+  }
+  // Choosing ESDB by environment alone should not leave a sqlite `path` behind, and vice versa.
+  if (isPlainObject(out.store) && out.store.kind === "eventstoredb") {
+    delete out.store.path;
+    delete out.store.synchronous;
+  } else if (isPlainObject(out.store) && out.store.kind === "sqlite") {
+    delete out.store.url;
+  }
+  return out;
+};
+
+/** Decodes a raw object (file + env already merged) and fills the defaults. */
+export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeConfig => {
+  const decoded = NodeConfigFileC.decode(raw);
+  if (E.isLeft(decoded)) throw new ConfigError(source, toDecodeErrors(decoded.left));
+  const f = decoded.right;
+  if (f.ownership) {
+    const policy = decodeOwnershipPolicy(f.ownership);
+    if (E.isLeft(policy))
+      throw new ConfigError(
+        source,
+        policy.left.map((e) => ({ ...e, path: `ownership.${e.path}`, message: `ownership.${e.message}` })),
+      );
+  }
+  const dataDir = path.resolve(f.dataDir ?? path.join(".data", f.region));
+  const store: NodeConfig["store"] =
+    f.store?.kind === "eventstoredb"
+      ? { kind: "eventstoredb", url: f.store.url }
+      : {
+          kind: "sqlite",
+          path: path.resolve(
+            dataDir,
+            f.store?.kind === "sqlite" && f.store.path ? f.store.path : "events.db",
+          ),
+          synchronous: (f.store?.kind === "sqlite" && f.store.synchronous) || "FULL",
+        };
+  return {
+    region: f.region,
+    nats: {
+      servers: f.nats?.servers ?? ["nats://127.0.0.1:4222"],
+      name: f.nats?.name ?? `stockline-node-${f.region}`,
+    },
+    dataDir,
+    store,
+    http: { enabled: f.http?.enabled ?? true, host: f.http?.host ?? "127.0.0.1", port: f.http?.port ?? 0 },
+    snapshotEvery: f.snapshotEvery ?? 100,
+    actorCache: { max: f.actorCache?.max ?? 100_000, idleMs: f.actorCache?.idleMs ?? 5 * 60_000 },
+    idempotencyKeysPerPosition: f.idempotencyKeysPerPosition ?? 1024,
+    parkTimeoutMs: f.parkTimeoutMs ?? 60_000,
+    ownership: f.ownership ?? { rules: [], otherwise: "allow" },
+    units: f.units ?? EACH_ONLY,
+    commit: { maxBatch: f.commit?.maxBatch ?? 1000, maxRetries: f.commit?.maxRetries ?? 5 },
+    relay: {
+      window: f.relay?.window ?? 2048,
+      batch: f.relay?.batch ?? 1000,
+      checkpointEveryMs: f.relay?.checkpointEveryMs ?? 100,
+    },
+    intake: {
+      maxInFlight: f.intake?.maxInFlight ?? 10_000,
+      maxPayloadBytes: f.intake?.maxPayloadBytes ?? 64 * 1024,
+      maxJsonDepth: f.intake?.maxJsonDepth ?? 32,
+      requestReply: f.intake?.requestReply ?? true,
+    },
+    streamPrefix: f.streamPrefix ?? "",
+    defaultReservationTtlSeconds: f.defaultReservationTtlSeconds ?? 15 * 60,
+    countVarianceTolerance: f.countVarianceTolerance ?? 0,
+  };
+};
+
+/**
+ * Loads a node configuration: the JSON file (optional), `STOCKLINE_*` variables, then `overrides`
+ * (e.g. `--region` from the command line, which wins over both).
+ */
+export const loadNodeConfig = (opts: {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, unknown>;
+}): NodeConfig => {
+  let raw: Record<string, unknown> = {};
+  const source = opts.file ? path.resolve(opts.file) : "environment";
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, "utf8");
+    } catch (err) {
+      throw new Error(`cannot read node configuration ${source}: ${(err as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`node configuration ${source} is not JSON: ${(err as Error).message}`);
+    }
+    if (!isPlainObject(parsed)) {
+      throw new ConfigError(source, [
+        { path: "", value: parsed, expected: "an object", message: "(input): expected an object" },
+      ]);
+    }
+    raw = parsed;
+  }
+  raw = applyEnvOverrides(raw, opts.env ?? process.env);
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) raw[key] = value;
+  return resolveNodeConfig(raw, source);
+};

@@ -1,0 +1,13 @@
+/** `stockline node --region <r> [--config <file>]`: runs a regional node until SIGTERM/SIGINT. */
+import type { Command } from "commander";
+import { runNode } from "../regional-node/main.ts";
+
+export const registerNodeCommand = (program: Command): Command =>
+  program
+    .command("node")
+    .description("run a regional node (intake, position actors, event store, relay, dead letters)")
+    .requiredOption("--region <region>", "region id, e.g. eu")
+    .option("--config <file>", "JSON configuration file (STOCKLINE_* environment variables override it)")
+    .action(async (opts: { region: string; config?: string }) => {
+      await runNode(opts);
+    });

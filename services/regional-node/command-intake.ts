@@ -1,0 +1,122 @@
+/**
+ * The first gate of every intake: bytes to a decoded command, or a dead-letter verdict with a clear
+ * reason. Guards against hostile payloads before the codec sees them: size, nesting depth, and keys
+ * that would reach an object's prototype (`__proto__`, `constructor`, `prototype`).
+ */
+import * as E from "fp-ts/lib/Either.js";
+import { type Command, decodeCommand } from "../../domain/commands.ts";
+import type { DecodeError } from "../../domain/decode-errors.ts";
+import type { DeadLetterReason } from "./dead-letters.ts";
+
+export interface IntakeLimits {
+  readonly maxPayloadBytes: number;
+  readonly maxJsonDepth: number;
+  readonly region: string;
+}
+
+export type Parsed =
+  | { readonly ok: true; readonly command: Command; readonly raw: unknown }
+  | {
+      readonly ok: false;
+      readonly reason: DeadLetterReason;
+      readonly code: string;
+      readonly message: string;
+      readonly errors?: readonly DecodeError[];
+      readonly raw?: unknown;
+    };
+
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** Depth and forbidden keys in one bounded walk; returns a problem or undefined. */
+const inspect = (value: unknown, maxDepth: number): { code: string; message: string } | undefined => {
+  const stack: Array<{ v: unknown; d: number; path: string }> = [{ v: value, d: 0, path: "" }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { v, d, path } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (d >= maxDepth) {
+      return {
+        code: "tooDeep",
+        message: `JSON nesting deeper than ${maxDepth} levels at ${path || "(input)"}`,
+      };
+    }
+    if (++nodes > 10_000)
+      return { code: "tooManyNodes", message: "more than 10000 objects or arrays in one command" };
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push({ v: v[i], d: d + 1, path: `${path}.${i}` });
+    } else {
+      for (const key of Object.keys(v)) {
+        if (FORBIDDEN_KEYS.has(key)) {
+          return {
+            code: "forbiddenKey",
+            message: `key ${JSON.stringify(key)} at ${path || "(input)"} is not allowed (prototype pollution guard)`,
+          };
+        }
+        stack.push({ v: (v as Record<string, unknown>)[key], d: d + 1, path: path ? `${path}.${key}` : key });
+      }
+    }
+  }
+  return undefined;
+};
+
+/** Parses an already-parsed JSON value (HTTP bodies) through the same checks. */
+export const parseCommandValue = (raw: unknown, limits: IntakeLimits): Parsed => {
+  const bad = inspect(raw, limits.maxJsonDepth);
+  if (bad) return { ok: false, reason: "hostilePayload", code: bad.code, message: bad.message };
+  const decoded = decodeCommand(raw);
+  if (E.isLeft(decoded)) {
+    return {
+      ok: false,
+      reason: "invalidCommand",
+      code: "decode",
+      message: decoded.left.map((e) => e.message).join("; "),
+      errors: decoded.left,
+      raw,
+    };
+  }
+  const command = decoded.right;
+  if (command.position.region !== limits.region) {
+    return {
+      ok: false,
+      reason: "wrongRegion",
+      code: "wrongRegion",
+      message: `command for region ${JSON.stringify(command.position.region)} arrived at the node of region ${JSON.stringify(limits.region)}`,
+      raw,
+    };
+  }
+  if (command.kind === "recordInboundTransfer" && !command.causationId?.length) {
+    // Derived by stockline from an origin's TransferShipped; it always carries the shipment as cause.
+    return {
+      ok: false,
+      reason: "invalidCommand",
+      code: "inboundWithoutCause",
+      message: "recordInboundTransfer must carry the origin's TransferShipped event id as causationId",
+      raw,
+    };
+  }
+  return { ok: true, command, raw };
+};
+
+/** Bytes (JetStream, request/reply) to a command. */
+export const parseCommandBytes = (data: Uint8Array, limits: IntakeLimits): Parsed => {
+  if (data.length > limits.maxPayloadBytes) {
+    return {
+      ok: false,
+      reason: "payloadTooLarge",
+      code: "payloadTooLarge",
+      message: `payload of ${data.length} bytes exceeds the limit of ${limits.maxPayloadBytes}`,
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString("utf8"));
+  } catch (err) {
+    return {
+      ok: false,
+      reason: "malformedJson",
+      code: "malformedJson",
+      message: `not JSON: ${(err as Error).message}`,
+    };
+  }
+  return parseCommandValue(raw, limits);
+};

@@ -1,0 +1,57 @@
+/**
+ * Runs one regional node as a process:
+ *   npx tsx services/regional-node/main.ts --region eu [--config node.json]
+ * SIGTERM/SIGINT stop it gracefully (intake, in-flight commands, commits, relay); a second signal exits at once.
+ */
+import { Command } from "commander";
+import { loadNodeConfig } from "../../infra/config/node-config.ts";
+import { createLogger } from "../../infra/logging.ts";
+import { startRegionalNode } from "./regional-node.ts";
+
+export const runNode = async (opts: { region?: string; config?: string }): Promise<void> => {
+  const logger = createLogger("regional-node");
+  let config: ReturnType<typeof loadNodeConfig>;
+  try {
+    config = loadNodeConfig({ file: opts.config, overrides: { region: opts.region } });
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, "invalid configuration");
+    process.exitCode = 2;
+    return;
+  }
+  const node = await startRegionalNode(config, { logger });
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting without draining");
+      process.exit(1);
+    }
+    logger.info({ signal }, "signal received: stopping gracefully");
+    node.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "graceful stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  // For supervisors and tests: one line on stdout when ready.
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, region: node.region, url: node.url, pid: process.pid })}\n`,
+  );
+};
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
+if (isMain) {
+  const program = new Command()
+    .name("regional-node")
+    .option("--region <region>", "region id (overrides the config file and STOCKLINE_REGION)")
+    .option("--config <file>", "JSON configuration file")
+    .parse(process.argv);
+  runNode(program.opts<{ region?: string; config?: string }>()).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,501 @@
+/**
+ * Position actors (DESIGN §3.6): every active SKU-location is a live XState actor of the position
+ * machine. Commands to one position run one at a time (a mailbox); positions run in parallel, and
+ * their appends meet in the group committer. A decision's events are fed into the actor only after
+ * the store committed them; on a revision conflict (another writer) the actor is dropped, reloaded
+ * from the store and the command decided again, a bounded number of times.
+ *
+ * Idle actors sit in a bounded LRU cache and are passivated (stopped, snapshotted) when evicted or
+ * idle for too long; an actor with work in its mailbox is pinned outside the cache so it is never
+ * passivated mid-command. Rehydration = latest snapshot of this machine version + the events after.
+ *
+ * Sequencing: a `parked` decision (gap in the source's sequence) is written to the node database
+ * before it is reported, released when the command before it is applied, or applied anyway (and
+ * flagged) after the park timeout.
+ */
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import { type Actor, createActor } from "xstate";
+import type { CanonicalEvent } from "../../domain/canonical-event.ts";
+import type { Command } from "../../domain/commands.ts";
+import { positionStreamId } from "../../domain/ids.ts";
+import type { OwnershipPolicy } from "../../domain/ownership-policy.ts";
+import {
+  type DecisionConfig,
+  type DecisionEnv,
+  decide,
+  initialPositionState,
+  type Outcome,
+  type PositionState,
+  type RejectionReason,
+  toCanonicalEvents,
+} from "../../domain/position.decider.ts";
+import { POSITION_MACHINE_VERSION, positionMachine } from "../../domain/position.machine.ts";
+import type { PositionLimits } from "../../domain/position-context.ts";
+import type { EventStore, NewEvent } from "../../infra/event-store/event-store.ts";
+import { gauge } from "../../infra/metrics.ts";
+import type { GroupCommitter } from "./group-committer.ts";
+import type { NodeDb, ParkedRow } from "./node-db.ts";
+
+type PositionActor = Actor<typeof positionMachine>;
+
+/** What handling one command came to. */
+export type HandleResult =
+  | {
+      readonly kind: "accepted";
+      readonly events: readonly CanonicalEvent[];
+      readonly forcedAfterGap?: boolean;
+    }
+  | {
+      readonly kind: "duplicate";
+      readonly firstRevision?: number;
+      readonly lastRevision?: number;
+      /** The first handling's events, when asked for (`withDuplicateEvents`). */
+      readonly events?: readonly CanonicalEvent[];
+    }
+  | { readonly kind: "rejected"; readonly reason: RejectionReason }
+  | {
+      readonly kind: "parked";
+      readonly system: string;
+      readonly expectedSequence: number;
+      readonly got: number;
+    }
+  /**
+   * Not applied: revision conflicts persisted (`retryable: false`, dead-letter it) or the store failed
+   * (`retryable: true`, redeliver later).
+   */
+  | { readonly kind: "failed"; readonly error: string; readonly retryable: boolean };
+
+export interface SubmitOptions {
+  /** Read the first handling's events for a duplicate (request/reply and HTTP answers). */
+  readonly withDuplicateEvents?: boolean;
+}
+
+/** What the runtime tells the node about commands it handled on its own (released or timed-out parked ones). */
+export type InternalOutcomeSink = (
+  command: Command,
+  result: HandleResult,
+  origin: "released" | "parkTimeout",
+) => Promise<void>;
+
+export interface PositionRuntimeOptions {
+  readonly region: string;
+  readonly store: Pick<EventStore, "readStream">;
+  readonly committer: GroupCommitter;
+  readonly nodeDb: NodeDb;
+  readonly policy: OwnershipPolicy;
+  readonly decisionConfig: DecisionConfig;
+  readonly limits: PositionLimits;
+  readonly snapshotEvery: number;
+  readonly cache: { readonly max: number; readonly idleMs: number };
+  readonly maxRetries: number;
+  readonly parkTimeoutMs: number;
+  readonly logger: Logger;
+  readonly onInternalOutcome?: InternalOutcomeSink;
+}
+
+interface Job {
+  readonly command: Command;
+  readonly opts: SubmitOptions;
+  /** Apply even though the source sequence has a gap (park timeout). */
+  readonly force?: boolean;
+  readonly resolve: (r: HandleResult) => void;
+}
+
+interface Slot {
+  readonly streamId: string;
+  actor: PositionActor | undefined;
+  readonly mailbox: Job[];
+  running: boolean;
+  eventsSinceSnapshot: number;
+}
+
+const activeActors = gauge("stockline_node_active_actors", "Live position actors", ["region"]);
+const parkedGauge = gauge("stockline_node_parked_commands", "Commands held for a sequence gap", ["region"]);
+
+export class PositionRuntime {
+  /** Slots with work: pinned, never passivated. */
+  private readonly busy = new Map<string, Slot>();
+  /** Idle slots with a live actor, bounded and passivated on eviction or idleness. */
+  private readonly idle: LRUCache<string, Slot>;
+  private readonly pendingSnapshots = new Map<string, { revision: number; state: unknown }>();
+  /** Streams with parked commands, so the release check costs a map lookup when there are none. */
+  private readonly parkedStreams = new Map<string, number>();
+  private readonly log: Logger;
+  /** Parked rows being handled right now (the sweep must not start them twice). */
+  private readonly releasing = new Set<string>();
+  private idleWaiters: Array<() => void> = [];
+  private parkTimer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private stopped = false;
+  readonly counters = { loads: 0, conflicts: 0, passivated: 0, snapshots: 0 };
+
+  constructor(private readonly o: PositionRuntimeOptions) {
+    this.log = o.logger;
+    this.idle = new LRUCache<string, Slot>({
+      max: o.cache.max,
+      ttl: o.cache.idleMs,
+      updateAgeOnGet: false,
+      dispose: (slot, _key, reason) => {
+        // `delete` is our own move of a slot to the busy map; evict/expire is passivation.
+        if (reason === "delete" || reason === "set") return;
+        this.passivate(slot);
+      },
+    });
+    for (const row of o.nodeDb.expiredParked(Number.MAX_SAFE_INTEGER, 1_000_000)) {
+      this.parkedStreams.set(row.streamId, (this.parkedStreams.get(row.streamId) ?? 0) + 1);
+    }
+    parkedGauge.set({ region: o.region }, o.nodeDb.parkedCount());
+    const sweepEvery = Math.max(50, Math.min(1_000, Math.floor(o.parkTimeoutMs / 4)));
+    this.parkTimer = setInterval(() => void this.sweepParked(), sweepEvery);
+    this.parkTimer.unref();
+    this.purgeTimer = setInterval(
+      () => this.idle.purgeStale(),
+      Math.max(1_000, Math.floor(o.cache.idleMs / 2)),
+    );
+    this.purgeTimer.unref();
+  }
+
+  get activeCount(): number {
+    return this.busy.size + this.idle.size;
+  }
+
+  /** Decides one command on its position; resolves once the outcome is durable (committed or parked). */
+  submit(command: Command, opts: SubmitOptions = {}): Promise<HandleResult> {
+    return new Promise((resolve) => this.enqueue({ command, opts, resolve }));
+  }
+
+  /** Resolves when every mailbox is empty and the committer has written everything. */
+  async drain(): Promise<void> {
+    while (this.busy.size > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.o.committer.drain();
+    this.flushSnapshots();
+  }
+
+  /** Stops timers, passivates every actor (writing snapshots). Call after `drain`. */
+  close(): void {
+    this.stopped = true;
+    clearInterval(this.parkTimer);
+    clearInterval(this.purgeTimer);
+    this.idle.clear(); // dispose reason "delete": stop actors here instead
+    for (const slot of this.busy.values()) slot.actor?.stop();
+    this.flushSnapshots();
+  }
+
+  /** Writes the snapshots that became due; the committer calls this after each commit. */
+  flushSnapshots(): void {
+    if (this.pendingSnapshots.size === 0) return;
+    const items = [...this.pendingSnapshots].map(([streamId, s]) => ({
+      streamId,
+      snapshot: { revision: s.revision, version: POSITION_MACHINE_VERSION, state: s.state },
+    }));
+    this.pendingSnapshots.clear();
+    try {
+      this.o.nodeDb.saveSnapshots(items);
+      this.counters.snapshots += items.length;
+    } catch (err) {
+      this.log.warn({ err }, "could not save position snapshots (they are a cache; replay still works)");
+    }
+  }
+
+  private enqueue(job: Job): void {
+    const streamId = positionStreamId(job.command.position);
+    let slot = this.busy.get(streamId);
+    if (!slot) {
+      slot = this.idle.get(streamId);
+      if (slot) this.idle.delete(streamId);
+      else slot = { streamId, actor: undefined, mailbox: [], running: false, eventsSinceSnapshot: 0 };
+      this.busy.set(streamId, slot);
+    }
+    slot.mailbox.push(job);
+    if (!slot.running) void this.run(slot);
+  }
+
+  private async run(slot: Slot): Promise<void> {
+    slot.running = true;
+    try {
+      for (let job = slot.mailbox.shift(); job; job = slot.mailbox.shift()) {
+        let result: HandleResult;
+        try {
+          result = await this.handle(slot, job);
+        } catch (err) {
+          slot.actor?.stop();
+          slot.actor = undefined;
+          this.log.error({ err, streamId: slot.streamId }, "command handling failed");
+          result = { kind: "failed", error: (err as Error).message ?? String(err), retryable: true };
+        }
+        job.resolve(result);
+      }
+    } finally {
+      slot.running = false;
+      this.busy.delete(slot.streamId);
+      if (slot.actor && !this.stopped) this.idle.set(slot.streamId, slot);
+      activeActors.set({ region: this.o.region }, this.activeCount);
+      if (this.busy.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private env(): DecisionEnv {
+    return { now: new Date().toISOString(), policy: this.o.policy, config: this.o.decisionConfig };
+  }
+
+  private async handle(slot: Slot, job: Job): Promise<HandleResult> {
+    const { command } = job;
+    for (let attempt = 0; attempt <= this.o.maxRetries; attempt++) {
+      const actor = slot.actor ?? (await this.load(slot, command));
+      const state = actor.getSnapshot().context;
+      const forced = job.force ? this.gapToSkip(state, command) : undefined;
+      const outcome =
+        forced === undefined
+          ? this.decideLive(actor, command)
+          : decide(
+              command,
+              { ...state, sequences: { ...state.sequences, [forced.system]: forced.last } },
+              this.env(),
+            );
+      switch (outcome.kind) {
+        case "duplicate":
+          return {
+            kind: "duplicate",
+            ...(outcome.firstRevision !== undefined ? { firstRevision: outcome.firstRevision } : {}),
+            ...(outcome.lastRevision !== undefined ? { lastRevision: outcome.lastRevision } : {}),
+            ...(job.opts.withDuplicateEvents ? { events: await this.eventsOf(slot.streamId, outcome) } : {}),
+          };
+        case "rejected":
+          return { kind: "rejected", reason: outcome.reason };
+        case "parked":
+          return this.park(slot, command, outcome);
+        case "accepted": {
+          const stored = toCanonicalEvents(outcome.events, {
+            prevRevision: state.revision,
+            prevHash: state.lastHash,
+            recordedTime: new Date().toISOString(),
+          });
+          const newEvents: NewEvent[] = stored.map((e) => ({ eventId: e.eventId, type: e.type, data: e }));
+          const committed = await this.o.committer.append(slot.streamId, newEvents, state.revision);
+          if (!committed.ok) {
+            // Another writer got there first: our actor is stale. Reload and decide again.
+            this.counters.conflicts++;
+            this.log.info(
+              {
+                streamId: slot.streamId,
+                attempt,
+                err: committed.error.message,
+                correlationId: command.correlationId,
+              },
+              "revision conflict; reloading position",
+            );
+            actor.stop();
+            slot.actor = undefined;
+            continue;
+          }
+          for (const event of stored) actor.send({ type: "EVENT", event });
+          slot.eventsSinceSnapshot += stored.length;
+          if (slot.eventsSinceSnapshot >= this.o.snapshotEvery) {
+            slot.eventsSinceSnapshot = 0;
+            const last = stored[stored.length - 1];
+            if (last)
+              this.pendingSnapshots.set(slot.streamId, {
+                revision: last.revision,
+                state: actor.getPersistedSnapshot(),
+              });
+          }
+          this.releaseNext(slot.streamId, command);
+          return { kind: "accepted", events: stored, ...(forced ? { forcedAfterGap: true } : {}) };
+        }
+      }
+    }
+    return {
+      kind: "failed",
+      retryable: false,
+      error: `revision conflicts on ${slot.streamId} persisted after ${this.o.maxRetries + 1} attempts`,
+    };
+  }
+
+  private decideLive(actor: PositionActor, command: Command): Outcome {
+    let decision: Outcome | undefined;
+    const sub = actor.on("decision", (e) => {
+      decision = e.outcome;
+    });
+    try {
+      actor.send({ type: "COMMAND", command, env: this.env() });
+    } finally {
+      sub.unsubscribe();
+    }
+    if (!decision) throw new Error("the position actor emitted no decision");
+    return decision;
+  }
+
+  /** After the park timeout: the gap to decide across (as if it had filled), if there still is one. */
+  private gapToSkip(state: PositionState, command: Command): { system: string; last: number } | undefined {
+    const seq = command.source.sequence;
+    const system = command.source.system;
+    const last = state.sequences[system];
+    if (seq === undefined || last === undefined || seq <= last + 1) return undefined;
+    return { system, last: seq - 1 };
+  }
+
+  private async load(slot: Slot, command: Command): Promise<PositionActor> {
+    this.counters.loads++;
+    const position = {
+      region: command.position.region,
+      location: command.position.location,
+      sku: command.position.sku,
+    };
+    let actor: PositionActor | undefined;
+    let revision = -1;
+    const snap = this.o.nodeDb.loadSnapshotSync(slot.streamId);
+    if (snap && snap.version === POSITION_MACHINE_VERSION) {
+      try {
+        const persisted = snap.state as { context?: PositionState };
+        if (persisted.context?.revision === snap.revision) {
+          actor = createActor(positionMachine, {
+            // biome-ignore lint/suspicious/noExplicitAny: a persisted snapshot is opaque to XState's types
+            snapshot: persisted as any,
+            input: { context: persisted.context },
+          }).start();
+          revision = snap.revision;
+        }
+      } catch (err) {
+        this.log.warn({ err, streamId: slot.streamId }, "ignoring unusable snapshot");
+        actor = undefined;
+      }
+    }
+    if (!actor) {
+      const context = initialPositionState(position, this.o.limits);
+      actor = createActor(positionMachine, { input: { context } }).start();
+    }
+    for (;;) {
+      const page = await this.o.store.readStream(slot.streamId, { from: revision + 1, maxCount: 1000 });
+      for (const e of page) actor.send({ type: "EVENT", event: e.data as CanonicalEvent });
+      if (page.length > 0) revision = page[page.length - 1]!.revision;
+      if (page.length < 1000) break;
+    }
+    slot.actor = actor;
+    slot.eventsSinceSnapshot = 0;
+    return actor;
+  }
+
+  private passivate(slot: Slot): void {
+    const actor = slot.actor;
+    if (!actor) return;
+    this.counters.passivated++;
+    if (slot.eventsSinceSnapshot > 0) {
+      const ctx = actor.getSnapshot().context;
+      this.pendingSnapshots.set(slot.streamId, {
+        revision: ctx.revision,
+        state: actor.getPersistedSnapshot(),
+      });
+    }
+    actor.stop();
+    slot.actor = undefined;
+  }
+
+  private async eventsOf(
+    streamId: string,
+    d: { firstRevision?: number; lastRevision?: number },
+  ): Promise<CanonicalEvent[]> {
+    if (d.firstRevision === undefined || d.lastRevision === undefined) return [];
+    const events = await this.o.store.readStream(streamId, {
+      from: d.firstRevision,
+      maxCount: d.lastRevision - d.firstRevision + 1,
+    });
+    return events.map((e) => e.data as CanonicalEvent);
+  }
+
+  // --- sequencing ------------------------------------------------------------------------------------
+
+  private park(slot: Slot, command: Command, outcome: Extract<Outcome, { kind: "parked" }>): HandleResult {
+    const now = Date.now();
+    const added = this.o.nodeDb.park({
+      streamId: slot.streamId,
+      system: outcome.system,
+      sequence: outcome.got,
+      idempotencyKey: command.idempotencyKey,
+      command: JSON.stringify(command),
+      parkedAt: now,
+      deadline: now + this.o.parkTimeoutMs,
+    });
+    if (added) {
+      this.parkedStreams.set(slot.streamId, (this.parkedStreams.get(slot.streamId) ?? 0) + 1);
+      parkedGauge.inc({ region: this.o.region });
+    }
+    return {
+      kind: "parked",
+      system: outcome.system,
+      expectedSequence: outcome.expectedSequence,
+      got: outcome.got,
+    };
+  }
+
+  /** After `command` was applied, the parked command right after it in its source's sequence may go. */
+  private releaseNext(streamId: string, command: Command): void {
+    const seq = command.source.sequence;
+    if (seq === undefined || !this.parkedStreams.has(streamId)) return;
+    for (const row of this.o.nodeDb.parkedAt(streamId, command.source.system, seq + 1)) {
+      this.unparkAndRun(row, false, "released");
+    }
+  }
+
+  private unparkAndRun(row: ParkedRow, force: boolean, origin: "released" | "parkTimeout"): void {
+    const key = `${row.streamId}\u0000${row.system}\u0000${row.sequence}\u0000${row.idempotencyKey}`;
+    if (this.releasing.has(key)) return;
+    let command: Command;
+    try {
+      command = JSON.parse(row.command) as Command;
+    } catch {
+      this.forget(row);
+      return;
+    }
+    this.releasing.add(key);
+    // The row stays until the outcome is durable (applied, duplicate, or dead-lettered by the sink).
+    const done = new Promise<HandleResult>((resolve) => this.enqueue({ command, opts: {}, force, resolve }));
+    void done.then(async (result) => {
+      try {
+        if (result.kind === "parked") return; // still a gap before it: stays parked (same row)
+        if (result.kind === "accepted" && result.forcedAfterGap) {
+          this.log.warn(
+            {
+              region: command.position.region,
+              location: command.position.location,
+              sku: command.position.sku,
+              correlationId: command.correlationId,
+              system: row.system,
+              sequence: row.sequence,
+            },
+            "sequence gap not filled within the park timeout; command applied and flagged",
+          );
+        }
+        await this.o.onInternalOutcome?.(command, result, origin);
+        this.forget(row);
+      } catch (err) {
+        // Kept parked: the next sweep tries again (a repeat is a duplicate by idempotency key).
+        this.log.error({ err, correlationId: command.correlationId }, "could not settle a released command");
+      } finally {
+        this.releasing.delete(key);
+      }
+    });
+  }
+
+  private forget(row: ParkedRow): void {
+    this.o.nodeDb.unpark(row);
+    const n = (this.parkedStreams.get(row.streamId) ?? 1) - 1;
+    if (n <= 0) this.parkedStreams.delete(row.streamId);
+    else this.parkedStreams.set(row.streamId, n);
+    parkedGauge.dec({ region: this.o.region });
+  }
+
+  private async sweepParked(): Promise<void> {
+    if (this.sweeping || this.stopped || this.parkedStreams.size === 0) return;
+    this.sweeping = true;
+    try {
+      for (const row of this.o.nodeDb.expiredParked(Date.now(), 500))
+        this.unparkAndRun(row, true, "parkTimeout");
+    } catch (err) {
+      this.log.error({ err }, "parked-command sweep failed");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * A regional node, composed (DESIGN §2): intake (JetStream `INV_CMD_<R>`, request/reply `inv.req.<r>`,
+ * `POST /v1/commands`) → position actors → group commit to the event store → relay to `INV_EVT_<R>`;
+ * dead letters to `INV_DLQ_<R>`. Start it in-process with `startRegionalNode` (tests, benchmarks) or as
+ * a process with `main.ts` / `stockline node`.
+ *
+ * `stop()` is graceful: stop taking commands, settle the ones in hand, flush commits, let the relay
+ * publish everything committed, then close.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { DEFAULT_LIMITS } from "../../domain/position-context.ts";
+import type { NodeConfig } from "../../infra/config/node-config.ts";
+import type { EventStore } from "../../infra/event-store/event-store.ts";
+import { openSqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
+import { createHttpServer } from "../../infra/http/http-server.ts";
+import { createLogger } from "../../infra/logging.ts";
+import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
+import { ensureRegionStreams } from "../../infra/nats/streams.ts";
+import { CommandHandler } from "./command-handler.ts";
+import { DeadLetterPublisher } from "./dead-letters.ts";
+import { GroupCommitter } from "./group-committer.ts";
+import { registerCommandRoutes } from "./http-intake.ts";
+import { JetStreamIntake } from "./jetstream-intake.ts";
+import { NodeDb } from "./node-db.ts";
+import { PositionRuntime } from "./position-runtime.ts";
+import { Relay } from "./relay.ts";
+import { RequestReplyIntake } from "./request-reply.ts";
+
+export interface RegionalNode {
+  readonly region: string;
+  readonly config: NodeConfig;
+  /** Base URL of the HTTP API (`http://host:port`), or undefined when HTTP is disabled. */
+  readonly url: string | undefined;
+  readonly store: EventStore;
+  readonly runtime: PositionRuntime;
+  readonly relay: Relay;
+  readonly committer: GroupCommitter;
+  readonly nc: NatsConnection;
+  /** Graceful stop; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  /** Skip the JetStream intake (e.g. a node that only answers requests). */
+  readonly jetstreamIntake?: boolean;
+}
+
+const openStore = async (config: NodeConfig, logger: Logger): Promise<EventStore> => {
+  if (config.store.kind === "sqlite") {
+    mkdirSync(path.dirname(config.store.path), { recursive: true });
+    return openSqliteEventStore({ path: config.store.path, synchronous: config.store.synchronous, logger });
+  }
+  const { openEventStoreDbEventStore } = await import("../../infra/event-store/eventstoredb-event-store.ts");
+  return openEventStoreDbEventStore({ connectionString: config.store.url, logger });
+};
+
+export const startRegionalNode = async (
+  config: NodeConfig,
+  opts: StartOptions = {},
+): Promise<RegionalNode> => {
+  const region = config.region;
+  const log = (opts.logger ?? createLogger("regional-node")).child({ region });
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const store = await openStore(config, log);
+  const nodeDb = new NodeDb(path.join(config.dataDir, "node.db"));
+  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => nodeDb.close()];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, "error while closing");
+      }
+    }
+  };
+
+  try {
+    const nc = await connectNats({ servers: config.nats.servers, name: config.nats.name, logger: log });
+    closers.push(() => drainAndClose(nc));
+    const jsm = await jetstreamManager(nc);
+    await ensureRegionStreams(jsm, region);
+    const js = jetstream(nc);
+
+    const dlq = new DeadLetterPublisher(js, region, log);
+    let handler: CommandHandler | undefined;
+    let runtime: PositionRuntime | undefined;
+    const committer = new GroupCommitter(store, {
+      region,
+      maxBatch: config.commit.maxBatch,
+      afterCommit: () => runtime?.flushSnapshots(),
+    });
+    runtime = new PositionRuntime({
+      region,
+      store,
+      committer,
+      nodeDb,
+      policy: config.ownership,
+      decisionConfig: {
+        units: config.units,
+        defaultReservationTtlSeconds: config.defaultReservationTtlSeconds,
+        countVarianceTolerance: config.countVarianceTolerance,
+      },
+      limits: { ...DEFAULT_LIMITS, idempotencyKeys: config.idempotencyKeysPerPosition },
+      snapshotEvery: config.snapshotEvery,
+      cache: config.actorCache,
+      maxRetries: config.commit.maxRetries,
+      parkTimeoutMs: config.parkTimeoutMs,
+      logger: log,
+      onInternalOutcome: async (command, result) => {
+        const settled = await handler!.settle(command, result, JSON.stringify(command), { via: "internal" });
+        if (settled.disposition !== "ack") throw new Error("not settled yet");
+      },
+    });
+    handler = new CommandHandler({
+      region,
+      limits: {
+        region,
+        maxPayloadBytes: config.intake.maxPayloadBytes,
+        maxJsonDepth: config.intake.maxJsonDepth,
+      },
+      runtime,
+      dlq,
+      logger: log,
+    });
+    const rt = runtime;
+    const h = handler;
+
+    const relay = new Relay({
+      region,
+      nc,
+      store,
+      nodeDb,
+      window: config.relay.window,
+      batch: config.relay.batch,
+      checkpointEveryMs: config.relay.checkpointEveryMs,
+      logger: log,
+      submitLocal: (command) => rt.submit(command),
+      onDerivedRejected: async (command, result) => {
+        const settled = await h.settle(command, result, JSON.stringify(command), { via: "internal" });
+        if (settled.disposition !== "ack") throw new Error("dead letter of a derived command not published");
+      },
+    });
+    relay.start();
+
+    const jsIntake =
+      opts.jetstreamIntake === false
+        ? undefined
+        : new JetStreamIntake({
+            region,
+            js,
+            jsm,
+            handler,
+            maxInFlight: config.intake.maxInFlight,
+            logger: log,
+          });
+    const reqIntake = config.intake.requestReply
+      ? new RequestReplyIntake({ region, nc, handler, logger: log })
+      : undefined;
+
+    let app: FastifyInstance | undefined;
+    let url: string | undefined;
+    if (config.http.enabled) {
+      app = await createHttpServer({
+        title: `stockline regional node ${region}`,
+        logger: log,
+        readiness: {
+          nats: async () => ({ ok: !nc.isClosed() && nc.info !== undefined }),
+        },
+      });
+      registerCommandRoutes(app, handler);
+      await app.listen({ host: config.http.host, port: config.http.port });
+      const address = app.server.address();
+      url = typeof address === "object" && address ? `http://${config.http.host}:${address.port}` : undefined;
+    }
+    await jsIntake?.start();
+    reqIntake?.start();
+    log.info({ url, store: config.store.kind, dataDir: config.dataDir }, "regional node started");
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        log.info("regional node stopping: intake first");
+        await app?.close();
+        await reqIntake?.stop();
+        await jsIntake?.stop();
+        await rt.drain();
+        // Derived commands (transfers) may arrive from the relay while it drains.
+        const drained = await relay.drain(15_000);
+        await rt.drain();
+        await relay.stop();
+        rt.close();
+        log.info(
+          { relayCheckpoint: relay.checkpoint, relayDrained: drained, ...committer.stats },
+          "regional node stopped",
+        );
+        await closeAll();
+      })();
+      return stopping;
+    };
+
+    return { region, config, url, store, runtime: rt, relay, committer, nc, stop };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+};

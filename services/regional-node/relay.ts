@@ -1,0 +1,228 @@
+/**
+ * The relay (DESIGN §3.1, §3.2): tails the event store's global log from a persisted checkpoint and
+ * publishes every committed event to `inv.evt.<r>.<location>.<sku>` with
+ * `Nats-Msg-Id = <region>:<streamId>:<revision>`, many publishes in flight (`PipelinedPublisher`),
+ * no `Nats-Expected-*` headers. The checkpoint is the end of the contiguous acknowledged prefix, so
+ * after a crash or a NATS outage the relay resumes from it and the stream's deduplication absorbs what
+ * was published twice.
+ *
+ * The transfer process manager rides on the same tail: a `TransferShipped` at an origin position
+ * leads to `recordInboundTransfer` at the destination (deterministic idempotency key, so re-deriving
+ * it is a duplicate). It keeps its own checkpoint, saved only once the derived commands are durable.
+ */
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { CanonicalEvent, CanonicalEventOf } from "../../domain/canonical-event.ts";
+import { inboundTransferCommandFor } from "../../domain/position.decider.ts";
+import type { EventStore, RecordedEvent } from "../../infra/event-store/event-store.ts";
+import { counter, gauge } from "../../infra/metrics.ts";
+import { PipelinedPublisher, PublishPipelineBrokenError } from "../../infra/nats/pipelined-publisher.ts";
+import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
+import type { NodeDb } from "./node-db.ts";
+import type { HandleResult } from "./position-runtime.ts";
+
+const relayed = counter("stockline_node_relayed_events_total", "Events relayed to INV_EVT", ["region"]);
+const relayLag = gauge(
+  "stockline_node_relay_lag_events",
+  "Committed events not yet acknowledged by INV_EVT",
+  ["region"],
+);
+
+export interface RelayOptions {
+  readonly region: string;
+  readonly nc: NatsConnection;
+  readonly store: Pick<EventStore, "readAll" | "onAppended">;
+  readonly nodeDb: NodeDb;
+  readonly window: number;
+  readonly batch: number;
+  readonly checkpointEveryMs: number;
+  readonly logger: Logger;
+  /** Decides a derived command locally (destination in this region). */
+  readonly submitLocal: (command: ReturnType<typeof inboundTransferCommandFor>) => Promise<HandleResult>;
+  /** Reports a derived command the destination refused (dead letter); must resolve once durable. */
+  readonly onDerivedRejected: (
+    command: ReturnType<typeof inboundTransferCommandFor>,
+    result: HandleResult,
+  ) => Promise<void>;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const encoder = new TextEncoder();
+
+export class Relay {
+  private readonly js: JetStreamClient;
+  private readonly log: Logger;
+  private readonly relayName: string;
+  private readonly transferName: string;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  /** Highest global position the store told us about. */
+  private known = 0;
+  private ackedThrough = 0;
+  private transferCheckpoint = 0;
+  private lastSaved = 0;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(private readonly o: RelayOptions) {
+    this.js = jetstream(o.nc);
+    this.log = o.logger.child({ component: "relay", region: o.region });
+    this.relayName = `relay:${o.region}`;
+    this.transferName = `transfers:${o.region}`;
+  }
+
+  get checkpoint(): number {
+    return this.ackedThrough;
+  }
+
+  start(): void {
+    this.ackedThrough = this.o.nodeDb.getCheckpointSync(this.relayName) ?? 0;
+    this.transferCheckpoint = this.o.nodeDb.getCheckpointSync(this.transferName) ?? 0;
+    this.known = Math.max(this.ackedThrough, this.transferCheckpoint);
+    this.unsubscribe = this.o.store.onAppended((p) => {
+      if (p > this.known) this.known = p;
+      this.wake?.();
+    });
+    this.loop = this.run();
+  }
+
+  /**
+   * Resolves true once the relay found nothing more to read after everything it published was
+   * acknowledged (call after the runtime drained: then everything committed is in the stream).
+   */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    if (this.stopped) return false;
+    const caughtUp = new Promise<boolean>((r) => this.drainWaiters.push(() => r(true)));
+    this.wake?.();
+    return Promise.race([caughtUp, delay(timeoutMs).then(() => false)]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.loop;
+    this.saveCheckpoints(true);
+  }
+
+  private saveCheckpoints(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastSaved < this.o.checkpointEveryMs) return;
+    this.lastSaved = now;
+    this.o.nodeDb.saveCheckpointSync(this.relayName, this.ackedThrough);
+    this.o.nodeDb.saveCheckpointSync(this.transferName, this.transferCheckpoint);
+    relayLag.set({ region: this.o.region }, Math.max(0, this.known - this.ackedThrough));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const publisher = new PipelinedPublisher<number>(this.js, {
+        window: this.o.window,
+        ackTimeoutMs: 5_000,
+      });
+      try {
+        await this.pump(publisher);
+        await this.settle(publisher);
+      } catch (err) {
+        if (err instanceof PublishPipelineBrokenError) {
+          await this.settle(publisher).catch(() => {});
+          this.log.warn(
+            { err: err.message, ackedThrough: this.ackedThrough },
+            "relay publish pipeline broken; resuming from checkpoint when NATS is back",
+          );
+        } else {
+          this.log.error({ err }, "relay failed; retrying from checkpoint");
+        }
+        this.saveCheckpoints(true);
+        await this.waitForNats();
+      }
+    }
+  }
+
+  /** Waits for in-flight publishes and folds the watermark into the checkpoint. */
+  private async settle(publisher: PipelinedPublisher<number>): Promise<void> {
+    try {
+      await publisher.flush();
+    } finally {
+      const w = publisher.ackedThrough;
+      if (w !== undefined && w > this.ackedThrough) this.ackedThrough = w;
+    }
+  }
+
+  private async pump(publisher: PipelinedPublisher<number>): Promise<void> {
+    let pos = Math.min(this.ackedThrough, this.transferCheckpoint);
+    while (!this.stopped) {
+      const batch = await this.o.store.readAll({ fromPosition: pos, maxCount: this.o.batch });
+      if (batch.length === 0) {
+        await this.settle(publisher);
+        this.saveCheckpoints(true);
+        for (const w of this.drainWaiters.splice(0)) w();
+        // Woken by our own commits; the timeout catches other writers of a shared store.
+        await Promise.race([new Promise<void>((r) => (this.wake = r)), delay(250)]);
+        this.wake = undefined;
+        continue;
+      }
+      const transfers: Promise<void>[] = [];
+      for (const e of batch) {
+        const data = e.data as CanonicalEvent;
+        if (e.globalPosition > this.ackedThrough) {
+          await publisher.publish({
+            subject: evtSubject(this.o.region, data.position.location, data.position.sku),
+            data: encoder.encode(JSON.stringify(data)),
+            msgId: `${this.o.region}:${e.streamId}:${e.revision}`,
+            position: e.globalPosition,
+          });
+        }
+        if (data.type === "TransferShipped" && e.globalPosition > this.transferCheckpoint) {
+          transfers.push(this.dispatchTransfer(e as RecordedEvent<CanonicalEventOf<"TransferShipped">>));
+        }
+      }
+      const last = batch[batch.length - 1]!.globalPosition;
+      if (last > this.known) this.known = last;
+      relayed.inc({ region: this.o.region }, batch.length);
+      if (transfers.length > 0) await Promise.all(transfers); // throws: the outer loop restarts from checkpoints
+      if (last > this.transferCheckpoint) this.transferCheckpoint = last;
+      pos = last;
+      const w = publisher.ackedThrough;
+      if (w !== undefined && w > this.ackedThrough) this.ackedThrough = w;
+      this.saveCheckpoints();
+    }
+  }
+
+  private async dispatchTransfer(e: RecordedEvent<CanonicalEventOf<"TransferShipped">>): Promise<void> {
+    const command = inboundTransferCommandFor(e.data as Extract<CanonicalEvent, { type: "TransferShipped" }>);
+    if (command.position.region === this.o.region) {
+      const result = await this.o.submitLocal(command);
+      if (result.kind === "accepted" || result.kind === "duplicate" || result.kind === "parked") return;
+      if (result.kind === "failed")
+        throw new Error(`inbound transfer ${command.idempotencyKey}: ${result.error}`);
+      await this.o.onDerivedRejected(command, result);
+      return;
+    }
+    // Another region: its intake stream deduplicates by the deterministic key.
+    await this.js.publish(
+      cmdSubject(command.position.region, command.position.location, command.position.sku),
+      JSON.stringify(command),
+      { msgID: command.idempotencyKey, timeout: 5_000 },
+    );
+  }
+
+  private async waitForNats(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await Promise.race([
+          this.o.nc.flush(),
+          delay(1_000).then(() => {
+            throw new Error("flush timeout");
+          }),
+        ]);
+        if (!this.o.nc.isClosed()) return;
+      } catch {
+        // still down
+      }
+      await delay(250);
+    }
+  }
+}
