@@ -8,9 +8,12 @@
  * event carries the full balance); it is counted (`skipped`) so the runner can report it. Reservations
  * by id and inbound transfers by order live in the regional read model, which needs every event.
  *
- * Freshness: a region's figures are known correct as of `syncedAt`, the last time the runner saw the
- * link to the region up, the hub mirror with no lag, and its own consumer with nothing pending. A
- * region is stale when `now − syncedAt` exceeds the threshold (or it was never in sync).
+ * Freshness: a region's figures are known complete as of `syncedAt`. At each healthy probe (link up,
+ * mirror heard from its origin lately) the runner notes the origin's position (`last_seq + lag`);
+ * once the projector has applied that far, the region is in sync as of that probe. A region is stale
+ * when `now − syncedAt` exceeds the threshold (or it was never in sync). Measured on nats-server
+ * 2.9: while a leaf link is down `mirror.lag` stays 0 and only `mirror.active` grows, and a mirror
+ * resumes up to ~10 s after its origin went away, so `active` is the signal, not `lag`.
  */
 import type { CanonicalEvent, Lifecycle } from "../domain/canonical-event.ts";
 
@@ -135,8 +138,16 @@ export interface RegionObservation {
   readonly mirrorLag?: number;
   /** Milliseconds since the mirror last heard from its origin (stream info `mirror.active`). */
   readonly mirrorActiveAgoMs?: number;
+  /** Last sequence stored in the hub mirror. */
+  readonly mirrorLastSeq?: number;
   /** Mirror messages the global projector has not acknowledged yet. */
   readonly consumerPending?: number;
+}
+
+/** Everything the origin had at `at` is in the mirror up to stream sequence `target`. */
+interface SyncMarker {
+  readonly at: number;
+  readonly target: number;
 }
 
 export interface RegionFreshnessState {
@@ -146,6 +157,8 @@ export interface RegionFreshnessState {
   readonly lastBusinessTime?: string;
   /** Wall time (ms) the last event of the region was applied here. */
   readonly lastAppliedAt?: number;
+  /** Highest mirror stream sequence the projector has applied. */
+  readonly appliedSeq: number;
   readonly link: RegionLinkState;
   /** Since when (ms) the link has been in its current state. */
   readonly linkSince?: number;
@@ -153,7 +166,9 @@ export interface RegionFreshnessState {
   readonly mirrorActiveAgoMs?: number;
   readonly consumerPending?: number;
   readonly observedAt?: number;
-  /** Last time (ms) the region was fully in sync with the hub (link up, no mirror lag, nothing pending). */
+  /** Healthy observations whose target the projector has not reached yet (oldest first). */
+  readonly markers: readonly SyncMarker[];
+  /** Latest time (ms) as of which everything the region had is applied here. */
   readonly syncedAt?: number;
 }
 
@@ -177,36 +192,78 @@ export interface RegionFreshness {
   readonly eventsApplied: number;
 }
 
+/** A mirror that has not heard from its origin for longer than this is not trusted to be current. */
+export const DEFAULT_MIRROR_ACTIVE_WITHIN_MS = 5_000;
+const MAX_MARKERS = 64;
+
 export const initialRegionFreshness = (region: string): RegionFreshnessState => ({
   region,
   events: 0,
+  appliedSeq: 0,
   link: "unknown",
+  markers: [],
 });
 
-/** Records that an event of the region was applied at wall time `appliedAt` (ms). */
+const resolveMarkers = (s: RegionFreshnessState): RegionFreshnessState => {
+  let syncedAt = s.syncedAt;
+  let i = 0;
+  // Markers are in time order and targets never decrease, so the reached ones are a prefix.
+  while (i < s.markers.length && s.markers[i]!.target <= s.appliedSeq) {
+    syncedAt = Math.max(syncedAt ?? 0, s.markers[i]!.at);
+    i++;
+  }
+  return i === 0 ? s : { ...s, markers: s.markers.slice(i), ...(syncedAt !== undefined ? { syncedAt } : {}) };
+};
+
+/**
+ * Records that an event of the region, at mirror sequence `seq`, was applied (or found a duplicate)
+ * at wall time `appliedAt` (ms).
+ */
 export const noteRegionEvent = (
   s: RegionFreshnessState,
   e: Pick<CanonicalEvent, "recordedTime" | "businessTime">,
   appliedAt: number,
-): RegionFreshnessState => ({
-  ...s,
-  events: s.events + 1,
-  // Recorded times of one region's log are in commit order; keep the latest anyway.
-  lastRecordedTime:
-    s.lastRecordedTime && Date.parse(s.lastRecordedTime) > Date.parse(e.recordedTime)
-      ? s.lastRecordedTime
-      : e.recordedTime,
-  lastBusinessTime:
-    s.lastBusinessTime && Date.parse(s.lastBusinessTime) > Date.parse(e.businessTime)
-      ? s.lastBusinessTime
-      : e.businessTime,
-  lastAppliedAt: appliedAt,
-});
+  seq = 0,
+): RegionFreshnessState =>
+  resolveMarkers({
+    ...s,
+    events: s.events + 1,
+    // Recorded times of one region's log are in commit order; keep the latest anyway.
+    lastRecordedTime:
+      s.lastRecordedTime && Date.parse(s.lastRecordedTime) > Date.parse(e.recordedTime)
+        ? s.lastRecordedTime
+        : e.recordedTime,
+    lastBusinessTime:
+      s.lastBusinessTime && Date.parse(s.lastBusinessTime) > Date.parse(e.businessTime)
+        ? s.lastBusinessTime
+        : e.businessTime,
+    lastAppliedAt: appliedAt,
+    appliedSeq: Math.max(s.appliedSeq, seq),
+  });
 
-/** Folds an observation; the region is in sync when the link is up and nothing is behind. */
-export const observeRegion = (s: RegionFreshnessState, o: RegionObservation): RegionFreshnessState => {
-  const inSync = o.link === "up" && o.mirrorLag === 0 && o.consumerPending === 0;
-  return {
+/** Records that mirror sequence `seq` was handled without an event to apply (e.g. an undecodable message). */
+export const noteRegionSeq = (s: RegionFreshnessState, seq: number): RegionFreshnessState =>
+  resolveMarkers({ ...s, appliedSeq: Math.max(s.appliedSeq, seq) });
+
+/**
+ * Folds an observation. When it is healthy (link up, the mirror heard from its origin within
+ * `mirrorActiveWithinMs`), everything the origin had then is at most `mirrorLastSeq + mirrorLag`:
+ * once the projector has applied that far, the region is in sync as of the observation.
+ */
+export const observeRegion = (
+  s: RegionFreshnessState,
+  o: RegionObservation,
+  mirrorActiveWithinMs = DEFAULT_MIRROR_ACTIVE_WITHIN_MS,
+): RegionFreshnessState => {
+  const healthy =
+    o.link === "up" &&
+    o.mirrorLastSeq !== undefined &&
+    o.mirrorActiveAgoMs !== undefined &&
+    o.mirrorActiveAgoMs <= mirrorActiveWithinMs;
+  const markers = healthy
+    ? [...s.markers, { at: o.at, target: o.mirrorLastSeq! + (o.mirrorLag ?? 0) }].slice(-MAX_MARKERS)
+    : s.markers;
+  return resolveMarkers({
     ...s,
     link: o.link,
     linkSince: o.link === s.link && s.linkSince !== undefined ? s.linkSince : o.at,
@@ -214,8 +271,8 @@ export const observeRegion = (s: RegionFreshnessState, o: RegionObservation): Re
     ...(o.mirrorActiveAgoMs !== undefined ? { mirrorActiveAgoMs: o.mirrorActiveAgoMs } : {}),
     ...(o.consumerPending !== undefined ? { consumerPending: o.consumerPending } : {}),
     observedAt: o.at,
-    ...(inSync ? { syncedAt: o.at } : {}),
-  };
+    markers,
+  });
 };
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -227,6 +284,8 @@ export const freshnessOf = (s: RegionFreshnessState, now: number, thresholdMs: n
   if (s.link !== "up")
     reasons.push(`link ${s.link}${s.linkSince !== undefined ? ` since ${iso(s.linkSince)}` : ""}`);
   if (s.mirrorLag !== undefined && s.mirrorLag > 0) reasons.push(`hub mirror ${s.mirrorLag} messages behind`);
+  if (s.mirrorActiveAgoMs !== undefined && s.mirrorActiveAgoMs > DEFAULT_MIRROR_ACTIVE_WITHIN_MS)
+    reasons.push(`hub mirror silent for ${s.mirrorActiveAgoMs} ms`);
   if (s.consumerPending !== undefined && s.consumerPending > 0)
     reasons.push(`${s.consumerPending} mirrored events not yet applied`);
   const stalenessMs = s.syncedAt === undefined ? undefined : Math.max(0, now - s.syncedAt);

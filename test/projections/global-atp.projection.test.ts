@@ -121,12 +121,14 @@ describe("global ATP projection", () => {
 
 describe("region freshness", () => {
   const T = Date.parse("2024-05-01T10:00:00Z");
-  const up = (at: number) => ({
+  const ev = { recordedTime: new Date(T - 50).toISOString(), businessTime: "2024-05-01T09:00:00Z" };
+  const healthy = (at: number, mirrorLastSeq: number, mirrorLag = 0) => ({
     at,
     link: "up" as const,
-    mirrorLag: 0,
-    consumerPending: 0,
+    mirrorLag,
+    mirrorLastSeq,
     mirrorActiveAgoMs: 100,
+    consumerPending: 0,
   });
 
   it("is stale until the region was first seen in sync", () => {
@@ -135,31 +137,38 @@ describe("region freshness", () => {
     expect(f.reasons.join(" ")).toMatch(/never in sync/);
   });
 
-  it("is fresh while in sync, and goes stale once out of sync for longer than the threshold", () => {
-    let s = observeRegion(initialRegionFreshness("eu"), up(T));
-    s = noteRegionEvent(
-      s,
-      { recordedTime: new Date(T - 50).toISOString(), businessTime: "2024-05-01T09:00:00Z" },
-      T,
-    );
+  it("is in sync as of a healthy probe once everything the origin had then is applied", () => {
+    let s = noteRegionEvent(initialRegionFreshness("eu"), ev, T, 10);
+    s = observeRegion(s, healthy(T, 10, 5)); // origin is at 15
+    expect(s.syncedAt).toBeUndefined();
+    s = noteRegionEvent(s, ev, T + 10, 14);
+    expect(s.syncedAt).toBeUndefined();
+    s = noteRegionEvent(s, ev, T + 20, 15);
+    expect(s.syncedAt).toBe(T);
     expect(freshnessOf(s, T + 1_000, 5_000)).toMatchObject({ stale: false, link: "up", stalenessMs: 1_000 });
+  });
 
-    s = observeRegion(s, { at: T + 2_000, link: "down" });
-    s = observeRegion(s, { at: T + 4_000, link: "down", mirrorLag: 0, consumerPending: 0 });
+  it("goes stale while the link is down or the mirror is silent, and recovers after catching up", () => {
+    let s = observeRegion(noteRegionEvent(initialRegionFreshness("eu"), ev, T, 10), healthy(T, 10));
+    expect(s.syncedAt).toBe(T);
+    s = observeRegion(s, { at: T + 2_000, link: "down", mirrorLastSeq: 10, mirrorActiveAgoMs: 2_000 });
+    s = observeRegion(s, { at: T + 4_000, link: "down", mirrorLastSeq: 10, mirrorActiveAgoMs: 4_000 });
     const during = freshnessOf(s, T + 4_500, 5_000);
     expect(during).toMatchObject({ stale: false, link: "down", asOf: new Date(T).toISOString() });
     const later = freshnessOf(s, T + 6_000, 5_000);
     expect(later.stale).toBe(true);
     expect(later.linkSince).toBe(new Date(T + 2_000).toISOString());
     expect(later.reasons.join(" ")).toMatch(/link down since/);
-    expect(later.lastEventRecordedTime).toBe(new Date(T - 50).toISOString());
+    expect(later.lastEventRecordedTime).toBe(ev.recordedTime);
 
-    // Link back, but the mirror is still catching up: not in sync yet.
-    s = observeRegion(s, { at: T + 7_000, link: "up", mirrorLag: 300, consumerPending: 0 });
-    const catchingUp = freshnessOf(s, T + 7_000, 5_000);
-    expect(catchingUp.stale).toBe(true);
-    expect(catchingUp.reasons.join(" ")).toMatch(/300 messages behind/);
-    s = observeRegion(s, up(T + 8_000));
-    expect(freshnessOf(s, T + 8_000, 5_000)).toMatchObject({ stale: false, stalenessMs: 0, reasons: [] });
+    // Link back, but the mirror has not resumed (silent, lag still 0): not trusted.
+    s = observeRegion(s, { ...healthy(T + 7_000, 10), mirrorActiveAgoMs: 7_000 });
+    expect(freshnessOf(s, T + 7_000, 5_000).stale).toBe(true);
+    expect(freshnessOf(s, T + 7_000, 5_000).reasons.join(" ")).toMatch(/silent/);
+    // The mirror resumed and holds 300 more: in sync only once they are applied.
+    s = observeRegion(s, healthy(T + 8_000, 310));
+    expect(freshnessOf(s, T + 8_000, 5_000).stale).toBe(true);
+    s = noteRegionEvent(s, ev, T + 8_500, 310);
+    expect(freshnessOf(s, T + 8_500, 5_000)).toMatchObject({ stale: false, stalenessMs: 500, reasons: [] });
   });
 });

@@ -1,0 +1,87 @@
+/**
+ * The consuming half every projector shares: a durable pull consumer whose messages are handed to a
+ * handler in batches. A batch is whatever has arrived while the previous batch was being handled (at
+ * most `batchMax`), so under load the KV writes and acks of many events are pipelined together and
+ * at low load an event is handled alone, at once. The handler acks or naks each message itself; if
+ * it throws, every message of the batch is nak'ed with a delay and comes back (handlers are
+ * idempotent by revision).
+ */
+import {
+  AckPolicy,
+  type Consumer,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+
+export type BatchHandler = (batch: JsMsg[]) => Promise<void>;
+
+export interface ConsumerLoop {
+  /** Resolves when the loop has ended (after `stop()`, or if the consumer went away for good). */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Creates the durable consumer if it does not exist; an existing one (and its ack floor) is kept. */
+export const ensureDurableConsumer = async (
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  opts: { maxAckPending?: number; ackWaitMs?: number } = {},
+): Promise<void> => {
+  try {
+    await jsm.consumers.info(stream, durable);
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+  }
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: opts.maxAckPending ?? 4096,
+    ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+  });
+};
+
+export const startConsumerLoop = async (
+  consumer: Consumer,
+  handle: BatchHandler,
+  opts: { log: Logger; maxMessages?: number; batchMax?: number; retryDelayMs?: number },
+): Promise<ConsumerLoop> => {
+  const batchMax = opts.batchMax ?? 512;
+  const retryDelayMs = opts.retryDelayMs ?? 1_000;
+  const messages = await consumer.consume({ max_messages: opts.maxMessages ?? 1_024 });
+  void (async () => {
+    for await (const s of messages.status()) {
+      if (s.type === "heartbeats_missed" || s.type === "consumer_not_found" || s.type === "stream_not_found")
+        opts.log.warn({ status: s.type }, "consumer status");
+    }
+  })().catch(() => {});
+  const done = (async () => {
+    let batch: JsMsg[] = [];
+    for await (const m of messages) {
+      batch.push(m);
+      if (messages.getPending() > 0 && batch.length < batchMax) continue;
+      const current = batch;
+      batch = [];
+      try {
+        await handle(current);
+      } catch (err) {
+        opts.log.error({ err, messages: current.length }, "batch failed; messages will be redelivered");
+        for (const msg of current) msg.nak(retryDelayMs);
+      }
+    }
+  })();
+  return {
+    done,
+    stop: async () => {
+      messages.stop();
+      await done.catch(() => {});
+    },
+  };
+};

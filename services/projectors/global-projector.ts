@@ -1,0 +1,357 @@
+/**
+ * The global projector, on the hub (JetStream domain `hub`): ensures a mirror of each region's
+ * `INV_EVT_<R>` on the hub, consumes each mirror with a durable consumer, and keeps global ATP per SKU
+ * in memory (for the API) and in the hub bucket `atp_global` (one entry per SKU, for other readers
+ * and for its own restart). A message is acknowledged once its SKU's entry is stored; on start the
+ * bucket is loaded first, so redelivered events are no-ops (highest revision wins).
+ *
+ * Freshness per region comes from a probe every `probeIntervalMs`: the hub asks the region's
+ * JetStream API over the leaf link (the path the mirror uses; a failure means the link is down), reads
+ * the mirror's `lag` and `active` from the hub stream info and the consumer's pending count.
+ */
+import {
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import * as E from "fp-ts/lib/Either.js";
+import type { Logger } from "pino";
+import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
+import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import { createLogger } from "../../infra/logging.ts";
+import { counter, gauge, histogram } from "../../infra/metrics.ts";
+import { ensureHubMirrors, type HubMirrorOptions } from "../../infra/nats/streams.ts";
+import { evtStreamName } from "../../infra/nats/subjects.ts";
+import { HUB_DOMAIN } from "../../infra/nats/topology.ts";
+import { GLOBAL_ATP_BUCKET, globalAtpKey } from "../../projections/atp-keys.ts";
+import {
+  applyToGlobalAtp,
+  freshnessOf,
+  type GlobalSkuAtp,
+  type GlobalSkuView,
+  initialRegionFreshness,
+  noteRegionEvent,
+  noteRegionSeq,
+  observeRegion,
+  type RegionFreshness,
+  type RegionFreshnessState,
+  type RegionLinkState,
+  viewOfSku,
+} from "../../projections/global-atp.projection.ts";
+import { type ConsumerLoop, ensureDurableConsumer, startConsumerLoop } from "./consumer-loop.ts";
+
+export interface GlobalProjectorOptions {
+  /** A connection to the hub. */
+  nc: NatsConnection;
+  regions: readonly string[];
+  /** The hub's JetStream domain (default `hub`). */
+  hubDomain?: string;
+  durableName?: string;
+  /** A region out of sync for longer than this is stale (default 15 s). */
+  staleAfterMs?: number;
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+  mirror?: HubMirrorOptions;
+  batchMax?: number;
+  logger?: Logger;
+}
+
+export interface GlobalAvailability extends GlobalSkuView {
+  /** Freshness of every region asked about (all configured regions unless filtered). */
+  readonly freshness: readonly RegionFreshness[];
+  /** True when any of those regions is stale: the figures may be behind. */
+  readonly stale: boolean;
+  /** The oldest time as of which every region's figures are known complete (undefined: never in sync). */
+  readonly asOf?: string;
+}
+
+export interface GlobalQueryOptions {
+  /** Only these regions (default: all). */
+  readonly regions?: readonly string[];
+}
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const NANOS_PER_MS = 1_000_000;
+
+const metrics = {
+  events: counter("stockline_projection_events_total", "Events seen by a projector, by result", [
+    "projector",
+    "region",
+    "result",
+  ]),
+  latency: histogram(
+    "stockline_projection_latency_seconds",
+    "From an event's recorded time to the projector having stored its effect",
+    ["projector", "region"],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  ),
+  pending: gauge(
+    "stockline_projection_consumer_pending",
+    "Messages the projector's consumer has not delivered",
+    ["projector", "region"],
+  ),
+  mirrorLag: gauge("stockline_hub_mirror_lag", "Messages the hub mirror of a region is behind", ["region"]),
+  linkUp: gauge("stockline_hub_link_up", "1 when the hub reaches the region's JetStream", ["region"]),
+  staleness: gauge(
+    "stockline_global_staleness_seconds",
+    "Time since a region was last in sync with the hub",
+    ["region"],
+  ),
+};
+
+/** Serialises KV writes per key: each put stores the state current when it starts, so the last write wins. */
+class KeyedWriter {
+  private readonly chains = new Map<string, Promise<void>>();
+  constructor(private readonly write: (key: string) => Promise<void>) {}
+
+  put(key: string): Promise<void> {
+    const prev = this.chains.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(() => this.write(key));
+    this.chains.set(key, next);
+    void next
+      .catch(() => {})
+      .finally(() => {
+        if (this.chains.get(key) === next) this.chains.delete(key);
+      });
+    return next;
+  }
+}
+
+export class GlobalProjector {
+  readonly regions: readonly string[];
+  private readonly log: Logger;
+  private readonly hubDomain: string;
+  private readonly durable: string;
+  private readonly staleAfterMs: number;
+  private readonly skus = new Map<string, GlobalSkuAtp>();
+  private readonly fresh = new Map<string, RegionFreshnessState>();
+  private readonly listeners = new Set<(sku: string) => void>();
+  private readonly loops: ConsumerLoop[] = [];
+  private readonly regionJsm = new Map<string, JetStreamManager>();
+  private kv: KV | undefined;
+  private hubJsm: JetStreamManager | undefined;
+  private writer: KeyedWriter | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing: Promise<void> | undefined;
+  private running = false;
+  readonly stats = { applied: 0, duplicates: 0, skippedRevisions: 0, rejected: 0 };
+
+  constructor(private readonly opts: GlobalProjectorOptions) {
+    this.regions = [...opts.regions];
+    this.hubDomain = opts.hubDomain ?? HUB_DOMAIN;
+    this.durable = opts.durableName ?? "global-atp";
+    this.staleAfterMs = opts.staleAfterMs ?? 15_000;
+    this.log = (opts.logger ?? createLogger("global-projector")).child({ hub: this.hubDomain });
+    for (const r of this.regions) this.fresh.set(r, initialRegionFreshness(r));
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const nc = this.opts.nc;
+    const js = jetstream(nc, { domain: this.hubDomain });
+    this.hubJsm = await jetstreamManager(nc, { domain: this.hubDomain });
+    await ensureHubMirrors(this.hubJsm, this.regions, this.opts.mirror);
+    this.kv = await new Kvm(js).create(GLOBAL_ATP_BUCKET, { history: 1, storage: StorageType.File });
+    this.writer = new KeyedWriter(async (sku) => {
+      const state = this.skus.get(sku);
+      if (state) await this.kv!.put(globalAtpKey(sku), te.encode(JSON.stringify(viewOfSku(state))));
+    });
+    await this.load();
+    for (const region of this.regions) {
+      const stream = evtStreamName(region);
+      await ensureDurableConsumer(this.hubJsm, stream, this.durable);
+      const consumer = await js.consumers.get(stream, this.durable);
+      this.loops.push(
+        await startConsumerLoop(consumer, (batch) => this.handle(region, batch), {
+          log: this.log.child({ region }),
+          ...(this.opts.batchMax ? { batchMax: this.opts.batchMax } : {}),
+        }),
+      );
+    }
+    const every = this.opts.probeIntervalMs ?? 1_000;
+    const tick = () => {
+      this.probing = this.probe()
+        .catch((err) => this.log.warn({ err }, "freshness probe failed"))
+        .finally(() => {
+          if (this.running) this.probeTimer = setTimeout(tick, every);
+        });
+    };
+    tick();
+    this.log.info({ regions: this.regions, skus: this.skus.size }, "global projector started");
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.probeTimer);
+    await Promise.all(this.loops.splice(0).map((l) => l.stop()));
+    await this.probing;
+    this.log.info(this.stats, "global projector stopped");
+  }
+
+  /** Global availability of one SKU, `undefined` if no region ever had an event for it. */
+  getGlobalAvailability(sku: string, opts: GlobalQueryOptions = {}): GlobalAvailability | undefined {
+    const state = this.skus.get(sku);
+    if (!state) return undefined;
+    return this.withFreshness(state, opts.regions);
+  }
+
+  /** Many SKUs at once; SKUs nobody has heard of come back with zero totals and no locations. */
+  query(skus: readonly string[], opts: GlobalQueryOptions = {}): GlobalAvailability[] {
+    return skus.map((sku) => this.withFreshness(this.skus.get(sku) ?? { sku, locations: {} }, opts.regions));
+  }
+
+  /** Freshness of every region now. */
+  freshness(now = Date.now()): RegionFreshness[] {
+    return this.regions.map((r) => freshnessOf(this.fresh.get(r)!, now, this.staleAfterMs));
+  }
+
+  /** SKUs currently known. */
+  get skuCount(): number {
+    return this.skus.size;
+  }
+
+  /** Called with the SKU after each change of its global figures (for caches and live views). */
+  onChange(listener: (sku: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs a freshness probe now (normally on a timer). */
+  async probeNow(): Promise<void> {
+    await this.probe();
+  }
+
+  private withFreshness(state: GlobalSkuAtp, regions?: readonly string[]): GlobalAvailability {
+    const wanted = regions ? new Set(regions) : undefined;
+    const view = viewOfSku(state, wanted);
+    const freshness = this.freshness().filter((f) => !wanted || wanted.has(f.region));
+    const asOfs = freshness.map((f) => f.asOf);
+    const asOf = asOfs.some((a) => a === undefined)
+      ? undefined
+      : asOfs.reduce<string | undefined>((min, a) => (min === undefined || a! < min ? a : min), undefined);
+    return { ...view, freshness, stale: freshness.some((f) => f.stale), ...(asOf ? { asOf } : {}) };
+  }
+
+  private async load(): Promise<void> {
+    const keys = await this.kv!.keys();
+    const list: string[] = [];
+    for await (const k of keys) list.push(k);
+    for (const k of list) {
+      const e = await this.kv!.get(k);
+      if (e?.operation !== "PUT" || e.length === 0) continue;
+      const v = JSON.parse(td.decode(e.value)) as GlobalSkuView;
+      this.skus.set(v.sku, { sku: v.sku, locations: v.locations });
+    }
+    this.log.info({ skus: this.skus.size }, "global ATP loaded from KV");
+  }
+
+  private async handle(region: string, batch: JsMsg[]): Promise<void> {
+    const labels = { projector: "global", region };
+    const touched = new Set<string>();
+    const done: JsMsg[] = [];
+    const appliedTimes: number[] = [];
+    for (const m of batch) {
+      metrics.pending.set(labels, m.info.pending);
+      let event: CanonicalEvent;
+      try {
+        const decoded = decodeCanonicalEvent(JSON.parse(td.decode(m.data)));
+        if (E.isLeft(decoded)) throw new Error(formatDecodeErrors(decoded.left));
+        event = decoded.right;
+      } catch (err) {
+        this.stats.rejected++;
+        metrics.events.inc({ ...labels, result: "rejected" });
+        this.log.error(
+          { err, region, subject: m.subject, seq: m.seq },
+          "undecodable mirrored event terminated",
+        );
+        m.term("not a canonical event");
+        this.fresh.set(region, noteRegionSeq(this.fresh.get(region)!, m.seq));
+        continue;
+      }
+      const r = applyToGlobalAtp(this.skus.get(event.position.sku), event);
+      if (r.kind === "applied") {
+        this.skus.set(event.position.sku, r.sku);
+        touched.add(event.position.sku);
+        this.stats.applied++;
+        metrics.events.inc({ ...labels, result: "applied" });
+        appliedTimes.push(Date.parse(event.recordedTime));
+        if (r.skipped > 0) {
+          // Harmless for the figures (balances are absolute), but it means the origin stream lost events.
+          this.stats.skippedRevisions += r.skipped;
+          metrics.events.inc({ ...labels, result: "skipped" }, r.skipped);
+          this.log.warn(
+            {
+              region,
+              location: event.position.location,
+              sku: event.position.sku,
+              revision: event.revision,
+              skipped: r.skipped,
+            },
+            "revisions missing from the mirrored stream",
+          );
+        }
+      } else {
+        this.stats.duplicates++;
+        metrics.events.inc({ ...labels, result: "duplicate" });
+      }
+      this.fresh.set(region, noteRegionEvent(this.fresh.get(region)!, event, Date.now(), m.seq));
+      done.push(m);
+    }
+    for (const sku of touched) for (const l of this.listeners) l(sku);
+    await Promise.all([...touched].map((sku) => this.writer!.put(sku)));
+    const now = Date.now();
+    for (const t of appliedTimes) metrics.latency.observe(labels, Math.max(0, now - t) / 1000);
+    for (const m of done) m.ack();
+  }
+
+  private async linkOf(region: string, timeoutMs: number): Promise<RegionLinkState> {
+    try {
+      let jsm = this.regionJsm.get(region);
+      if (!jsm) {
+        jsm = await jetstreamManager(this.opts.nc, { domain: region, timeout: timeoutMs });
+        this.regionJsm.set(region, jsm);
+        return "up";
+      }
+      await jsm.getAccountInfo();
+      return "up";
+    } catch {
+      return "down";
+    }
+  }
+
+  private async probe(): Promise<void> {
+    const timeoutMs = this.opts.probeTimeoutMs ?? 1_000;
+    await Promise.all(
+      this.regions.map(async (region) => {
+        const stream = evtStreamName(region);
+        const [link, info, consumer] = await Promise.all([
+          this.linkOf(region, timeoutMs),
+          this.hubJsm!.streams.info(stream).catch(() => undefined),
+          this.hubJsm!.consumers.info(stream, this.durable).catch(() => undefined),
+        ]);
+        const mirror = info?.mirror;
+        const at = Date.now();
+        const next = observeRegion(this.fresh.get(region)!, {
+          at,
+          link,
+          ...(mirror && info ? { mirrorLag: mirror.lag, mirrorLastSeq: info.state.last_seq } : {}),
+          ...(mirror && mirror.active >= 0
+            ? { mirrorActiveAgoMs: Math.round(mirror.active / NANOS_PER_MS) }
+            : {}),
+          ...(consumer ? { consumerPending: consumer.num_pending + consumer.num_ack_pending } : {}),
+        });
+        this.fresh.set(region, next);
+        metrics.linkUp.set({ region }, link === "up" ? 1 : 0);
+        if (mirror) metrics.mirrorLag.set({ region }, mirror.lag);
+        if (next.syncedAt !== undefined) metrics.staleness.set({ region }, (at - next.syncedAt) / 1000);
+      }),
+    );
+  }
+}

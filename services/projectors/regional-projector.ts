@@ -1,0 +1,230 @@
+/**
+ * The regional projector: a durable JetStream consumer of `INV_EVT_<R>` in the region's domain that
+ * folds events into the ATP read model (`projections/regional-atp.projection.ts`) and writes one KV
+ * entry per position to `atp_<r>`. A message is acknowledged only after the entry it changed is
+ * stored, so the consumer's ack floor is the checkpoint: after a crash the unacknowledged events come
+ * back and are no-ops up to the stored revision. A gap in a position's revisions is filled from the
+ * event store (`readStream`, injected), never skipped; if the store cannot fill it the message is
+ * nak'ed and retried.
+ */
+import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import * as E from "fp-ts/lib/Either.js";
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
+import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import { type Position, positionStreamId } from "../../domain/ids.ts";
+import type { EventStore } from "../../infra/event-store/event-store.ts";
+import { createLogger, positionLogger } from "../../infra/logging.ts";
+import { counter, gauge, histogram } from "../../infra/metrics.ts";
+import { ensureAtpBucket } from "../../infra/nats/streams.ts";
+import { evtStreamName } from "../../infra/nats/subjects.ts";
+import { regionalAtpKey } from "../../projections/atp-keys.ts";
+import {
+  applyWithGapFill,
+  type ReadPositionStream,
+  type RegionalAtpEntry,
+} from "../../projections/regional-atp.projection.ts";
+import { type ConsumerLoop, ensureDurableConsumer, startConsumerLoop } from "./consumer-loop.ts";
+
+export interface RegionalProjectorOptions {
+  /** A connection that reaches the region's JetStream (the region's server, or the hub with `domain`). */
+  nc: NatsConnection;
+  region: string;
+  /** JetStream domain of the region (default: the region id). */
+  domain?: string;
+  /** Reads a position's stored events from a revision, for gap filling (see `eventStoreReader`). */
+  readStream: ReadPositionStream;
+  /** Durable consumer name (default `atp-projector`). */
+  durableName?: string;
+  /** Entries kept in memory between events (default 100k); a miss reads the KV entry. */
+  cacheEntries?: number;
+  maxAckPending?: number;
+  batchMax?: number;
+  logger?: Logger;
+}
+
+export interface RegionalProjectorStats {
+  applied: number;
+  duplicates: number;
+  filledFromStore: number;
+  rejected: number;
+  retried: number;
+}
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+const metrics = {
+  events: counter("stockline_projection_events_total", "Events seen by a projector, by result", [
+    "projector",
+    "region",
+    "result",
+  ]),
+  latency: histogram(
+    "stockline_projection_latency_seconds",
+    "From an event's recorded time to the projector having stored its effect",
+    ["projector", "region"],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  ),
+  pending: gauge(
+    "stockline_projection_consumer_pending",
+    "Messages the projector's consumer has not delivered",
+    ["projector", "region"],
+  ),
+};
+
+/** Reads position streams from an event store whose event `data` is the canonical event. */
+export const eventStoreReader =
+  (store: Pick<EventStore, "readStream">): ReadPositionStream =>
+  async (position: Position, from: number): Promise<CanonicalEvent[]> => {
+    const recorded = await store.readStream(positionStreamId(position), { from });
+    return recorded.map((r) => {
+      const decoded = decodeCanonicalEvent(r.data);
+      if (E.isLeft(decoded)) {
+        throw new Error(
+          `event store ${r.streamId}@${r.revision} is not a canonical event: ${formatDecodeErrors(decoded.left)}`,
+        );
+      }
+      return decoded.right;
+    });
+  };
+
+export class RegionalProjector {
+  readonly region: string;
+  private readonly log: Logger;
+  private readonly cache: LRUCache<string, RegionalAtpEntry>;
+  private kv: KV | undefined;
+  private loop: ConsumerLoop | undefined;
+  private readonly stream: string;
+  private readonly durable: string;
+  readonly stats: RegionalProjectorStats = {
+    applied: 0,
+    duplicates: 0,
+    filledFromStore: 0,
+    rejected: 0,
+    retried: 0,
+  };
+
+  constructor(private readonly opts: RegionalProjectorOptions) {
+    this.region = opts.region;
+    this.stream = evtStreamName(opts.region);
+    this.durable = opts.durableName ?? "atp-projector";
+    this.log = (opts.logger ?? createLogger("regional-projector")).child({ region: opts.region });
+    this.cache = new LRUCache({ max: opts.cacheEntries ?? 100_000 });
+  }
+
+  /** Opens `atp_<r>`, ensures the durable consumer and starts consuming. The stream must exist. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    const domain = this.opts.domain ?? this.region;
+    const js = jetstream(this.opts.nc, { domain });
+    const jsm = await jetstreamManager(this.opts.nc, { domain });
+    this.kv = await ensureAtpBucket(new Kvm(js), this.region);
+    await ensureDurableConsumer(jsm, this.stream, this.durable, {
+      maxAckPending: this.opts.maxAckPending ?? 4096,
+    });
+    const consumer = await js.consumers.get(this.stream, this.durable);
+    this.loop = await startConsumerLoop(consumer, (batch) => this.handle(batch), {
+      log: this.log,
+      ...(this.opts.batchMax ? { batchMax: this.opts.batchMax } : {}),
+    });
+    this.log.info({ stream: this.stream, durable: this.durable, domain }, "regional projector started");
+  }
+
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    this.loop = undefined;
+    await loop?.stop();
+    this.log.info(this.stats, "regional projector stopped");
+  }
+
+  private async entryOf(key: string): Promise<RegionalAtpEntry | undefined> {
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const stored = await this.kv!.get(key);
+    if (stored?.operation !== "PUT" || stored.length === 0) return undefined;
+    const entry = JSON.parse(td.decode(stored.value)) as RegionalAtpEntry;
+    this.cache.set(key, entry);
+    return entry;
+  }
+
+  private async handle(batch: JsMsg[]): Promise<void> {
+    const labels = { projector: "regional", region: this.region };
+    const dirty = new Map<string, RegionalAtpEntry>();
+    const done: JsMsg[] = [];
+    const appliedTimes: number[] = [];
+    // Keys whose event could not be applied in this batch: later events of that position wait too.
+    const blocked = new Set<string>();
+    for (const m of batch) {
+      metrics.pending.set(labels, m.info.pending);
+      let event: CanonicalEvent;
+      try {
+        const decoded = decodeCanonicalEvent(JSON.parse(td.decode(m.data)));
+        if (E.isLeft(decoded)) throw new Error(formatDecodeErrors(decoded.left));
+        event = decoded.right;
+      } catch (err) {
+        // Not a canonical event: it can never be applied. Say so loudly, and take it off the stream's way.
+        this.stats.rejected++;
+        metrics.events.inc({ ...labels, result: "rejected" });
+        this.log.error(
+          { err, subject: m.subject, seq: m.seq, msgId: m.headers?.get("Nats-Msg-Id") },
+          "undecodable event terminated",
+        );
+        m.term("not a canonical event");
+        continue;
+      }
+      const key = regionalAtpKey(event.position.location, event.position.sku);
+      if (blocked.has(key)) {
+        m.nak(1_000);
+        continue;
+      }
+      try {
+        const current = dirty.get(key) ?? (await this.entryOf(key));
+        const r = await applyWithGapFill(current, event, this.opts.readStream);
+        if (r.filled > 0) {
+          this.stats.filledFromStore += r.filled;
+          metrics.events.inc({ ...labels, result: "filled" }, r.filled);
+          positionLogger(this.log, { ...event.position, correlationId: event.correlationId }).warn(
+            { filled: r.filled, revision: event.revision },
+            "revision gap filled from the event store",
+          );
+        }
+        if (r.result === "applied" && r.entry) {
+          dirty.set(key, r.entry);
+          this.cache.set(key, r.entry);
+          this.stats.applied++;
+          metrics.events.inc({ ...labels, result: "applied" });
+          appliedTimes.push(Date.parse(event.recordedTime));
+        } else {
+          this.stats.duplicates++;
+          metrics.events.inc({ ...labels, result: "duplicate" });
+        }
+        done.push(m);
+      } catch (err) {
+        blocked.add(key);
+        this.stats.retried++;
+        metrics.events.inc({ ...labels, result: "retried" });
+        positionLogger(this.log, { ...event.position, correlationId: event.correlationId }).error(
+          { err, revision: event.revision },
+          "event not applied; will be redelivered",
+        );
+        m.nak(1_000);
+      }
+    }
+    try {
+      await Promise.all(
+        [...dirty].map(([key, entry]) => this.kv!.put(key, te.encode(JSON.stringify(entry)))),
+      );
+    } catch (err) {
+      // The cache ran ahead of the KV: forget those entries so the redelivered events are applied again.
+      for (const key of dirty.keys()) this.cache.delete(key);
+      throw err;
+    }
+    const now = Date.now();
+    for (const t of appliedTimes) metrics.latency.observe(labels, Math.max(0, now - t) / 1000);
+    for (const m of done) m.ack();
+  }
+}
