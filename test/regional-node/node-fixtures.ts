@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type NodeConfig, resolveNodeConfig } from "../../infra/config/node-config.ts";
 
 /** A region id no other test run uses, so streams on a shared server never collide. */
@@ -73,3 +74,82 @@ export const reservation = (a: {
   channel: "web",
   ttlSeconds: 3600,
 });
+
+/** Every message of a stream (an ordered consumer from the start), as parsed JSON with its headers. */
+export const readStream = async (
+  js: JetStreamClient,
+  stream: string,
+  expected: number,
+  timeoutMs = 10_000,
+): Promise<Array<{ subject: string; data: unknown; msgId: string | undefined; seq: number }>> => {
+  const out: Array<{ subject: string; data: unknown; msgId: string | undefined; seq: number }> = [];
+  if (expected === 0) return out;
+  const consumer = await js.consumers.get(stream);
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < expected && Date.now() < deadline) {
+    const batch = await consumer.fetch({
+      max_messages: Math.min(5_000, expected - out.length),
+      expires: 1_000,
+    });
+    for await (const m of batch) {
+      out.push({
+        subject: m.subject,
+        data: m.json(),
+        msgId: m.headers?.get("Nats-Msg-Id") || undefined,
+        seq: m.seq,
+      });
+    }
+  }
+  return out;
+};
+
+export const streamCount = async (jsm: JetStreamManager, stream: string): Promise<number> =>
+  (await jsm.streams.info(stream)).state.messages;
+
+export const waitFor = async (
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+export const deleteRegionStreams = async (jsm: JetStreamManager, region: string): Promise<void> => {
+  const r = region.toUpperCase();
+  for (const s of [`INV_CMD_${r}`, `INV_EVT_${r}`, `INV_DLQ_${r}`])
+    await jsm.streams.delete(s).catch(() => false);
+};
+
+/** Publishes many commands pipelined (acked by the stream), in order. */
+export const publishAll = async (
+  js: JetStreamClient,
+  items: ReadonlyArray<{ subject: string; data: string | Uint8Array }>,
+  window = 1024,
+): Promise<void> => {
+  let inFlight = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  for (const item of items) {
+    while (inFlight >= window) await new Promise<void>((r) => (wake = r));
+    if (failure) throw failure;
+    inFlight++;
+    js.publish(item.subject, item.data).then(
+      () => {
+        inFlight--;
+        wake?.();
+      },
+      (err: unknown) => {
+        failure ??= err;
+        inFlight--;
+        wake?.();
+      },
+    );
+  }
+  while (inFlight > 0) await new Promise<void>((r) => (wake = r));
+  if (failure) throw failure;
+};
