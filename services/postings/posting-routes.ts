@@ -52,13 +52,11 @@ export const registerPostingRoutes = (app: FastifyInstance, deps: PostingService
           .code(404)
           .send({ error: "not_found", message: `no posting ${req.params.id} with a worker` });
       if (result.outcome === "not-dead")
-        return reply
-          .code(409)
-          .send({
-            error: "not_dead",
-            message: `posting ${id} is ${result.posting.status}`,
-            posting: result.posting,
-          });
+        return reply.code(409).send({
+          error: "not_dead",
+          message: `posting ${id} is ${result.posting.status}`,
+          posting: result.posting,
+        });
       return reply.code(result.outcome === "acked" ? 200 : 502).send(result);
     },
   );

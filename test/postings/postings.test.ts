@@ -1,17 +1,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Fastify from "fastify";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { createD365Connector } from "../../services/postings/d365-connector.ts";
+import { registerPostingRoutes } from "../../services/postings/posting-routes.ts";
 import {
   type GuardedTarget,
   guardTarget,
   PostingWorker,
   postingKey,
+  postingService,
 } from "../../services/postings/posting-worker.ts";
 import { PostingsLedger } from "../../services/postings/postings-ledger.ts";
 import { createSapConnector } from "../../services/postings/sap-connector.ts";
@@ -273,16 +276,31 @@ describe("outbound postings", () => {
     expect(ledger.byId(dead.id)?.status).toBe("dead");
 
     sap.setFaults({ lostResponseRate: 0 });
-    const second = await sapWorker.replay(dead.id);
+    // Through the API, as `stockline dlq list|show|retry` does.
+    const app = Fastify();
+    registerPostingRoutes(app, postingService(ledger, workers));
+    const list = (await app.inject({ method: "GET", url: "/v1/postings/dead-letters?target=sap" })).json();
+    expect(list.deadLetters.map((d: { id: number }) => d.id)).toContain(dead.id);
+    const shown = (await app.inject({ method: "GET", url: `/v1/postings/dead-letters/${dead.id}` })).json();
+    expect(shown.event.eventId).toBe(shipped?.eventId);
+    expect(shown.attempts.map((a: { outcome: string }) => a.outcome)).toEqual([
+      "failed (rejected)",
+      "failed (unavailable)",
+    ]);
+    const retried = await app.inject({ method: "POST", url: `/v1/postings/dead-letters/${dead.id}/retry` });
+    expect(retried.statusCode).toBe(200);
+    const second = retried.json();
     expect(second).toMatchObject({ outcome: "acked", duplicate: true });
-    if (second.outcome !== "acked") throw new Error("unreachable");
     expect(second.posting.targetDocument).toBe(applied[0]?.id);
     expect(
       sap.ledger().filter((d) => d.idempotencyKey === `Repeatability-Request-ID:${dead.eventKey}`),
     ).toHaveLength(1);
     expect(sap.balance({ Material: "DL-1" })).toBe(0);
     // A third replay has nothing to do.
-    expect((await sapWorker.replay(dead.id)).outcome).toBe("not-dead");
+    expect(
+      (await app.inject({ method: "POST", url: `/v1/postings/dead-letters/${dead.id}/retry` })).statusCode,
+    ).toBe(409);
+    await app.close();
     expect(ledger.byId(dead.id)?.replays).toBe(2);
   });
 
