@@ -190,6 +190,7 @@ describe("reconciliation against the ERP simulators", () => {
       proposal: { kind: "adjustStock", quantity: 5 },
     });
     expect(result.report).toMatch(/R-1\s+25\s+20\s+20\s+20\s+UNEXPLAINED \+5/);
+    if (process.env.STOCKLINE_PRINT_REPORT) console.log(result.report);
 
     // Through the HTTP API, as an operator would.
     const app = Fastify();
@@ -260,5 +261,6 @@ describe("reconciliation against the ERP simulators", () => {
     });
     expect(result.findings[0]?.events.map((e) => e.eventId)).toEqual([events[0]?.eventId]);
     expect(result.report).toContain("IN FLIGHT +6");
+    if (process.env.STOCKLINE_PRINT_REPORT) console.log(result.report);
   });
 });
