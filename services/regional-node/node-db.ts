@@ -68,6 +68,8 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly saveSnapshotsTx;
+  private readonly parkTx;
+  private readonly checkpointsTx;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -108,6 +110,26 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
         "INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position",
       ),
     };
+    this.parkTx = db.transaction((parks: readonly ParkedRow[], unparks: readonly ParkedRow[]) => {
+      const added = parks.map(
+        (row) =>
+          this.stmt.park.run(
+            row.streamId,
+            row.system,
+            row.sequence,
+            row.idempotencyKey,
+            row.command,
+            row.parkedAt,
+            row.deadline,
+          ).changes > 0,
+      );
+      for (const row of unparks)
+        this.stmt.unpark.run(row.streamId, row.system, row.sequence, row.idempotencyKey);
+      return added;
+    });
+    this.checkpointsTx = db.transaction((items: ReadonlyArray<readonly [string, number]>) => {
+      for (const [name, position] of items) this.stmt.saveCheckpoint.run(name, position);
+    });
     this.saveSnapshotsTx = db.transaction(
       (items: readonly { streamId: string; snapshot: Snapshot<unknown> }[]) => {
         for (const { streamId, snapshot } of items) {
@@ -135,6 +157,15 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
         row.deadline,
       ).changes > 0
     );
+  }
+
+  /** Parks and unparks in one transaction (one fsync); returns, per park, whether it was new. */
+  parkMany(parks: readonly ParkedRow[], unparks: readonly ParkedRow[]): boolean[] {
+    return this.parkTx(parks, unparks);
+  }
+
+  saveCheckpoints(items: ReadonlyArray<readonly [string, number]>): void {
+    this.checkpointsTx(items);
   }
 
   unpark(row: Pick<ParkedRow, "streamId" | "system" | "sequence" | "idempotencyKey">): void {

@@ -128,6 +128,13 @@ export class PositionRuntime {
   private parkTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private parkQueue: Array<{
+    row: ParkedRow;
+    resolve: (added: boolean) => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  private unparkQueue: ParkedRow[] = [];
+  private parkFlushScheduled = false;
   private stopped = false;
   readonly counters = { loads: 0, conflicts: 0, passivated: 0, snapshots: 0 };
 
@@ -178,9 +185,12 @@ export class PositionRuntime {
     this.stopped = true;
     clearInterval(this.parkTimer);
     clearInterval(this.purgeTimer);
-    this.idle.clear(); // dispose reason "delete": stop actors here instead
+    for (const slot of this.idle.values()) this.passivate(slot);
+    this.idle.clear(); // dispose reason "delete": already passivated above
     for (const slot of this.busy.values()) slot.actor?.stop();
     this.flushSnapshots();
+    const unparks = this.unparkQueue.splice(0);
+    if (unparks.length > 0) this.o.nodeDb.parkMany([], unparks);
   }
 
   /** Writes the snapshots that became due; the committer calls this after each commit. */
@@ -265,7 +275,7 @@ export class PositionRuntime {
         case "rejected":
           return { kind: "rejected", reason: outcome.reason };
         case "parked":
-          return this.park(slot, command, outcome);
+          return await this.park(slot, command, outcome);
         case "accepted": {
           const stored = toCanonicalEvents(outcome.events, {
             prevRevision: state.revision,
@@ -288,6 +298,8 @@ export class PositionRuntime {
             );
             actor.stop();
             slot.actor = undefined;
+            // Jittered backoff, so two writers of one hot position do not keep colliding in lock step.
+            await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 2 ** attempt)));
             continue;
           }
           for (const event of stored) actor.send({ type: "EVENT", event });
@@ -406,9 +418,13 @@ export class PositionRuntime {
 
   // --- sequencing ------------------------------------------------------------------------------------
 
-  private park(slot: Slot, command: Command, outcome: Extract<Outcome, { kind: "parked" }>): HandleResult {
+  private async park(
+    slot: Slot,
+    command: Command,
+    outcome: Extract<Outcome, { kind: "parked" }>,
+  ): Promise<HandleResult> {
     const now = Date.now();
-    const added = this.o.nodeDb.park({
+    const added = await this.writePark({
       streamId: slot.streamId,
       system: outcome.system,
       sequence: outcome.got,
@@ -427,6 +443,34 @@ export class PositionRuntime {
       expectedSequence: outcome.expectedSequence,
       got: outcome.got,
     };
+  }
+
+  /** Parks of one turn of the event loop share one transaction (one fsync), like the group commit. */
+  private writePark(row: ParkedRow): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.parkQueue.push({ row, resolve, reject });
+      this.scheduleParkFlush();
+    });
+  }
+
+  private scheduleParkFlush(): void {
+    if (this.parkFlushScheduled) return;
+    this.parkFlushScheduled = true;
+    setImmediate(() => {
+      this.parkFlushScheduled = false;
+      const parks = this.parkQueue.splice(0);
+      const unparks = this.unparkQueue.splice(0);
+      try {
+        const added = this.o.nodeDb.parkMany(
+          parks.map((p) => p.row),
+          unparks,
+        );
+        parks.forEach((p, i) => p.resolve(added[i] ?? false));
+      } catch (err) {
+        for (const p of parks) p.reject(err);
+        this.log.error({ err }, "could not write parked commands");
+      }
+    });
   }
 
   /** After `command` was applied, the parked command right after it in its source's sequence may go. */
@@ -479,7 +523,9 @@ export class PositionRuntime {
   }
 
   private forget(row: ParkedRow): void {
-    this.o.nodeDb.unpark(row);
+    // Batched with the next parks: if the delete is lost in a crash, the command is re-applied later as a duplicate.
+    this.unparkQueue.push(row);
+    this.scheduleParkFlush();
     const n = (this.parkedStreams.get(row.streamId) ?? 1) - 1;
     if (n <= 0) this.parkedStreams.delete(row.streamId);
     else this.parkedStreams.set(row.streamId, n);

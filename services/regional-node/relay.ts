@@ -111,8 +111,10 @@ export class Relay {
     const now = Date.now();
     if (!force && now - this.lastSaved < this.o.checkpointEveryMs) return;
     this.lastSaved = now;
-    this.o.nodeDb.saveCheckpointSync(this.relayName, this.ackedThrough);
-    this.o.nodeDb.saveCheckpointSync(this.transferName, this.transferCheckpoint);
+    this.o.nodeDb.saveCheckpoints([
+      [this.relayName, this.ackedThrough],
+      [this.transferName, this.transferCheckpoint],
+    ]);
     relayLag.set({ region: this.o.region }, Math.max(0, this.known - this.ackedThrough));
   }
 
