@@ -1,7 +1,7 @@
 /**
  * The consuming half every projector shares: a durable pull consumer whose messages are handed to a
- * handler in batches. A batch is whatever has arrived while the previous batch was being handled (at
- * most `batchMax`), so under load the KV writes and acks of many events are pipelined together and
+ * handler in batches, one batch at a time, in delivery order. A batch is whatever has arrived while
+ * the previous batch was being handled (at most `batchMax`), so under load the KV writes and acks of many events are pipelined together and
  * at low load an event is handled alone, at once. The handler acks or naks each message itself; if
  * it throws, every message of the batch is nak'ed with a delay and comes back (handlers are
  * idempotent by revision).
@@ -62,13 +62,13 @@ export const startConsumerLoop = async (
         opts.log.warn({ status: s.type }, "consumer status");
     }
   })().catch(() => {});
-  const done = (async () => {
-    let batch: JsMsg[] = [];
-    for await (const m of messages) {
-      batch.push(m);
-      if (messages.getPending() > 0 && batch.length < batchMax) continue;
-      const current = batch;
-      batch = [];
+  // Messages pile up in `queue` while a batch is handled; the next batch takes what piled up. (The
+  // iterator's getPending() also counts its internal callbacks, so it cannot tell whether more is queued.)
+  const queue: JsMsg[] = [];
+  let draining: Promise<void> | undefined;
+  const drain = async () => {
+    while (queue.length > 0) {
+      const current = queue.splice(0, batchMax);
       try {
         await handle(current);
       } catch (err) {
@@ -76,6 +76,19 @@ export const startConsumerLoop = async (
         for (const msg of current) msg.nak(retryDelayMs);
       }
     }
+  };
+  const kick = () => {
+    if (draining) return;
+    draining = drain().finally(() => {
+      draining = undefined;
+    });
+  };
+  const done = (async () => {
+    for await (const m of messages) {
+      queue.push(m);
+      kick();
+    }
+    await draining;
   })();
   return {
     done,
