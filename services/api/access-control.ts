@@ -1,0 +1,129 @@
+/**
+ * API keys, roles and rate limits.
+ *
+ * - Every `/v1` route declares the roles that may call it (`config: { roles }`); routes without
+ *   roles (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs`) are public.
+ * - The key comes in the `x-api-key` header (or `Authorization: Bearer <key>`). No key or an unknown
+ *   key: `401`. A key without a role of the route: `403` naming the roles that would do.
+ * - Rate limits count per API key across all routes (one bucket per key, not per route), with the
+ *   key's own limit or the default; over the limit: `429` with `Retry-After` (seconds).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ApiConfig, ApiKeyConfig, Role } from "./api-config.ts";
+
+/** Who may call what. Routes of other parts of the API add their own entry in their route config. */
+export const ROUTE_ROLES = {
+  availability: ["commerce", "warehouse", "operations", "finance"],
+  placeReservation: ["commerce", "operations"],
+  readReservation: ["commerce", "warehouse", "operations"],
+  releaseReservation: ["commerce", "operations"],
+  degradedHolds: ["operations"],
+} as const satisfies Record<string, readonly Role[]>;
+
+export interface Caller {
+  readonly name: string;
+  readonly roles: ReadonlySet<Role>;
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Roles allowed on this route; absent: public. */
+    roles?: readonly Role[];
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+const sha256 = (s: string): Buffer => createHash("sha256").update(s).digest();
+
+/** Resolves presented keys to callers; hashed keys are compared in constant time. */
+export class ApiKeyRing {
+  private readonly plain = new Map<string, Caller>();
+  private readonly hashed: Array<{ digest: Buffer; caller: Caller }> = [];
+
+  constructor(keys: readonly ApiKeyConfig[], defaultLimit: ApiConfig["rateLimit"]) {
+    for (const k of keys) {
+      const caller: Caller = {
+        name: k.name,
+        roles: new Set(k.roles),
+        rateLimit: k.rateLimit ?? defaultLimit,
+      };
+      if (k.key !== undefined) this.plain.set(k.key, caller);
+      if (k.keySha256 !== undefined) this.hashed.push({ digest: Buffer.from(k.keySha256, "hex"), caller });
+    }
+  }
+
+  resolve(presented: string): Caller | undefined {
+    const direct = this.plain.get(presented);
+    if (direct || this.hashed.length === 0) return direct;
+    const digest = sha256(presented);
+    return this.hashed.find((h) => timingSafeEqual(new Uint8Array(h.digest), new Uint8Array(digest)))?.caller;
+  }
+}
+
+const presentedKey = (req: FastifyRequest): string | undefined => {
+  const header = req.headers["x-api-key"];
+  if (typeof header === "string" && header.length > 0) return header;
+  const auth = req.headers.authorization;
+  if (typeof auth === "string" && auth.startsWith("Bearer ")) return auth.slice(7).trim() || undefined;
+  return undefined;
+};
+
+export interface ErrorBody {
+  readonly error: string;
+  readonly message: string;
+  readonly [k: string]: unknown;
+}
+
+const deny = (reply: FastifyReply, code: number, body: ErrorBody): FastifyReply =>
+  reply.code(code).send(body);
+
+/**
+ * Installs authentication, authorisation and per-key rate limiting on `app` (call before the routes
+ * are registered, so that their `roles` are seen).
+ */
+export const installAccessControl = async (app: FastifyInstance, config: ApiConfig): Promise<void> => {
+  const ring = new ApiKeyRing(config.apiKeys, config.rateLimit);
+  await app.register(rateLimit, { global: false });
+  const limiter = app.createRateLimit({
+    keyGenerator: (req) => req.caller?.name ?? req.ip,
+    max: (req) => req.caller?.rateLimit.max ?? config.rateLimit.max,
+    timeWindow: (req) => req.caller?.rateLimit.windowMs ?? config.rateLimit.windowMs,
+  });
+
+  app.addHook("onRequest", async (req, reply) => {
+    const roles = req.routeOptions.config.roles;
+    if (!roles) return;
+    const key = presentedKey(req);
+    if (key === undefined)
+      return deny(reply, 401, {
+        error: "unauthorized",
+        message: "an API key is required: send it in the x-api-key header",
+      });
+    const caller = ring.resolve(key);
+    if (!caller) return deny(reply, 401, { error: "unauthorized", message: "unknown API key" });
+    req.caller = caller;
+    if (!roles.some((r) => caller.roles.has(r)))
+      return deny(reply, 403, {
+        error: "forbidden",
+        message: `API key ${JSON.stringify(caller.name)} (roles ${[...caller.roles].join(", ")}) may not call ${req.method} ${req.routeOptions.url}; it needs one of: ${roles.join(", ")}`,
+        requiredRoles: roles,
+      });
+    const limit = await limiter(req);
+    if (!limit.isAllowed) {
+      void reply.header("retry-after", String(Math.max(1, limit.ttlInSeconds)));
+      void reply.header("x-ratelimit-limit", String(limit.max));
+      void reply.header("x-ratelimit-remaining", "0");
+      return deny(reply, 429, {
+        error: "too_many_requests",
+        message: `rate limit of API key ${JSON.stringify(caller.name)} exceeded (${limit.max} requests per ${limit.timeWindow} ms); retry after ${Math.max(1, limit.ttlInSeconds)} s`,
+        retryAfterSeconds: Math.max(1, limit.ttlInSeconds),
+      });
+    }
+    return undefined;
+  });
+};

@@ -1,0 +1,147 @@
+/**
+ * The availability and reservation API as a process part: `startApiServer(config, deps)`.
+ *
+ * - Availability comes from the global read model (`deps.availability`, the hub's GlobalProjector);
+ *   without one, the server starts its own GlobalProjector on the hub connection.
+ * - Reservations go to `inv.req.<r>` on the hub connection (`deps.nc`, or one opened from config).
+ * - `api.db` in `config.dataDir` holds the reservation index, idempotency records, degraded holds
+ *   and queued releases; the reconciler retries holds every `degraded.reconcileEveryMs`.
+ */
+import path from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { createHttpServer } from "../../infra/http/http-server.ts";
+import { createLogger } from "../../infra/logging.ts";
+import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
+import { GlobalProjector } from "../projectors/global-projector.ts";
+import { installAccessControl } from "./access-control.ts";
+import type { ApiConfig } from "./api-config.ts";
+import { AvailabilityService, type AvailabilitySource } from "./availability.ts";
+import { registerAvailabilityRoutes } from "./availability-routes.ts";
+import { RegionalEntryReader } from "./region-link.ts";
+import { registerReservationRoutes } from "./reservation-routes.ts";
+import { ReservationService } from "./reservation-service.ts";
+import { ReservationStore } from "./reservation-store.ts";
+
+export interface ApiDeps {
+  /** A connection to the hub (owned by the caller); opened from `config.nats` when absent. */
+  readonly nc?: NatsConnection;
+  /** The global read model; a GlobalProjector is started on the hub connection when absent. */
+  readonly availability?: AvailabilitySource;
+  readonly logger?: Logger;
+  /** Source system named in reservation commands (default `stockline-api`). */
+  readonly sourceSystem?: string;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly reservations: ReservationService;
+  readonly availability: AvailabilityService;
+  readonly store: ReservationStore;
+  close(): Promise<void>;
+}
+
+export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Promise<ApiServer> => {
+  const log = deps.logger ?? createLogger("api");
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, "error while closing the API");
+      }
+    }
+  };
+  try {
+    let nc = deps.nc;
+    if (!nc) {
+      const own = await connectNats({
+        servers: [...config.nats.servers],
+        name: config.nats.name,
+        logger: log,
+      });
+      closers.push(() => drainAndClose(own));
+      nc = own;
+    }
+    let source = deps.availability;
+    if (!source) {
+      const projector = new GlobalProjector({
+        nc,
+        regions: config.regions,
+        staleAfterMs: config.degraded.staleAfterMs,
+        durableName: `global-atp-${config.nats.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
+        logger: log,
+      });
+      await projector.start();
+      closers.push(() => projector.stop());
+      source = projector;
+    }
+    const store = new ReservationStore(path.join(config.dataDir, "api.db"));
+    closers.push(() => store.close());
+    const availability = new AvailabilityService(source, store, {
+      haircut: config.degraded.haircut,
+      cacheEntries: config.cacheEntries,
+      regions: config.regions,
+    });
+    closers.push(() => availability.close());
+    const reader = new RegionalEntryReader(nc, {
+      timeoutMs: Math.min(2_000, config.reservations.requestTimeoutMs),
+    });
+    const reservations = new ReservationService({
+      nc,
+      store,
+      availability,
+      reader,
+      config,
+      logger: log,
+      ...(deps.sourceSystem ? { sourceSystem: deps.sourceSystem } : {}),
+    });
+
+    const hubNc = nc;
+    const app = await createHttpServer({
+      title: "stockline availability and reservations",
+      logger: log,
+      readiness: { nats: async () => ({ ok: !hubNc.isClosed() }) },
+    });
+    closers.push(() => app.close());
+    await installAccessControl(app, config);
+    registerAvailabilityRoutes(app, {
+      service: availability,
+      regions: config.regions,
+      readTimePhased: (region, location, sku) => reader.get(region, location, sku),
+    });
+    registerReservationRoutes(app, reservations);
+    await app.listen({ host: config.http.host, port: config.http.port });
+    const address = app.server.address();
+    const url = typeof address === "object" && address ? `http://${config.http.host}:${address.port}` : "";
+
+    // Held reservations are retried on a timer: the region's return is not an event we receive.
+    let reconciling: Promise<unknown> | undefined;
+    const timer = setInterval(() => {
+      reconciling ??= reservations
+        .reconcile()
+        .then((r) => {
+          if (r.confirmed + r.compensated + r.expired + r.released > 0)
+            log.info(r, "degraded holds reconciled");
+        })
+        .catch((err) => log.warn({ err }, "reconcile failed"))
+        .finally(() => {
+          reconciling = undefined;
+        });
+    }, config.degraded.reconcileEveryMs);
+    timer.unref();
+    closers.push(async () => {
+      clearInterval(timer);
+      await reconciling;
+    });
+    log.info({ url, regions: config.regions }, "API started");
+    let closing: Promise<void> | undefined;
+    return { url, app, reservations, availability, store, close: () => (closing ??= closeAll()) };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+};

@@ -1,0 +1,272 @@
+/**
+ * `GET /v1/availability/:sku` and `POST /v1/availability/query`. Served from memory: the cached
+ * serialized figures of the SKU plus freshness (see availability.ts); only `date=` (time-phased
+ * ATP) reads the regional read models.
+ */
+import type { FastifyInstance, FastifyReply } from "fastify";
+import * as t from "io-ts";
+import { NonEmptyStringC, RegionC } from "../../domain/scalars.ts";
+import { badRequest, decodeOr400 } from "../../infra/http/http-server.ts";
+import { DEFAULT_TIME_PHASED_CONFIG } from "../../projections/time-phased-atp.ts";
+import { ROUTE_ROLES } from "./access-control.ts";
+import type { AvailabilityService, TimePhasedReader } from "./availability.ts";
+
+const totalsSchema = {
+  type: "object",
+  properties: {
+    atp: { type: "integer", description: "last known ATP (sum)" },
+    promisable: {
+      type: "integer",
+      description:
+        "what reservations may take now: ATP, or constrained ATP for stale regions, less degraded holds",
+    },
+    heldDegraded: { type: "integer" },
+    available: { type: "integer" },
+    reserved: { type: "integer" },
+    onHand: { type: "integer" },
+    inboundInTransit: { type: "integer" },
+    locations: { type: "integer" },
+    atpOnDate: { type: "integer", description: "time-phased ATP on `date` (only with date=)" },
+  },
+} as const;
+
+const availabilitySchema = {
+  type: "object",
+  properties: {
+    sku: { type: "string" },
+    date: { type: "string", description: "the date asked for (only with date=)" },
+    total: totalsSchema,
+    regions: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { region: { type: "string" }, stale: { type: "boolean" }, ...totalsSchema.properties },
+      },
+    },
+    locations: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          region: { type: "string" },
+          location: { type: "string" },
+          atp: { type: "integer" },
+          promisable: { type: "integer" },
+          heldDegraded: { type: "integer" },
+          available: { type: "integer" },
+          reserved: { type: "integer" },
+          safetyStock: { type: "integer" },
+          onHand: { type: "integer" },
+          inboundInTransit: { type: "integer" },
+          lifecycle: { type: "string" },
+          lastRevision: { type: "integer" },
+          stale: { type: "boolean" },
+          atpOnDate: { type: "integer" },
+        },
+      },
+    },
+    stale: { type: "boolean", description: "true when any region asked about is stale" },
+    asOf: {
+      type: "string",
+      description: "the figures of every region asked about are complete as of this time",
+    },
+    freshness: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          region: { type: "string" },
+          stale: { type: "boolean" },
+          link: { type: "string", enum: ["up", "down", "unknown"] },
+          asOf: { type: "string" },
+          stalenessMs: { type: "integer" },
+          reasons: { type: "array", items: { type: "string" } },
+        },
+      },
+    },
+  },
+} as const;
+
+const errorSchema = {
+  type: "object",
+  properties: { error: { type: "string" }, message: { type: "string" } },
+  additionalProperties: true,
+} as const;
+
+const DateC = new t.Type<string, string, unknown>(
+  "a date YYYY-MM-DD",
+  (u): u is string => typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u) && !Number.isNaN(Date.parse(u)),
+  (u, c) =>
+    typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u) && !Number.isNaN(Date.parse(u))
+      ? t.success(u)
+      : t.failure(u, c),
+  t.identity,
+);
+
+const QueryBodyC = t.intersection([
+  t.type({ skus: t.array(NonEmptyStringC) }),
+  t.partial({ regions: t.array(RegionC), date: DateC }),
+]);
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+export interface AvailabilityRoutesDeps {
+  readonly service: AvailabilityService;
+  readonly regions: readonly string[];
+  readonly readTimePhased: TimePhasedReader;
+  readonly maxQuerySkus?: number;
+}
+
+export const registerAvailabilityRoutes = (app: FastifyInstance, d: AvailabilityRoutesDeps): void => {
+  const configured = new Set(d.regions);
+  const maxSkus = d.maxQuerySkus ?? 1000;
+  const horizon = DEFAULT_TIME_PHASED_CONFIG.horizonDays;
+
+  const checkRegions = (regions: readonly string[], field: string, reply: FastifyReply): boolean => {
+    for (const [i, r] of regions.entries()) {
+      if (!configured.has(r)) {
+        const path = regions.length > 1 || field.endsWith("s") ? `${field}.${i}` : field;
+        void reply.code(400).send(
+          badRequest([
+            {
+              path,
+              value: r,
+              expected: `one of the configured regions (${d.regions.join(", ")})`,
+              message: `${path}: got ${JSON.stringify(r)}, expected one of the configured regions (${d.regions.join(", ")})`,
+            },
+          ]),
+        );
+        return false;
+      }
+    }
+    return true;
+  };
+
+  const checkDate = (date: string, reply: FastifyReply): boolean => {
+    const today = new Date().toISOString().slice(0, 10);
+    const last = new Date(Date.parse(today) + horizon * 86_400_000).toISOString().slice(0, 10);
+    if (date >= today && date <= last) return true;
+    const expected = `a date from ${today} to ${last} (today and the ${horizon}-day horizon)`;
+    void reply.code(400).send(
+      badRequest([
+        {
+          path: "date",
+          value: date,
+          expected,
+          message: `date: got ${JSON.stringify(date)}, expected ${expected}`,
+        },
+      ]),
+    );
+    return false;
+  };
+
+  app.get<{ Params: { sku: string }; Querystring: { region?: string; date?: string } }>(
+    "/v1/availability/:sku",
+    {
+      config: { roles: ROUTE_ROLES.availability },
+      schema: {
+        summary: "Availability (ATP) of one SKU per location, region and in total, with freshness",
+        tags: ["availability"],
+        security: [{ apiKey: [] }],
+        params: { type: "object", properties: { sku: { type: "string" } }, required: ["sku"] },
+        querystring: {
+          type: "object",
+          properties: {
+            region: { type: "string", description: "comma-separated region filter" },
+            date: {
+              type: "string",
+              description: "YYYY-MM-DD: time-phased ATP on that day (within the horizon)",
+            },
+          },
+        },
+        response: {
+          200: availabilitySchema,
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          429: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const sku = req.params.sku;
+      if (sku.length === 0)
+        return reply.code(400).send(
+          badRequest([
+            {
+              path: "sku",
+              value: sku,
+              expected: "a non-empty string",
+              message: 'sku: got "", expected a non-empty string',
+            },
+          ]),
+        );
+      const q = req.query;
+      let regions: string[] | undefined;
+      if (q.region !== undefined) {
+        regions = q.region.split(",").map((s) => s.trim());
+        if (!checkRegions(regions, "region", reply)) return reply;
+      }
+      if (q.date !== undefined) {
+        const date = decodeOr400(t.type({ date: DateC }), { date: q.date }, reply);
+        if (!date || !checkDate(date.date, reply)) return reply;
+        const body = await d.service.onDate(sku, regions, date.date, d.readTimePhased, Date.now());
+        return reply.type(JSON_TYPE).send(body);
+      }
+      return reply.type(JSON_TYPE).send(d.service.body(sku, regions));
+    },
+  );
+
+  app.post<{ Body: unknown }>(
+    "/v1/availability/query",
+    {
+      config: { roles: ROUTE_ROLES.availability },
+      schema: {
+        summary: "Availability of many SKUs at once",
+        tags: ["availability"],
+        security: [{ apiKey: [] }],
+        body: {
+          type: "object",
+          required: ["skus"],
+          properties: {
+            skus: { type: "array", items: { type: "string" }, maxItems: maxSkus },
+            regions: { type: "array", items: { type: "string" } },
+            date: { type: "string", description: "YYYY-MM-DD" },
+          },
+        },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: availabilitySchema } } },
+          400: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = decodeOr400(QueryBodyC, req.body, reply);
+      if (!body) return reply;
+      if (body.skus.length === 0 || body.skus.length > maxSkus) {
+        const expected = `1 to ${maxSkus} SKUs`;
+        return reply.code(400).send(
+          badRequest([
+            {
+              path: "skus",
+              value: body.skus.length,
+              expected,
+              message: `skus: got ${body.skus.length} SKUs, expected ${expected}`,
+            },
+          ]),
+        );
+      }
+      if (body.regions && !checkRegions(body.regions, "regions", reply)) return reply;
+      if (body.date !== undefined && !checkDate(body.date, reply)) return reply;
+      const items =
+        body.date !== undefined
+          ? await Promise.all(
+              body.skus.map((s) =>
+                d.service.onDate(s, body.regions, body.date!, d.readTimePhased, Date.now()),
+              ),
+            )
+          : body.skus.map((s) => d.service.body(s, body.regions));
+      return reply.type(JSON_TYPE).send(`{"items":[${items.join(",")}]}`);
+    },
+  );
+};

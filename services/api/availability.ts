@@ -1,0 +1,301 @@
+/**
+ * Availability as the API serves it: the global projector's figures per location, region and in
+ * total, with each region's freshness, and what may be promised now.
+ *
+ * `promisable` is what a reservation may take: a fresh region's ATP, or for a stale region the
+ * constrained ATP `floor(atp × (1 − haircut))` (DEGRADED-MODE.md), less the quantity held by degraded
+ * reservations not yet confirmed by the region.
+ *
+ * The cache holds the serialized figures of a SKU per region filter and per set of stale regions
+ * (the haircut depends on it). It is invalidated when the read model changes a SKU (the projector's
+ * `onChange`, driven by its consumer of the mirrored events) or a degraded hold of the SKU changes;
+ * there is no timer. Freshness (`asOf`, `stale`) is computed per request and appended, so a cached
+ * body never carries an old freshness.
+ */
+import { LRUCache } from "lru-cache";
+import type { LocationAtp, RegionFreshness } from "../../projections/global-atp.projection.ts";
+import { atpOnDate, type TimePhasedPosition, timePhasedAtp } from "../../projections/time-phased-atp.ts";
+import type { GlobalAvailability } from "../projectors/global-projector.ts";
+
+/** What the API needs of the global read model (the hub's `GlobalProjector` is one). */
+export interface AvailabilitySource {
+  getGlobalAvailability(sku: string, opts?: { regions?: readonly string[] }): GlobalAvailability | undefined;
+  freshness(now?: number): RegionFreshness[];
+  onChange(listener: (sku: string) => void): () => void;
+}
+
+/** Regional read-model entries with inbound transfers, for time-phased ATP (`date=`). */
+export type TimePhasedReader = (
+  region: string,
+  location: string,
+  sku: string,
+) => Promise<TimePhasedPosition | undefined>;
+
+export interface HoldLedger {
+  /** Quantity held by degraded reservations not yet confirmed at this position. */
+  heldAt(region: string, location: string, sku: string): number;
+  onChange(listener: (sku: string) => void): () => void;
+}
+
+export interface LocationFigures {
+  readonly region: string;
+  readonly location: string;
+  readonly atp: number;
+  readonly promisable: number;
+  readonly heldDegraded: number;
+  readonly available: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  readonly onHand: number;
+  readonly inboundInTransit: number;
+  readonly lifecycle: string;
+  readonly lastRevision: number;
+  readonly stale: boolean;
+  readonly atpOnDate?: number;
+}
+
+export interface Totals {
+  readonly atp: number;
+  readonly promisable: number;
+  readonly heldDegraded: number;
+  readonly available: number;
+  readonly reserved: number;
+  readonly onHand: number;
+  readonly inboundInTransit: number;
+  readonly locations: number;
+  readonly atpOnDate?: number;
+}
+
+export interface RegionFigures extends Totals {
+  readonly region: string;
+  readonly stale: boolean;
+}
+
+export interface SkuFigures {
+  readonly sku: string;
+  readonly total: Totals;
+  readonly regions: readonly RegionFigures[];
+  readonly locations: readonly LocationFigures[];
+}
+
+export interface FreshnessView {
+  readonly region: string;
+  readonly stale: boolean;
+  readonly link: string;
+  readonly asOf?: string;
+  readonly stalenessMs?: number;
+  readonly reasons: readonly string[];
+}
+
+/** `floor(atp × (1 − haircut))` in integer arithmetic (haircut in basis points, no float in the result). */
+export const constrainedAtp = (atp: number, haircut: number): number => {
+  const keepBp = 10_000 - Math.round(haircut * 10_000);
+  return Math.max(0, Math.floor((atp * keepBp) / 10_000));
+};
+
+const emptyTotals = (): { -readonly [K in keyof Totals]: Totals[K] } => ({
+  atp: 0,
+  promisable: 0,
+  heldDegraded: 0,
+  available: 0,
+  reserved: 0,
+  onHand: 0,
+  inboundInTransit: 0,
+  locations: 0,
+});
+
+const addTo = (t: ReturnType<typeof emptyTotals>, l: LocationFigures): void => {
+  t.atp += l.atp;
+  t.promisable += l.promisable;
+  t.heldDegraded += l.heldDegraded;
+  t.available += l.available;
+  t.reserved += l.reserved;
+  t.onHand += l.onHand;
+  t.inboundInTransit += l.inboundInTransit;
+  t.locations += 1;
+  if (l.atpOnDate !== undefined) t.atpOnDate = (t.atpOnDate ?? 0) + l.atpOnDate;
+};
+
+export interface AvailabilityOptions {
+  readonly haircut: number;
+  readonly cacheEntries: number;
+  /** All configured regions (the region filter is checked against them). */
+  readonly regions: readonly string[];
+}
+
+export class AvailabilityService {
+  private readonly cache: LRUCache<string, { staleKey: string; body: string }>;
+  /** Cache keys per SKU, to invalidate every filter of a SKU at once. */
+  private readonly keysBySku = new Map<string, Set<string>>();
+  private readonly unsubscribe: Array<() => void> = [];
+  readonly stats = { hits: 0, misses: 0, invalidations: 0 };
+
+  constructor(
+    private readonly source: AvailabilitySource,
+    private readonly holds: HoldLedger,
+    private readonly opts: AvailabilityOptions,
+  ) {
+    this.cache = new LRUCache({
+      max: opts.cacheEntries,
+      dispose: (_v, key) => {
+        const sku = key.slice(0, key.indexOf("\u0000"));
+        this.keysBySku.get(sku)?.delete(key);
+      },
+    });
+    this.unsubscribe.push(source.onChange((sku) => this.invalidate(sku)));
+    this.unsubscribe.push(holds.onChange((sku) => this.invalidate(sku)));
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  invalidate(sku: string): void {
+    const keys = this.keysBySku.get(sku);
+    if (!keys) return;
+    this.keysBySku.delete(sku);
+    this.stats.invalidations++;
+    for (const k of keys) this.cache.delete(k);
+  }
+
+  freshness(regions: readonly string[] | undefined): FreshnessView[] {
+    const all = this.source.freshness();
+    const out: FreshnessView[] = [];
+    for (const f of all) {
+      if (regions && !regions.includes(f.region)) continue;
+      out.push({
+        region: f.region,
+        stale: f.stale,
+        link: f.link,
+        ...(f.asOf !== undefined ? { asOf: f.asOf } : {}),
+        ...(f.stalenessMs !== undefined ? { stalenessMs: f.stalenessMs } : {}),
+        reasons: f.reasons,
+      });
+    }
+    return out;
+  }
+
+  /** The figures of one SKU with each stale region's haircut and degraded holds applied. */
+  figures(sku: string, regions: readonly string[] | undefined, stale: ReadonlySet<string>): SkuFigures {
+    const g = this.source.getGlobalAvailability(sku, regions ? { regions } : {});
+    const locations: LocationFigures[] = [];
+    for (const l of Object.values(g?.locations ?? {}))
+      locations.push(this.location(sku, l, stale.has(l.region)));
+    locations.sort((a, b) => (a.region + a.location < b.region + b.location ? -1 : 1));
+    return this.summarize(sku, locations, stale);
+  }
+
+  private location(sku: string, l: LocationAtp, stale: boolean): LocationFigures {
+    const held = this.holds.heldAt(l.region, l.location, sku);
+    const base = stale ? constrainedAtp(l.atp, this.opts.haircut) : l.atp;
+    return {
+      region: l.region,
+      location: l.location,
+      atp: l.atp,
+      promisable: Math.max(0, base - held),
+      heldDegraded: held,
+      available: l.available,
+      reserved: l.reserved,
+      safetyStock: l.safetyStock,
+      onHand: l.onHand,
+      inboundInTransit: l.inboundInTransit,
+      lifecycle: l.lifecycle,
+      lastRevision: l.lastRevision,
+      stale,
+    };
+  }
+
+  private summarize(sku: string, locations: LocationFigures[], stale: ReadonlySet<string>): SkuFigures {
+    const total = emptyTotals();
+    const byRegion = new Map<string, ReturnType<typeof emptyTotals>>();
+    for (const l of locations) {
+      addTo(total, l);
+      const r = byRegion.get(l.region) ?? emptyTotals();
+      byRegion.set(l.region, r);
+      addTo(r, l);
+    }
+    return {
+      sku,
+      total,
+      regions: [...byRegion].map(([region, t]) => ({ region, stale: stale.has(region), ...t })),
+      locations,
+    };
+  }
+
+  /**
+   * The JSON body of `GET /v1/availability/:sku` (without time-phasing): cached figures plus the
+   * freshness of now. `regions` undefined means all.
+   */
+  body(sku: string, regions: readonly string[] | undefined): string {
+    const fresh = this.freshness(regions);
+    let staleKey = "";
+    const stale = new Set<string>();
+    for (const f of fresh)
+      if (f.stale) {
+        stale.add(f.region);
+        staleKey += `${f.region},`;
+      }
+    const key = `${sku}\u0000${regions ? regions.join(",") : "*"}`;
+    let entry = this.cache.get(key);
+    if (!entry || entry.staleKey !== staleKey) {
+      this.stats.misses++;
+      const f = this.figures(sku, regions, stale);
+      // The figures without their closing brace: freshness is appended per request.
+      const json = JSON.stringify(f);
+      entry = { staleKey, body: json.slice(0, -1) };
+      this.cache.set(key, entry);
+      const keys = this.keysBySku.get(sku) ?? new Set<string>();
+      this.keysBySku.set(sku, keys);
+      keys.add(key);
+    } else this.stats.hits++;
+    return `${entry.body},${freshnessJson(fresh)}}`;
+  }
+
+  /** Figures with time-phased ATP on `date` (regional entries read per location; not cached). */
+  async onDate(
+    sku: string,
+    regions: readonly string[] | undefined,
+    date: string,
+    read: TimePhasedReader,
+    now: number,
+  ): Promise<string> {
+    const fresh = this.freshness(regions);
+    const stale = new Set(fresh.filter((f) => f.stale).map((f) => f.region));
+    const f = this.figures(sku, regions, stale);
+    const locations = await Promise.all(
+      f.locations.map(async (l) => {
+        let entry: TimePhasedPosition | undefined;
+        try {
+          entry = await read(l.region, l.location, sku);
+        } catch {
+          entry = undefined;
+        }
+        // Unreachable region: only what is promisable now counts (no inbound known).
+        const positions: TimePhasedPosition[] = [
+          entry ?? {
+            position: { region: l.region, location: l.location, sku },
+            atp: { net: l.promisable, sellable: l.lifecycle === "active" },
+            inbound: [],
+          },
+        ];
+        const tp = timePhasedAtp(positions, [], now);
+        return { ...l, atpOnDate: atpOnDate(tp, date) ?? 0 };
+      }),
+    );
+    const summary = this.summarize(sku, locations, stale);
+    return `${JSON.stringify({ ...summary, date }).slice(0, -1)},${freshnessJson(fresh)}}`;
+  }
+}
+
+const freshnessJson = (fresh: readonly FreshnessView[]): string => {
+  let stale = false;
+  let asOf: string | undefined;
+  let never = false;
+  for (const f of fresh) {
+    if (f.stale) stale = true;
+    if (f.asOf === undefined) never = true;
+    else if (asOf === undefined || f.asOf < asOf) asOf = f.asOf;
+  }
+  const head = `"stale":${stale}${!never && asOf ? `,"asOf":"${asOf}"` : ""}`;
+  return `${head},"freshness":${JSON.stringify(fresh)}`;
+};

@@ -1,0 +1,102 @@
+/**
+ * The API's way to a regional node: one command by request/reply on `inv.req.<r>` (the node answers
+ * once the outcome is durable), and reads of the region's ATP read model `atp_<r>` across the hub's
+ * leaf link (JetStream domain of the region).
+ *
+ * A request ends in a decoded reply or in one of two failures the caller must tell apart:
+ * `unreachable` (no responders: nobody got the command) and `timeout` (the command may have been
+ * decided; its outcome is unknown, so retry it verbatim, which the node answers as a duplicate).
+ */
+import { jetstream } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { type NatsConnection, NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
+import * as E from "fp-ts/lib/Either.js";
+import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import { atpBucketName, reqSubject } from "../../infra/nats/subjects.ts";
+import { regionalAtpKey } from "../../projections/atp-keys.ts";
+import type { RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import { type CommandReply, decodeCommandReply } from "../regional-node/command-reply.ts";
+
+export type RequestOutcome =
+  | { readonly kind: "reply"; readonly reply: CommandReply }
+  | { readonly kind: "unreachable"; readonly message: string }
+  | { readonly kind: "timeout"; readonly message: string };
+
+const td = new TextDecoder();
+
+const isNoResponders = (err: unknown): boolean =>
+  err instanceof NoRespondersError ||
+  (err instanceof RequestError && err.isNoResponders()) ||
+  (err instanceof Error && err.cause instanceof NoRespondersError);
+
+const isTimeout = (err: unknown): boolean =>
+  err instanceof TimeoutError || (err instanceof Error && err.cause instanceof TimeoutError);
+
+/** Sends one command to its region's node and waits for the decision. */
+export const requestDecision = async (
+  nc: NatsConnection,
+  region: string,
+  command: unknown,
+  timeoutMs: number,
+): Promise<RequestOutcome> => {
+  try {
+    const msg = await nc.request(reqSubject(region), JSON.stringify(command), { timeout: timeoutMs });
+    const decoded = decodeCommandReply(JSON.parse(td.decode(msg.data)));
+    if (E.isLeft(decoded))
+      throw new Error(
+        `regional node ${region} sent an undecodable reply: ${formatDecodeErrors(decoded.left)}`,
+      );
+    return { kind: "reply", reply: decoded.right };
+  } catch (err) {
+    if (isNoResponders(err))
+      return { kind: "unreachable", message: `no regional node answers on ${reqSubject(region)}` };
+    if (isTimeout(err))
+      return { kind: "timeout", message: `regional node ${region} did not answer within ${timeoutMs} ms` };
+    throw err;
+  }
+};
+
+/** Reads positions of `atp_<r>` through the region's JetStream domain (from the hub, over the leaf link). */
+export class RegionalEntryReader {
+  private readonly buckets = new Map<string, Promise<KV>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: { timeoutMs: number; sameDomain?: boolean } = { timeoutMs: 1_000 },
+  ) {}
+
+  private bucket(region: string): Promise<KV> {
+    let kv = this.buckets.get(region);
+    if (!kv) {
+      const js = jetstream(this.nc, {
+        ...(this.opts.sameDomain ? {} : { domain: region }),
+        timeout: this.opts.timeoutMs,
+      });
+      kv = new Kvm(js).open(atpBucketName(region));
+      kv.catch(() => this.buckets.delete(region));
+      this.buckets.set(region, kv);
+    }
+    return kv;
+  }
+
+  /** The entry, `undefined` if the position has none; throws when the region cannot be reached. */
+  async get(region: string, location: string, sku: string): Promise<RegionalAtpEntry | undefined> {
+    const kv = await this.bucket(region);
+    const e = await withTimeout(kv.get(regionalAtpKey(location, sku)), this.opts.timeoutMs, region);
+    if (e?.operation !== "PUT" || e.length === 0) return undefined;
+    return JSON.parse(td.decode(e.value)) as RegionalAtpEntry;
+  }
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number, region: string): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`read model of region ${region} not reachable within ${ms} ms`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+};
