@@ -156,6 +156,7 @@ export class PostingWorker {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private lastHeartbeat = 0;
+  private inHand: readonly WorkItem[] = [];
 
   constructor(private readonly opts: PostingWorkerOptions) {
     this.js = jetstream(opts.nc, opts.domain ? { domain: opts.domain } : {});
@@ -296,17 +297,18 @@ export class PostingWorker {
       }
       work.push({ msg, key, event, payload: transform.payload, row });
     }
+    this.inHand = work;
     for (let i = 0; i < work.length; i += connector.maxBatch) {
       await this.postWithRetry(work.slice(i, i + connector.maxBatch), { wait: true });
     }
   }
 
-  /** Keeps unacknowledged messages from being redelivered while they wait. */
+  /** Keeps the fetched, unacknowledged messages (not only the chunk being posted) from being redelivered. */
   private heartbeat(items: readonly WorkItem[]): void {
     const now = Date.now();
     if (now - this.lastHeartbeat < this.ackWaitMs / 3) return;
     this.lastHeartbeat = now;
-    for (const it of items) it.msg?.working();
+    for (const it of new Set([...items, ...this.inHand])) it.msg?.working();
   }
 
   /**
