@@ -4,7 +4,9 @@
  * `services/cli/<name>-command.ts` and is loaded here; this file only assembles them.
  */
 import { Command } from "commander";
+import { registerAuditCommands } from "./cli/audit-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
+import { registerPostingsCommands } from "./cli/postings-command.ts";
 
 const program = new Command()
   .name("stockline")
@@ -19,6 +21,8 @@ program
   });
 
 registerNodeCommand(program);
+registerAuditCommands(program);
+registerPostingsCommands(program);
 
 program
   .command("run")
