@@ -114,7 +114,7 @@ export const installAccessControl = async (app: FastifyInstance, config: ApiConf
         requiredRoles: roles,
       });
     const limit = await limiter(req);
-    if (!limit.isAllowed) {
+    if (!limit.isAllowed && limit.isExceeded) {
       void reply.header("retry-after", String(Math.max(1, limit.ttlInSeconds)));
       void reply.header("x-ratelimit-limit", String(limit.max));
       void reply.header("x-ratelimit-remaining", "0");
