@@ -55,6 +55,7 @@ export interface ApiSystem {
     method: string,
     pathname: string,
     opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field
   ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
