@@ -24,12 +24,19 @@ describe("input validation", () => {
     });
     expect(r.status).toBe(400);
     expect(r.body.error).toBe("bad_request");
-    expect(r.body.errors).toContainEqual(expect.objectContaining({ path: "quantity", value: 0, expected: "a positive integer" }));
+    expect(r.body.errors).toContainEqual(
+      expect.objectContaining({ path: "quantity", value: 0, expected: "a positive integer" }),
+    );
     expect(r.body.message).toContain("quantity");
 
-    const missing = await sys.http("POST", "/v1/reservations", { key: KEYS.commerce, body: { sku: "S", region, quantity: 1 } });
+    const missing = await sys.http("POST", "/v1/reservations", {
+      key: KEYS.commerce,
+      body: { sku: "S", region, quantity: 1 },
+    });
     expect(missing.status).toBe(400);
-    expect(missing.body.errors).toContainEqual(expect.objectContaining({ path: "channel", expected: "a non-empty string" }));
+    expect(missing.body.errors).toContainEqual(
+      expect.objectContaining({ path: "channel", expected: "a non-empty string" }),
+    );
     expect(missing.body.message).toContain("channel: got nothing (missing)");
 
     const region404 = await sys.http("POST", "/v1/reservations", {
@@ -42,7 +49,14 @@ describe("input validation", () => {
 
     const both = await sys.http("POST", "/v1/reservations", {
       key: KEYS.commerce,
-      body: { sku: "S", region, location: "DC1", sourcing: { rule: "mostAvailableFirst" }, quantity: 1, channel: "web" },
+      body: {
+        sku: "S",
+        region,
+        location: "DC1",
+        sourcing: { rule: "mostAvailableFirst" },
+        quantity: 1,
+        channel: "web",
+      },
     });
     expect(both.status).toBe(400);
     expect(both.body.errors[0].path).toBe("sourcing");
@@ -64,7 +78,11 @@ describe("input validation", () => {
     expect(bad.body.errors[0]).toMatchObject({ path: "region", value: "nowhere" });
     const date = await sys.http("GET", "/v1/availability/S?date=tomorrow");
     expect(date.status).toBe(400);
-    expect(date.body.errors[0]).toMatchObject({ path: "date", value: "tomorrow", expected: "a date YYYY-MM-DD" });
+    expect(date.body.errors[0]).toMatchObject({
+      path: "date",
+      value: "tomorrow",
+      expected: "a date YYYY-MM-DD",
+    });
     const far = await sys.http("GET", "/v1/availability/S?date=2999-01-01");
     expect(far.status).toBe(400);
     expect(far.body.errors[0].expected).toContain("horizon");
@@ -92,13 +110,18 @@ describe("availability", () => {
     expect(one.body.stale).toBe(false);
     expect(typeof one.body.asOf).toBe("string");
     expect(one.body.freshness[0]).toMatchObject({ region, stale: false, link: "up" });
-    const many = await sys.http("POST", "/v1/availability/query", { key: KEYS.warehouse, body: { skus: ["AV-1", "AV-2", "NEVER"] } });
+    const many = await sys.http("POST", "/v1/availability/query", {
+      key: KEYS.warehouse,
+      body: { skus: ["AV-1", "AV-2", "NEVER"] },
+    });
     expect(many.status).toBe(200);
-    expect(many.body.items.map((i: { sku: string; total: { atp: number } }) => [i.sku, i.total.atp])).toEqual([
-      ["AV-1", 12],
-      ["AV-2", 2],
-      ["NEVER", 0],
-    ]);
+    expect(many.body.items.map((i: { sku: string; total: { atp: number } }) => [i.sku, i.total.atp])).toEqual(
+      [
+        ["AV-1", 12],
+        ["AV-2", 2],
+        ["NEVER", 0],
+      ],
+    );
     const today = new Date().toISOString().slice(0, 10);
     const dated = await sys.http("GET", `/v1/availability/AV-1?date=${today}`);
     expect(dated.status).toBe(200);
@@ -175,9 +198,17 @@ describe("OpenAPI", () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     const paths = Object.keys(doc.body.paths);
-    for (const p of ["/v1/availability/{sku}", "/v1/availability/query", "/v1/reservations", "/v1/reservations/{id}", "/v1/degraded/holds"])
+    for (const p of [
+      "/v1/availability/{sku}",
+      "/v1/availability/query",
+      "/v1/reservations",
+      "/v1/reservations/{id}",
+      "/v1/degraded/holds",
+    ])
       expect(paths).toContain(p);
-    expect(Object.keys(doc.body.paths["/v1/reservations/{id}"])).toEqual(expect.arrayContaining(["get", "delete"]));
+    expect(Object.keys(doc.body.paths["/v1/reservations/{id}"])).toEqual(
+      expect.arrayContaining(["get", "delete"]),
+    );
     expect((await sys.http("GET", "/healthz", { key: null })).status).toBe(200);
     expect((await sys.http("GET", "/readyz", { key: null })).status).toBe(200);
   });
