@@ -135,6 +135,8 @@ export class GlobalProjector {
   private readonly regionJsm = new Map<string, JetStreamManager>();
   private kv: KV | undefined;
   private hubJsm: JetStreamManager | undefined;
+  /** Like `hubJsm`, with the probe's short timeout (a probe must not stall while the hub is away). */
+  private probeJsm: JetStreamManager | undefined;
   private writer: KeyedWriter | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing: Promise<void> | undefined;
@@ -156,6 +158,11 @@ export class GlobalProjector {
     const nc = this.opts.nc;
     const js = jetstream(nc, { domain: this.hubDomain });
     this.hubJsm = await jetstreamManager(nc, { domain: this.hubDomain });
+    this.probeJsm = await jetstreamManager(nc, {
+      domain: this.hubDomain,
+      timeout: this.opts.probeTimeoutMs ?? 1_000,
+      checkAPI: false,
+    });
     await ensureHubMirrors(this.hubJsm, this.regions, this.opts.mirror);
     this.kv = await new Kvm(js).create(GLOBAL_ATP_BUCKET, { history: 1, storage: StorageType.File });
     this.writer = new KeyedWriter(async (sku) => {
@@ -333,8 +340,8 @@ export class GlobalProjector {
         const stream = evtStreamName(region);
         const [link, info, consumer] = await Promise.all([
           this.linkOf(region, timeoutMs),
-          this.hubJsm!.streams.info(stream).catch(() => undefined),
-          this.hubJsm!.consumers.info(stream, this.durable).catch(() => undefined),
+          this.probeJsm!.streams.info(stream).catch(() => undefined),
+          this.probeJsm!.consumers.info(stream, this.durable).catch(() => undefined),
         ]);
         const mirror = info?.mirror;
         const at = Date.now();

@@ -135,4 +135,43 @@ describe("link loss: a region cut off from the hub while writing", () => {
     },
     OUTAGE_MS + 45_000,
   );
+
+  it("survives a hub outage: the global projector reconnects, resumes its consumers and catches up", async () => {
+    const run = decideAll(sampleCommands(600, 777), undefined, new Map());
+    // Fresh positions of their own would collide with the first test's streams: use its own SKU names.
+    const events = run.events.map((e) => ({
+      ...e,
+      position: { ...e.position, sku: `hub-${e.position.sku}` },
+    }));
+    const half = Math.floor(events.length / 2);
+    const appliedBefore = fed.global.stats.applied;
+    await fed.commit(events.slice(0, half));
+    await fed.topology.stopHub();
+    await waitFor(
+      "freshness to report every link down",
+      () => fed.global.freshness().every((f) => f.link === "down"),
+      5_000,
+    );
+    await fed.commit(events.slice(half)); // regions keep taking events while the hub is away
+    await fed.topology.startHub();
+    const last = new Map<string, CanonicalEvent>();
+    for (const e of events) last.set(positionKey(e.position), e);
+    await waitFor(
+      "global view to catch up after the hub restarted",
+      () =>
+        [...last.values()].every(
+          (e) =>
+            fed.global.getGlobalAvailability(e.position.sku)?.locations[
+              `${e.position.region}/${e.position.location}`
+            ]?.lastRevision === e.revision,
+        ),
+      30_000,
+    );
+    expect(fed.global.stats.applied - appliedBefore).toBe(events.length);
+    await waitFor(
+      "regions fresh after the hub outage",
+      () => fed.global.freshness().every((f) => !f.stale),
+      15_000,
+    );
+  });
 });
