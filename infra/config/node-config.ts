@@ -78,6 +78,8 @@ export const NodeConfigFileC = t.intersection([
       maxInFlight: PositiveIntC,
       maxPayloadBytes: PositiveIntC,
       maxJsonDepth: PositiveIntC,
+      /** Redelivery delay of an unacknowledged command (e.g. after a crash); keep it above the worst queueing time. */
+      ackWaitMs: PositiveIntC,
       /** Serve `inv.req.<r>` request/reply. */
       requestReply: t.boolean,
     }),
@@ -117,6 +119,7 @@ export interface NodeConfig {
     readonly maxInFlight: number;
     readonly maxPayloadBytes: number;
     readonly maxJsonDepth: number;
+    readonly ackWaitMs: number;
     readonly requestReply: boolean;
   };
   readonly streamPrefix: string;
@@ -249,6 +252,7 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
       maxInFlight: f.intake?.maxInFlight ?? 10_000,
       maxPayloadBytes: f.intake?.maxPayloadBytes ?? 64 * 1024,
       maxJsonDepth: f.intake?.maxJsonDepth ?? 32,
+      ackWaitMs: f.intake?.ackWaitMs ?? 30_000,
       requestReply: f.intake?.requestReply ?? true,
     },
     streamPrefix: f.streamPrefix ?? "",

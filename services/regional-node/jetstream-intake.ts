@@ -25,6 +25,7 @@ export interface JetStreamIntakeOptions {
   readonly jsm: JetStreamManager;
   readonly handler: CommandHandler;
   readonly maxInFlight: number;
+  readonly ackWaitMs: number;
   readonly durableName?: string;
   readonly logger: Logger;
 }
@@ -47,7 +48,7 @@ export class JetStreamIntake {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       max_ack_pending: this.o.maxInFlight,
-      ack_wait: nanos(60_000),
+      ack_wait: nanos(this.o.ackWaitMs),
       max_deliver: -1,
     };
     try {

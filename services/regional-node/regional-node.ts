@@ -158,6 +158,7 @@ export const startRegionalNode = async (
             jsm,
             handler,
             maxInFlight: config.intake.maxInFlight,
+            ackWaitMs: config.intake.ackWaitMs,
             logger: log,
           });
     const reqIntake = config.intake.requestReply
