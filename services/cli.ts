@@ -4,6 +4,7 @@
  * `services/cli/<name>-command.ts` and is loaded here; this file only assembles them.
  */
 import { Command } from "commander";
+import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
@@ -21,6 +22,7 @@ program
   });
 
 registerNodeCommand(program);
+registerApiCommand(program);
 registerAuditCommands(program);
 registerPostingsCommands(program);
 
