@@ -7,7 +7,12 @@
  */
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from "fastify";
 import * as E from "fp-ts/lib/Either.js";
 import type * as t from "io-ts";
 import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
@@ -29,7 +34,8 @@ export const createHttpServer = async (opts: HttpServerOptions): Promise<Fastify
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the instance type the plain one routes expect.
     loggerInstance: opts.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Access logs per request would drown the structured domain logs; metrics cover request rates.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 10 * 1024 * 1024,
   });
   // Schemas document the API; io-ts decodes it (see header comment).
