@@ -42,6 +42,44 @@ export interface PositionLimits {
 
 export const DEFAULT_LIMITS: PositionLimits = { historyEntries: 256, idempotencyKeys: 1024 };
 
+/** Keys first seen together, in a record small enough to copy on every event. */
+export interface IdempotencyGeneration {
+  readonly keys: Readonly<Record<string, IdempotencyRecord>>;
+  /** Number of keys in `keys`. */
+  readonly size: number;
+}
+
+/**
+ * The remembered idempotency keys, in generations of at most `IDEMPOTENCY_GENERATION_KEYS` keys,
+ * oldest first. A new key goes into the newest generation (copying only it); a full newest
+ * generation starts a new one, and once there are more than `ceil(limit / generation size)`
+ * generations the oldest is dropped whole. So the window is not exact: for a limit of 1024 between
+ * 961 and 1024 of the most recent keys are remembered (always more than limit − 64, never more
+ * than the limit rounded up to a multiple of 64). Remembering is O(64), whatever the limit.
+ */
+export interface IdempotencyWindow {
+  readonly generations: readonly IdempotencyGeneration[];
+}
+
+export const IDEMPOTENCY_GENERATION_KEYS = 64;
+
+const generationKeys = (limits: PositionLimits): number =>
+  Math.max(1, Math.min(IDEMPOTENCY_GENERATION_KEYS, limits.idempotencyKeys));
+
+const maxGenerations = (limits: PositionLimits): number =>
+  Math.ceil(Math.max(1, limits.idempotencyKeys) / generationKeys(limits));
+
+/** What the position remembers of an idempotency key, or undefined when it is new (or forgotten). */
+export const idempotencyRecordOf = (ctx: PositionContext, key: string): IdempotencyRecord | undefined => {
+  const gens = ctx.idempotency.generations;
+  for (let i = gens.length - 1; i >= 0; i--) {
+    const keys = (gens[i] as IdempotencyGeneration).keys;
+    // Own properties only: keys come from outside and may be `constructor` or `__proto__`.
+    if (Object.hasOwn(keys, key)) return keys[key];
+  }
+  return undefined;
+};
+
 export interface PositionContext {
   readonly position: Position;
   readonly lifecycle: Lifecycle;
@@ -54,11 +92,7 @@ export interface PositionContext {
   readonly safetyStock: number;
   /** Inbound transfers by transfer order: announced (shipped at origin) and received so far. */
   readonly inbound: Readonly<Record<string, { readonly shipped: number; readonly received: number }>>;
-  readonly idempotency: {
-    readonly keys: Readonly<Record<string, IdempotencyRecord>>;
-    /** Keys in the order they were first seen, oldest first, for eviction. */
-    readonly order: readonly string[];
-  };
+  readonly idempotency: IdempotencyWindow;
   /** Last source sequence seen per source system. */
   readonly sequences: Readonly<Record<string, number>>;
   readonly limits: PositionLimits;
@@ -76,7 +110,7 @@ export const initialPositionContext = (
   reservations: {},
   safetyStock: 0,
   inbound: {},
-  idempotency: { keys: {}, order: [] },
+  idempotency: { generations: [] },
   sequences: {},
   limits,
 });
@@ -220,24 +254,34 @@ const applyEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => 
 
 const remember = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): PositionContext => {
   const revision = "revision" in e ? e.revision : undefined;
-  const prev = ctx.idempotency.keys[e.idempotencyKey];
+  const key = e.idempotencyKey;
+  const gens = ctx.idempotency.generations;
+  let at = gens.length - 1;
+  while (at >= 0 && !Object.hasOwn((gens[at] as IdempotencyGeneration).keys, key)) at--;
+  const prev = at >= 0 ? (gens[at] as IdempotencyGeneration).keys[key] : undefined;
+  const firstRevision = prev?.firstRevision ?? revision;
   const record: IdempotencyRecord = {
     commandHash: e.commandHash,
-    ...(prev?.firstRevision !== undefined
-      ? { firstRevision: prev.firstRevision }
-      : revision !== undefined
-        ? { firstRevision: revision }
-        : {}),
+    ...(firstRevision !== undefined ? { firstRevision } : {}),
     ...(revision !== undefined ? { lastRevision: revision } : {}),
   };
-  let keys: Record<string, IdempotencyRecord> = { ...ctx.idempotency.keys, [e.idempotencyKey]: record };
-  let order = prev ? ctx.idempotency.order : [...ctx.idempotency.order, e.idempotencyKey];
-  if (order.length > ctx.limits.idempotencyKeys) {
-    const evicted = order.slice(0, order.length - ctx.limits.idempotencyKeys);
-    order = order.slice(evicted.length);
-    for (const k of evicted) keys = withoutKey(keys, k);
+  let generations: IdempotencyGeneration[];
+  if (at >= 0) {
+    // Seen before: only the generation that holds it changes (it keeps its place in the window).
+    const g = gens[at] as IdempotencyGeneration;
+    generations = gens.slice();
+    generations[at] = { keys: { ...g.keys, [key]: record }, size: g.size };
+  } else {
+    const newest = gens[gens.length - 1];
+    if (newest && newest.size < generationKeys(ctx.limits)) {
+      generations = gens.slice();
+      generations[gens.length - 1] = { keys: { ...newest.keys, [key]: record }, size: newest.size + 1 };
+    } else {
+      generations = [...gens, { keys: { [key]: record }, size: 1 }];
+      if (generations.length > maxGenerations(ctx.limits)) generations.shift();
+    }
   }
-  return { ...ctx, idempotency: { keys, order } };
+  return { ...ctx, idempotency: { generations } };
 };
 
 const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext => {

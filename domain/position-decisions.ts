@@ -15,6 +15,7 @@ import {
   atpOf,
   balancesOf,
   bucketAsOf,
+  idempotencyRecordOf,
   onHandOf,
   type PositionContext,
   reservedOf,
@@ -128,7 +129,7 @@ export const decideCommand = (
   }
 
   const commandHash = commandHashOf(command);
-  const seen = ctx.idempotency.keys[command.idempotencyKey];
+  const seen = idempotencyRecordOf(ctx, command.idempotencyKey);
   if (seen) {
     if (seen.commandHash === commandHash) {
       return {
