@@ -22,6 +22,19 @@ export const ROUTE_ROLES = {
   degradedHolds: ["operations"],
 } as const satisfies Record<string, readonly Role[]>;
 
+/**
+ * Roles of routes that other modules register without declaring any (positions, trace, postings,
+ * reconciliation, command intake), by path prefix: every `/v1` route needs a key and a role.
+ */
+export const ROLES_BY_PREFIX: ReadonlyArray<readonly [string, readonly Role[]]> = [
+  ["/v1/positions", ["warehouse", "operations", "finance"]],
+  ["/v1/trace", ["operations", "finance"]],
+  ["/v1/postings", ["operations"]],
+  ["/v1/reconciliation", ["operations", "finance"]],
+  ["/v1/commands", ["warehouse", "operations"]],
+  ["/v1/", ["operations"]],
+];
+
 export interface Caller {
   readonly name: string;
   readonly roles: ReadonlySet<Role>;
@@ -88,6 +101,11 @@ const deny = (reply: FastifyReply, code: number, body: ErrorBody): FastifyReply 
  */
 export const installAccessControl = async (app: FastifyInstance, config: ApiConfig): Promise<void> => {
   const ring = new ApiKeyRing(config.apiKeys, config.rateLimit);
+  app.addHook("onRoute", (route) => {
+    if (route.config?.roles || !route.url.startsWith("/v1/")) return;
+    const roles = ROLES_BY_PREFIX.find(([prefix]) => route.url.startsWith(prefix))?.[1];
+    route.config = { ...route.config, roles };
+  });
   await app.register(rateLimit, { global: false });
   const limiter = app.createRateLimit({
     keyGenerator: (req) => req.caller?.name ?? req.ip,

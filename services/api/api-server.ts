@@ -32,6 +32,8 @@ export interface ApiDeps {
   readonly logger?: Logger;
   /** Source system named in reservation commands (default `stockline-api`). */
   readonly sourceSystem?: string;
+  /** More `/v1` routes on the same server (positions, postings, reconciliation), behind the same keys and roles. */
+  readonly extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export interface ApiServer {
@@ -114,6 +116,7 @@ export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Pro
       readTimePhased: (region, location, sku) => reader.get(region, location, sku),
     });
     registerReservationRoutes(app, reservations);
+    await deps.extraRoutes?.(app);
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address();
     const url = typeof address === "object" && address ? `http://${config.http.host}:${address.port}` : "";

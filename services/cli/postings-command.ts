@@ -1,7 +1,8 @@
 /**
  * `stockline dlq list|show|retry` and `stockline reconcile [run]|runs|show|approve`: operator
  * commands over the HTTP API of the process that runs the posting workers and the reconciler (it
- * holds the circuit breakers, so a replay goes through them). `--api` or STOCKLINE_API_URL.
+ * holds the circuit breakers, so a replay goes through them). `--api` or STOCKLINE_API_URL; the API
+ * key (role operations or finance) from STOCKLINE_API_KEY.
  */
 import type { Command } from "commander";
 
@@ -12,7 +13,10 @@ type Out = (line: string) => void;
 const call = async (api: string, method: "GET" | "POST", path: string, body?: unknown) => {
   const res = await fetch(`${api.replace(/\/$/, "")}${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: {
+      ...(process.env.STOCKLINE_API_KEY ? { "x-api-key": process.env.STOCKLINE_API_KEY } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
