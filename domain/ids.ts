@@ -35,11 +35,16 @@ export const isRegion = (s: string): boolean => REGION_PATTERN.test(s);
 export const POSITION_STREAM_CATEGORY = "position";
 
 /**
- * Encode an id for a stream name: the subject-token encoding plus `~` (our separator) and `-`
- * escaped, so that the stream id splits unambiguously and never collides between positions.
+ * Encode an id for a stream name, readable for operators: `encodeURIComponent` (which leaves
+ * letters, digits and `-_.!~*'()` as they are) with only `~`, our separator, escaped as `%7E`.
+ * `-` needs no escape (EventStoreDB's category ends at the first `-`, which is the one after
+ * `position`), nor do `.` and `*` (a stream id is never a subject token). `%` itself is escaped,
+ * so decoding is exact: `DC-Hamburg`, `WATER-1.5L` → `position-DC-Hamburg~WATER-1.5L`.
  */
-const encodeStreamPart = (id: string): string =>
-  encodeSubjectToken(id).replace(/~/g, "%7E").replace(/-/g, "%2D");
+const encodeStreamPart = (id: string): string => {
+  if (id.length === 0) throw new Error("an empty id cannot be part of a stream id");
+  return encodeURIComponent(id).replace(/~/g, "%7E");
+};
 
 /**
  * Event-store stream of one SKU-location: `position-<enc(location)>~<enc(sku)>`. The region is not
@@ -48,14 +53,19 @@ const encodeStreamPart = (id: string): string =>
 export const positionStreamId = (p: Pick<Position, "location" | "sku">): string =>
   `${POSITION_STREAM_CATEGORY}-${encodeStreamPart(p.location)}~${encodeStreamPart(p.sku)}`;
 
-/** Inverse of `positionStreamId`; `undefined` for a stream that is not a position stream. */
+/**
+ * Inverse of `positionStreamId`; `undefined` for a stream that is not a position stream, including
+ * one not in the canonical encoding (e.g. `%2D` for `-`, as stream ids were written before), so
+ * that a parsed position always names the very stream it was parsed from.
+ */
 export const parsePositionStreamId = (streamId: string): { location: LocationId; sku: Sku } | undefined => {
   const prefix = `${POSITION_STREAM_CATEGORY}-`;
   if (!streamId.startsWith(prefix)) return undefined;
   const parts = streamId.slice(prefix.length).split("~");
   if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
   try {
-    return { location: decodeSubjectToken(parts[0]), sku: decodeSubjectToken(parts[1]) };
+    const p = { location: decodeURIComponent(parts[0]), sku: decodeURIComponent(parts[1]) };
+    return positionStreamId(p) === streamId ? p : undefined;
   } catch {
     return undefined;
   }

@@ -133,10 +133,10 @@ describe("transforms", () => {
     h.apply(receive(10));
     h.apply(pick(3));
     const [shipped] = h.apply(ship(3));
-    expect(d365OnHandChangeFor(D365, shipped!, "eu:position-DC1~P%2D1:2")).toEqual({
+    expect(d365OnHandChangeFor(D365, shipped!, "eu:position-DC1~P-1:2")).toEqual({
       kind: "post",
       payload: {
-        id: "eu:position-DC1~P%2D1:2",
+        id: "eu:position-DC1~P-1:2",
         organizationId: "usmf",
         productId: "P-1",
         dimensions: { SiteId: "1", LocationId: "11" },
