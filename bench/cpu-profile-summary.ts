@@ -1,0 +1,97 @@
+/**
+ * Where a process's CPU went, from a V8 `.cpuprofile` (node `--cpu-prof`): self time grouped into
+ * the stages of the node (intake and NATS client, decoding, deciding, event building and hashing,
+ * SQLite, relay) and the top functions. Run on its own:
+ *   npx tsx bench/cpu-profile-summary.ts <file.cpuprofile>
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const CATEGORIES: ReadonlyArray<readonly [string, (url: string, fn: string) => boolean]> = [
+  ["idle", (_u, f) => f === "(idle)"],
+  ["gc", (_u, f) => f === "(garbage collector)"],
+  ["program (native, unattributed)", (_u, f) => f === "(program)"],
+  ["nats client", (u) => u.includes("@nats-io")],
+  ["sqlite (better-sqlite3)", (u) => u.includes("better-sqlite3") || u.includes("sqlite-event-store")],
+  ["xstate", (u) => u.includes("/xstate/")],
+  ["io-ts / fp-ts decoding", (u) => u.includes("/io-ts/") || u.includes("/fp-ts/")],
+  ["domain (decide, events, hashes)", (u) => u.includes("/domain/")],
+  ["regional node (runtime, intake, relay)", (u) => u.includes("/services/regional-node/")],
+  ["infra (other)", (u) => u.includes("/infra/")],
+  ["pino / prom-client / lru-cache", (u) => /\/(pino|prom-client|lru-cache|tdigest|bintrees)\//.test(u)],
+  ["node internals", (u) => u.startsWith("node:")],
+  ["native builtins (JSON, crypto, ...)", (u) => u === ""],
+];
+
+export interface CpuProfileSummary {
+  totalMs: number;
+  byCategory: Record<string, number>;
+  topFunctions: Array<{ fn: string; where: string; ms: number }>;
+}
+
+export const summarizeCpuProfile = (file: string, top = 15): CpuProfileSummary => {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const byCategory: Record<string, number> = {};
+  const byFunction = new Map<string, { fn: string; where: string; us: number }>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const fn = functionName || "(anonymous)";
+    const category = CATEGORIES.find(([, match]) => match(url, fn))?.[0] ?? "other";
+    byCategory[category] = (byCategory[category] ?? 0) + us;
+    total += us;
+    const short = url.replace(/^file:\/\//, "").replace(/.*node_modules\//, "");
+    const where = short.includes("/work/") ? path.relative(process.cwd(), short) : short;
+    const key = `${fn}@${where}:${lineNumber}`;
+    const entry = byFunction.get(key) ?? { fn, where: `${where}:${lineNumber + 1}`, us: 0 };
+    entry.us += us;
+    byFunction.set(key, entry);
+  }
+  const ms = (us: number) => Math.round(us / 1000);
+  return {
+    totalMs: ms(total),
+    byCategory: Object.fromEntries(
+      Object.entries(byCategory)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, ms(v)]),
+    ),
+    topFunctions: [...byFunction.values()]
+      .filter((f) => f.fn !== "(idle)")
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ fn: f.fn, where: f.where, ms: ms(f.us) })),
+  };
+};
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error("usage: npx tsx bench/cpu-profile-summary.ts <file.cpuprofile>");
+    process.exit(2);
+  }
+  const s = summarizeCpuProfile(file, 25);
+  console.log(`total ${s.totalMs} ms`);
+  console.table(Object.entries(s.byCategory).map(([category, ms]) => ({ category, ms })));
+  console.table(s.topFunctions);
+}

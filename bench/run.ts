@@ -1,0 +1,608 @@
+/**
+ * `make bench`: one run measuring the regional node end to end (issue 3) and the ATP read models and
+ * API (issue 4) on real nats-server processes, and writing `bench/results/latest.json`.
+ *
+ * Processes: a topology (hub + one region, real nats-server, leaf link direct, no relay in this
+ * process), the regional node in a child, the projectors + API + a bare fastify server in another
+ * child, the read-model memory probe in a third; this process publishes, observes and measures.
+ *
+ * Phases (sizes from the environment, see bench/README.md):
+ *  1. raw JetStream publish baseline (before the node runs);
+ *  2. e2e max throughput: commands published as fast as the window allows to `INV_CMD_<R>`, until the
+ *     last event is in `INV_EVT_<R>` (the projectors are not running yet: this measures the node);
+ *  3. raw JetStream publish baseline again (after), and raw SQLite batched append (FULL);
+ *  4. projectors and API start and catch up; then a fixed offered load (default 5k commands/s):
+ *     publish -> event in INV_EVT (e2e p50/p99), -> regional ATP KV entry, -> global ATP KV entry;
+ *  5. HTTP: autocannon against `GET /v1/availability/:sku` and against a bare fastify route;
+ *  6. memory of the regional read model holding 1M positions (child process).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import autocannon from "autocannon";
+import { measureRawSqliteAppend } from "../infra/event-store/raw-sqlite-baseline.ts";
+import { connectNats, drainAndClose } from "../infra/nats/connection.ts";
+import { measureRawJetStreamPublish } from "../infra/nats/pipelined-publisher.ts";
+import { ensureRegionStreams, ensureStream, regionStreamConfigs } from "../infra/nats/streams.ts";
+import { atpBucketName, dlqStreamName } from "../infra/nats/subjects.ts";
+import { HUB_DOMAIN, NATS_SERVER_BIN, startTopology, type Topology } from "../infra/nats/topology.ts";
+import { GLOBAL_ATP_BUCKET } from "../projections/atp-keys.ts";
+import { type ChildHandle, forkChild } from "./child-process.ts";
+import { summarizeCpuProfile } from "./cpu-profile-summary.ts";
+import {
+  CpuMeter,
+  natsServerPid,
+  natsServerVersion,
+  percentile,
+  round,
+  sleep,
+  waitUntil,
+} from "./measure.ts";
+import {
+  CommandLedger,
+  EventObserver,
+  globalRevisions,
+  KvRevisionTracker,
+  matchRevisionLatencies,
+  regionalRevisions,
+} from "./observers.ts";
+import { averageBytes, type BenchCommand, Workload } from "./workload.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// --- parameters --------------------------------------------------------------------------------------
+
+const envNumber = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${raw}: expected a positive number`);
+  return n;
+};
+
+export const benchParams = () => {
+  const scale = envNumber("BENCH_SCALE", 1);
+  const scaled = (name: string, full: number, min: number) =>
+    Math.max(min, Math.round(envNumber(name, full * scale)));
+  return {
+    scale,
+    region: "eu",
+    positions: scaled("BENCH_POSITIONS", 3000, 30),
+    e2eCommands: scaled("BENCH_E2E_COMMANDS", 60_000, 300),
+    rawMessages: scaled("BENCH_RAW_MESSAGES", 60_000, 300),
+    sqliteRows: scaled("BENCH_SQLITE_ROWS", 100_000, 1000),
+    sqliteBatch: Math.round(envNumber("BENCH_SQLITE_BATCH", 1000)),
+    publishWindow: Math.round(envNumber("BENCH_WINDOW", 1024)),
+    rate: Math.round(envNumber("BENCH_RATE", 5000)),
+    latencySeconds: Math.max(1, envNumber("BENCH_LATENCY_SECONDS", 20 * scale)),
+    httpSeconds: Math.max(1, Math.round(envNumber("BENCH_HTTP_SECONDS", 10 * scale))),
+    httpConnections: Math.round(envNumber("BENCH_HTTP_CONNECTIONS", 10)),
+    readModelPositions: scaled("BENCH_READ_MODEL_POSITIONS", 1_000_000, 10_000),
+    profile: process.env.BENCH_PROFILE === "1",
+    out: process.env.BENCH_OUT ?? path.join(here, "results", "latest.json"),
+  };
+};
+export type BenchParams = ReturnType<typeof benchParams>;
+
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// --- publishing --------------------------------------------------------------------------------------
+
+/**
+ * Publishes commands to INV_CMD with at most `window` unacknowledged; `at(i)` gives the time to publish
+ * command i (performance.now() ms; undefined = at once). The ledger notes each command's publish time:
+ * the scheduled time when there is a schedule (so a stalled publisher shows up as latency).
+ */
+const publishCommands = async (
+  nc: NatsConnection,
+  ledger: CommandLedger,
+  cmds: readonly BenchCommand[],
+  window: number,
+  at?: (i: number) => number,
+): Promise<{ acked: number; publishMs: number }> => {
+  const js = jetstream(nc);
+  let inFlight = 0;
+  let acked = 0;
+  let error: unknown;
+  let wake: (() => void) | undefined;
+  const started = performance.now();
+  for (let i = 0; i < cmds.length; i++) {
+    if (at) {
+      const due = at(i);
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+    }
+    while (inFlight >= window) await new Promise<void>((r) => (wake = r));
+    if (error) throw error;
+    const c = cmds[i]!;
+    ledger.register(c.correlationId, at ? at(i) : performance.now());
+    inFlight++;
+    js.publish(c.subject, c.data, { msgID: c.correlationId, timeout: 30_000 }).then(
+      () => {
+        acked++;
+        inFlight--;
+        wake?.();
+      },
+      (err: unknown) => {
+        error ??= err;
+        inFlight--;
+        wake?.();
+      },
+    );
+  }
+  while (inFlight > 0) await new Promise<void>((r) => (wake = r));
+  if (error) throw error;
+  return { acked, publishMs: performance.now() - started };
+};
+
+interface NodeStats {
+  committer: { batches: number; items: number; averageBatch: number; commitMs: number };
+  storeHead: number;
+  relayCheckpoint: number;
+  outcomes: Record<string, number>;
+  rssMb: number;
+  maxRssMb: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+const dlqCount = async (nc: NatsConnection, region: string): Promise<number> => {
+  const jsm = await jetstreamManager(nc);
+  return (await jsm.streams.info(dlqStreamName(region))).state.messages;
+};
+
+/**
+ * Waits until every command in [from, to) has its events in INV_EVT (or is dead-lettered) and the
+ * stream holds every event the store committed; returns when the last of them arrived.
+ */
+const waitForEvents = async (
+  nc: NatsConnection,
+  region: string,
+  node: ChildHandle,
+  observer: EventObserver,
+  expectedCommands: number,
+  timeoutMs: number,
+): Promise<{ lastArrival: number; deadLettered: number; stats: NodeStats }> => {
+  let deadLettered = 0;
+  let lastDlqCheck = 0;
+  await waitUntil(
+    "every command's events in INV_EVT",
+    async () => {
+      if (observer.commandsSeen + deadLettered >= expectedCommands) return true;
+      if (Date.now() - lastDlqCheck > 500) {
+        lastDlqCheck = Date.now();
+        deadLettered = await dlqCount(nc, region);
+      }
+      return false;
+    },
+    timeoutMs,
+  );
+  let stats = await node.request<NodeStats>("stats");
+  await waitUntil(
+    "INV_EVT to hold every committed event",
+    async () => {
+      stats = await node.request<NodeStats>("stats");
+      return observer.count >= stats.storeHead;
+    },
+    timeoutMs,
+  );
+  return { lastArrival: observer.arrivals.data[stats.storeHead - 1]!, deadLettered, stats };
+};
+
+// --- HTTP --------------------------------------------------------------------------------------------
+
+interface HttpFigures {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+const runAutocannon = async (
+  url: string,
+  paths: readonly string[],
+  opts: { seconds: number; connections: number; headers?: Record<string, string> },
+): Promise<HttpFigures> => {
+  let n = 0;
+  const result = await autocannon({
+    url,
+    connections: opts.connections,
+    duration: opts.seconds,
+    headers: opts.headers ?? {},
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (req) => ({ ...req, path: paths[n++ % paths.length]! }),
+      },
+    ],
+  });
+  return {
+    perSecond: Math.round(result["2xx"] / result.duration),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+};
+
+// --- the run -----------------------------------------------------------------------------------------
+
+export const runBench = async (params: BenchParams = benchParams()): Promise<Record<string, unknown>> => {
+  const p = params;
+  const runId = randomBytes(3).toString("hex");
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "stockline-bench-"));
+  const removeTmp = () => rmSync(tmp, { recursive: true, force: true });
+  process.once("exit", removeTmp);
+  const profileDir = path.join(path.dirname(p.out), "profiles");
+  const children: ChildHandle[] = [];
+  const connections: NatsConnection[] = [];
+  let topology: Topology | undefined;
+  const loadStart = os.loadavg();
+  const startedAt = new Date();
+  const figures: Record<string, number> = {};
+  const details: Record<string, unknown> = {};
+  try {
+    log(`params ${JSON.stringify(p)}`);
+    topology = await startTopology({ regions: [p.region], cuttableLinks: false, baseDir: tmp });
+    const regionUrl = topology.regions[p.region]!.url;
+    const hubUrl = topology.hub.url;
+    const regionNc = await connectNats({ servers: regionUrl, name: "bench-main" });
+    const hubNc = await connectNats({ servers: hubUrl, name: "bench-main-hub" });
+    connections.push(regionNc, hubNc);
+    const jsm = await jetstreamManager(regionNc);
+    await ensureRegionStreams(jsm, p.region);
+    // Same configuration as INV_CMD_<R> (file storage, dedup window), its own subjects.
+    const cmdConfig = regionStreamConfigs(p.region).cmd;
+    await ensureStream(jsm, { ...cmdConfig, name: "BENCH_RAW", subjects: ["bench.raw.>"] });
+    const natsPids: Record<string, number> = {};
+    for (const domain of [HUB_DOMAIN, p.region]) {
+      const pid = natsServerPid(path.join(topology.dir, domain, "nats-server.conf"));
+      if (pid !== undefined) natsPids[`nats-${domain}`] = pid;
+    }
+
+    const workload = new Workload(p.region, p.positions, runId);
+    const ledger = new CommandLedger();
+    const warmCmds = workload.take(Math.min(2000, Math.ceil(p.e2eCommands / 10)));
+    const e2eCmds = workload.take(p.e2eCommands);
+    const commandBytes = averageBytes(e2eCmds);
+    details.commandBytes = commandBytes;
+
+    // 1. raw JetStream publish, before (after a short warm-up: JIT, stream files)
+    await measureRawJetStreamPublish({
+      nc: regionNc,
+      subject: "bench.raw.warmup",
+      count: Math.min(2000, p.rawMessages),
+      payloadBytes: commandBytes,
+      window: p.publishWindow,
+      msgIdPrefix: `raw-${runId}-w`,
+    });
+    log(`raw JetStream publish: ${p.rawMessages} x ${commandBytes} B, window ${p.publishWindow}`);
+    const rawBefore = await measureRawJetStreamPublish({
+      nc: regionNc,
+      subject: "bench.raw.before",
+      count: p.rawMessages,
+      payloadBytes: commandBytes,
+      window: p.publishWindow,
+      msgIdPrefix: `raw-${runId}-a`,
+    });
+
+    // 2. e2e max throughput
+    const nodeDir = path.join(tmp, "node");
+    const node = forkChild(path.join(here, "node-child.ts"), {
+      execArgv: p.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [],
+    });
+    children.push(node);
+    if (p.profile) mkdirSync(profileDir, { recursive: true });
+    await node.request("start", {
+      region: p.region,
+      dataDir: nodeDir,
+      nats: { servers: [regionUrl], name: "bench-node" },
+      http: { enabled: false },
+      store: { kind: "sqlite", synchronous: "FULL" },
+    });
+    const observer = new EventObserver(regionNc, p.region, ledger);
+    await observer.start();
+    // Warm-up (JIT, first actors, SQLite pages), not measured.
+    await publishCommands(regionNc, ledger, warmCmds, p.publishWindow);
+    await waitForEvents(regionNc, p.region, node, observer, warmCmds.length, 120_000);
+    const e2eFrom = ledger.size;
+    const seenBeforeE2e = observer.commandsSeen;
+    log(`e2e max throughput: ${p.e2eCommands} commands over ${p.positions} positions`);
+    const cpu = new CpuMeter({
+      node: node.pid,
+      bench: process.pid,
+      ...natsPids,
+    });
+    const before = await node.request<NodeStats>("stats");
+    const e2eStart = performance.now();
+    const pub = await publishCommands(regionNc, ledger, e2eCmds, p.publishWindow);
+    const done = await waitForEvents(
+      regionNc,
+      p.region,
+      node,
+      observer,
+      seenBeforeE2e + e2eCmds.length,
+      300_000,
+    );
+    const e2eMs = done.lastArrival - e2eStart;
+    const after = done.stats;
+    const e2eLat = ledger.e2eLatencies(e2eFrom, ledger.size);
+    figures.e2e_commands_per_s = Math.round((e2eCmds.length / e2eMs) * 1000);
+    details.e2e = {
+      commands: e2eCmds.length,
+      events: after.storeHead - before.storeHead,
+      eventBytes: Math.round(observer.bytes / Math.max(1, observer.count)),
+      deadLettered: done.deadLettered,
+      publishMs: round(pub.publishMs, 0),
+      totalMs: round(e2eMs, 0),
+      saturatedLatencyP50Ms: round(percentile(e2eLat, 50)),
+      saturatedLatencyP99Ms: round(percentile(e2eLat, 99)),
+      commitBatches: after.committer.batches - before.committer.batches,
+      averageCommitBatch: round(
+        (after.committer.items - before.committer.items) /
+          Math.max(1, after.committer.batches - before.committer.batches),
+      ),
+      commitMs: after.committer.commitMs - before.committer.commitMs,
+      cpuMs: cpu.read(),
+      nodeOutcomes: after.outcomes,
+    };
+    figures.rss_mb = round(after.maxRssMb);
+
+    // 3. raw baselines after
+    log("raw JetStream publish again, raw SQLite append");
+    const rawAfter = await measureRawJetStreamPublish({
+      nc: regionNc,
+      subject: "bench.raw.after",
+      count: p.rawMessages,
+      payloadBytes: commandBytes,
+      window: p.publishWindow,
+      msgIdPrefix: `raw-${runId}-b`,
+    });
+    // Conservative for the ratio: the better of the two baselines.
+    figures.raw_js_publish_per_s = Math.max(rawBefore.perSecond, rawAfter.perSecond);
+    details.rawJsPublish = {
+      before: rawBefore.perSecond,
+      after: rawAfter.perSecond,
+      window: p.publishWindow,
+    };
+    const eventBytes = (details.e2e as { eventBytes: number }).eventBytes;
+    const rawSqlite = await measureRawSqliteAppend({
+      path: path.join(tmp, "raw-sqlite.db"),
+      events: p.sqliteRows,
+      batchSize: p.sqliteBatch,
+      payloadBytes: eventBytes,
+      synchronous: "FULL",
+    });
+    figures.raw_sqlite_append_per_s = rawSqlite.perSecond;
+    details.rawSqlite = { rows: p.sqliteRows, batch: p.sqliteBatch, payloadBytes: eventBytes };
+
+    // 4. projectors, API; fixed offered load
+    log("projectors and API: start and catch up");
+    const regional = new KvRevisionTracker(regionNc, p.region, atpBucketName(p.region), regionalRevisions);
+    const global = new KvRevisionTracker(hubNc, HUB_DOMAIN, GLOBAL_ATP_BUCKET, globalRevisions(p.region));
+    await regional.start();
+    await global.start();
+    const services = forkChild(path.join(here, "services-child.ts"));
+    children.push(services);
+    const apiKey = `bench-${runId}`;
+    const urls = await services.request<{ apiUrl: string; bareUrl: string }>("start", {
+      region: p.region,
+      regionUrl,
+      hubUrl,
+      storePath: path.join(nodeDir, "events.db"),
+      dataDir: path.join(tmp, "services"),
+      apiKey,
+    });
+    const catchUpStart = performance.now();
+    await waitUntil(
+      "the projectors to catch up with the e2e phase",
+      () => regional.caughtUpWith(observer.maxRevision) && global.caughtUpWith(observer.maxRevision),
+      300_000,
+    );
+    details.projectorCatchUp = {
+      events: observer.count,
+      ms: round(performance.now() - catchUpStart, 0),
+    };
+
+    const latencyCount = Math.round(p.rate * p.latencySeconds);
+    log(`fixed load: ${p.rate} commands/s for ${p.latencySeconds} s (${latencyCount} commands)`);
+    const latCmds = workload.take(latencyCount);
+    const from = ledger.size;
+    const seenBefore = observer.commandsSeen;
+    const loadStartAt = performance.now() + 20;
+    const latPub = await publishCommands(
+      regionNc,
+      ledger,
+      latCmds,
+      p.publishWindow,
+      (i) => loadStartAt + (i * 1000) / p.rate,
+    );
+    const to = ledger.size;
+    const latDone = await waitForEvents(
+      regionNc,
+      p.region,
+      node,
+      observer,
+      seenBefore + latCmds.length,
+      120_000,
+    );
+    const target = new Map<string, number>();
+    for (let i = from; i < to; i++) {
+      const key = ledger.position[i];
+      const rev = ledger.lastRevision[i];
+      if (key !== undefined && rev !== undefined && (target.get(key) ?? -1) < rev) target.set(key, rev);
+    }
+    await waitUntil(
+      "regional and global ATP to show the fixed-load commands",
+      () => regional.caughtUpWith(target) && global.caughtUpWith(target),
+      120_000,
+    ).catch((err: unknown) => log(String(err)));
+    const lat = ledger.e2eLatencies(from, to);
+    const reg = matchRevisionLatencies(ledger, regional, from, to);
+    const glo = matchRevisionLatencies(ledger, global, from, to);
+    figures.e2e_p50_ms = round(percentile(lat, 50));
+    figures.e2e_p99_ms = round(percentile(lat, 99));
+    figures.regional_atp_p50_ms = round(percentile(reg.latencies, 50));
+    figures.regional_atp_p99_ms = round(percentile(reg.latencies, 99));
+    figures.global_atp_p50_ms = round(percentile(glo.latencies, 50));
+    figures.global_atp_p99_ms = round(percentile(glo.latencies, 99));
+    details.fixedLoad = {
+      offeredPerS: p.rate,
+      achievedPublishPerS: Math.round((latCmds.length / latPub.publishMs) * 1000),
+      commands: latCmds.length,
+      withEvent: lat.length,
+      deadLettered: latDone.deadLettered,
+      e2eMaxMs: round(percentile(lat, 100)),
+      regionalMissing: reg.missing,
+      globalMissing: glo.missing,
+      regionalKvEntries: regional.entries,
+      globalKvEntries: global.entries,
+    };
+    await regional.stop();
+    await global.stop();
+
+    // 5. HTTP
+    const skuPaths = workload.skus.map((s) => `/v1/availability/${encodeURIComponent(s)}`);
+    const sample = await fetch(`${urls.apiUrl}${skuPaths[0]}`, { headers: { "x-api-key": apiKey } });
+    if (!sample.ok) throw new Error(`availability answered ${sample.status}: ${await sample.text()}`);
+    const body = await sample.text();
+    await services.request("setBareBody", body);
+    const barePaths = workload.skus.map((s) => `/bare/${encodeURIComponent(s)}`);
+    const http = { seconds: p.httpSeconds, connections: p.httpConnections };
+    log(
+      `HTTP: autocannon ${p.httpConnections} connections, ${p.httpSeconds} s per route (after 1 s warm-up each)`,
+    );
+    await runAutocannon(urls.bareUrl, barePaths, { ...http, seconds: 1 });
+    await runAutocannon(urls.apiUrl, skuPaths, { ...http, seconds: 1, headers: { "x-api-key": apiKey } });
+    const bare = await runAutocannon(urls.bareUrl, barePaths, http);
+    const atp = await runAutocannon(urls.apiUrl, skuPaths, { ...http, headers: { "x-api-key": apiKey } });
+    figures.atp_query_per_s = atp.perSecond;
+    figures.atp_query_p99_ms = atp.p99Ms;
+    figures.bare_route_per_s = bare.perSecond;
+    details.http = { responseBytes: Buffer.byteLength(body), connections: p.httpConnections, atp, bare };
+
+    const servicesStats = await services.request<Record<string, unknown>>("stats");
+    details.services = servicesStats;
+    await services.stop();
+    const nodeFinal = await node.request<NodeStats>("stats");
+    details.nodeFinal = { maxRssMb: round(nodeFinal.maxRssMb), committer: nodeFinal.committer };
+    await node.stop();
+
+    // 6. read model memory
+    log(`read model memory: ${p.readModelPositions} positions in a child process`);
+    const memChild = forkChild(path.join(here, "read-model-memory-child.ts"), { execArgv: ["--expose-gc"] });
+    children.push(memChild);
+    const mem = await memChild.request<{
+      positions: number;
+      loadMs: number;
+      rssBeforeMb: number;
+      rssAfterMb: number;
+      heapAfterMb: number;
+      maxRssMb: number;
+    }>("load", { positions: p.readModelPositions, region: p.region }, 600_000);
+    await memChild.stop();
+    // Measured at 1M unless the run was scaled down; then the model's own growth is scaled to 1M.
+    const perPosition = (mem.rssAfterMb - mem.rssBeforeMb) / mem.positions;
+    figures.rss_1m_positions_mb = round(
+      mem.positions === 1_000_000 ? mem.rssAfterMb : mem.rssBeforeMb + perPosition * 1_000_000,
+    );
+    details.readModelMemory = {
+      ...Object.fromEntries(Object.entries(mem).map(([k, v]) => [k, round(v)])),
+      bytesPerPosition: round(perPosition * 1e6, 0),
+      extrapolatedTo1M: mem.positions !== 1_000_000,
+    };
+
+    if (p.profile) {
+      await sleep(500);
+      const files = readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile"));
+      const newest = files.sort().at(-1);
+      if (newest)
+        details.nodeCpuProfile = {
+          file: path.join(profileDir, newest),
+          ...summarizeCpuProfile(path.join(profileDir, newest)),
+        };
+    }
+  } finally {
+    for (const c of children.reverse()) await c.stop(10_000).catch(() => {});
+    for (const nc of connections) await drainAndClose(nc, 2_000).catch(() => {});
+    await topology?.stop().catch(() => {});
+    removeTmp();
+    process.removeListener("exit", removeTmp);
+  }
+
+  figures.e2e_vs_raw_js = round(figures.e2e_commands_per_s! / figures.raw_js_publish_per_s!, 2);
+  figures.atp_query_vs_bare = round(figures.atp_query_per_s! / figures.bare_route_per_s!, 2);
+  const check = (value: number, op: "<" | "<=" | ">=", limit: number) => ({
+    value,
+    target: `${op} ${limit}`,
+    pass: op === "<" ? value < limit : op === "<=" ? value <= limit : value >= limit,
+  });
+  const targets = {
+    e2e_vs_raw_js: check(figures.e2e_vs_raw_js, ">=", 1.0),
+    regional_atp_p99_ms: check(figures.regional_atp_p99_ms!, "<", 50),
+    global_atp_p99_ms: check(figures.global_atp_p99_ms!, "<", 250),
+    atp_query_vs_bare: check(figures.atp_query_vs_bare, ">=", 0.5),
+    atp_query_p99_ms: check(figures.atp_query_p99_ms!, "<", 5),
+    rss_1m_positions_mb: check(figures.rss_1m_positions_mb!, "<=", 1000),
+  };
+  return {
+    ...figures,
+    targets,
+    context: {
+      date: startedAt.toISOString(),
+      durationS: round((Date.now() - startedAt.getTime()) / 1000),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      loadAvgStart: loadStart.map((l) => round(l, 2)),
+      loadAvgEnd: os.loadavg().map((l) => round(l, 2)),
+      natsServer: natsServerVersion(NATS_SERVER_BIN),
+      params: p,
+    },
+    details,
+  };
+};
+
+const printTable = (r: Record<string, unknown>) => {
+  const targets = r.targets as Record<string, { target: string; pass: boolean }>;
+  const rows = Object.entries(r)
+    .filter(([, v]) => typeof v === "number")
+    .map(([metric, value]) => ({
+      metric,
+      value,
+      target: targets[metric]?.target ?? "",
+      pass: targets[metric] ? (targets[metric].pass ? "yes" : "NO") : "",
+    }));
+  console.table(rows);
+};
+
+const isMain =
+  process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const params = benchParams();
+  const stop = () => {
+    log("interrupted");
+    process.exit(130);
+  };
+  process.once("SIGINT", stop);
+  runBench(params).then(
+    (result) => {
+      mkdirSync(path.dirname(params.out), { recursive: true });
+      writeFileSync(params.out, `${JSON.stringify(result, null, 2)}\n`);
+      printTable(result);
+      console.log(`written to ${path.relative(process.cwd(), params.out)}`);
+      // nats.js status iterators and autocannon timers may linger; the run is over.
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
