@@ -89,6 +89,8 @@ export interface PositionContext {
   readonly lastHash: string;
   readonly buckets: Readonly<Record<Bucket, BitemporalBalance>>;
   readonly reservations: Readonly<Record<string, Reservation>>;
+  /** Sum of the open reservations' quantities, kept with them so ATP needs no scan of them all. */
+  readonly reserved: number;
   readonly safetyStock: number;
   /** Inbound transfers by transfer order: announced (shipped at origin) and received so far. */
   readonly inbound: Readonly<Record<string, { readonly shipped: number; readonly received: number }>>;
@@ -108,6 +110,7 @@ export const initialPositionContext = (
   lastHash: GENESIS_HASH,
   buckets: Object.fromEntries(BUCKETS.map((b) => [b, emptyBalance()])) as Record<Bucket, BitemporalBalance>,
   reservations: {},
+  reserved: 0,
   safetyStock: 0,
   inbound: {},
   idempotency: { generations: [] },
@@ -118,8 +121,7 @@ export const initialPositionContext = (
 export const onHandOf = (ctx: PositionContext, bucket: Bucket): number => ctx.buckets[bucket].current;
 export const totalOnHand = (ctx: PositionContext): number =>
   BUCKETS.reduce((s, b) => s + onHandOf(ctx, b), 0);
-export const reservedOf = (ctx: PositionContext): number =>
-  Object.values(ctx.reservations).reduce((s, r) => s + r.quantity, 0);
+export const reservedOf = (ctx: PositionContext): number => ctx.reserved;
 export const inboundInTransitOf = (ctx: PositionContext): number =>
   Object.values(ctx.inbound).reduce((s, x) => s + Math.max(0, x.shipped - x.received), 0);
 
@@ -175,13 +177,17 @@ const move = (ctx: PositionContext, bucket: Bucket, t: number, delta: number): P
   buckets: { ...ctx.buckets, [bucket]: applyDelta(ctx.buckets[bucket], t, delta, ctx.limits.historyEntries) },
 });
 
+/** Own entries only: ids come from outside and may be `constructor` or `__proto__`. */
+const ownValue = <V>(rec: Readonly<Record<string, V>>, key: string): V | undefined =>
+  Object.hasOwn(rec, key) ? rec[key] : undefined;
+
 const withoutKey = <V>(rec: Readonly<Record<string, V>>, key: string): Record<string, V> => {
   const { [key]: _gone, ...rest } = rec;
   return rest;
 };
 
 const addInbound = (ctx: PositionContext, to: string, shipped: number, received: number): PositionContext => {
-  const prev = ctx.inbound[to] ?? { shipped: 0, received: 0 };
+  const prev = ownValue(ctx.inbound, to) ?? { shipped: 0, received: 0 };
   const next = { shipped: prev.shipped + shipped, received: prev.received + received };
   // A transfer order is settled once what was announced has arrived; forget it then.
   const settled = next.shipped > 0 && next.received >= next.shipped;
@@ -229,18 +235,29 @@ const applyEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => 
         placedAt: e.businessTime,
         ...(e.documents.order ? { order: e.documents.order } : {}),
       };
-      return { ...ctx, reservations: { ...ctx.reservations, [e.reservationId]: r } };
+      const replaced = ownValue(ctx.reservations, e.reservationId)?.quantity ?? 0;
+      return {
+        ...ctx,
+        reservations: { ...ctx.reservations, [e.reservationId]: r },
+        reserved: ctx.reserved - replaced + q,
+      };
     }
     case "ReservationReleased":
     case "ReservationExpired":
-      return { ...ctx, reservations: withoutKey(ctx.reservations, e.reservationId) };
     case "ReservationConsumed": {
-      const r = ctx.reservations[e.reservationId];
-      if (!r || e.remaining <= 0)
-        return { ...ctx, reservations: withoutKey(ctx.reservations, e.reservationId) };
+      const r = ownValue(ctx.reservations, e.reservationId);
+      if (!r) return ctx;
+      if (e.type === "ReservationConsumed" && e.remaining > 0) {
+        return {
+          ...ctx,
+          reservations: { ...ctx.reservations, [e.reservationId]: { ...r, quantity: e.remaining } },
+          reserved: ctx.reserved - r.quantity + e.remaining,
+        };
+      }
       return {
         ...ctx,
-        reservations: { ...ctx.reservations, [e.reservationId]: { ...r, quantity: e.remaining } },
+        reservations: withoutKey(ctx.reservations, e.reservationId),
+        reserved: ctx.reserved - r.quantity,
       };
     }
     case "SafetyStockSet":

@@ -7,12 +7,13 @@ import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { decide, defaultEnv, evolve, initialPositionState } from "../../domain/position.decider.ts";
 import {
   applyEvent,
+  balancesOf,
   DEFAULT_LIMITS,
   IDEMPOTENCY_GENERATION_KEYS,
   idempotencyRecordOf,
   type PositionContext,
 } from "../../domain/position-context.ts";
-import { given, NOW, POS, receive, step } from "./position-spec.ts";
+import { given, inboundTransfer, NOW, POS, receive, reserve, step } from "./position-spec.ts";
 
 const LIMIT = DEFAULT_LIMITS.idempotencyKeys;
 const GEN = IDEMPOTENCY_GENERATION_KEYS;
@@ -116,5 +117,20 @@ describe("idempotency window", () => {
       expect(decide(c, restored, defaultEnv(NOW))).toMatchObject({ kind: "duplicate", firstRevision: 1 });
       expect(decide(receive(1), restored, defaultEnv(NOW)).kind).toBe("accepted");
     }
+  });
+});
+
+describe("totals kept with their parts", () => {
+  it("reserved is the sum of the open reservations, without scanning them", () => {
+    const s = given(receive(10), reserve("a", 2), reserve("b", 3)).state;
+    expect(balancesOf(s).reserved).toBe(5);
+    // The total is what ATP reads; the reservations themselves are not summed again.
+    const tampered = { ...s, reservations: {} };
+    expect(balancesOf(tampered).reserved).toBe(5);
+  });
+
+  it("a transfer order named like an Object.prototype member is an ordinary one", () => {
+    const s = given(inboundTransfer(4, "constructor"), inboundTransfer(1, "toString")).state;
+    expect(balancesOf(s).inboundInTransit).toBe(5);
   });
 });

@@ -7,6 +7,7 @@
  * (decide + append bookkeeping + apply, the regional node's hot path), then replays it through
  * `rehydrate` (the decider's `evolve`) and through `applyEvent` alone, once with the default
  * limits (1024 keys, 256 history entries) and once with small ones, to show what the limits cost.
+ * Then the cost of a reservation while many are open (a busy web-shop SKU with a 15-minute TTL).
  */
 import { createActor } from "xstate";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
@@ -21,13 +22,25 @@ import {
   toCanonicalEvents,
 } from "../../domain/position.decider.ts";
 import { positionMachine } from "../../domain/position.machine.ts";
-import { applyEvent } from "../../domain/position-context.ts";
+import { applyEvent, DEFAULT_LIMITS } from "../../domain/position-context.ts";
 
 const N = Number(process.argv[2] ?? 20_000);
 const POS: Position = { region: "eu", location: "DC-Hamburg", sku: "WATER-1.5L" };
 const T0 = Date.parse("2024-05-01T08:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 const env = defaultEnv(iso(T0 + N * 1000));
+
+const reservation = (i: number): Command => ({
+  kind: "placeReservation",
+  idempotencyKey: `res-${i}`,
+  source: { system: "oms", document: { type: "order", id: `SO-${i}` } },
+  businessTime: iso(T0),
+  correlationId: `r-${i}`,
+  position: POS,
+  reservationId: `res-${i}`,
+  channel: "web",
+  quantity: { value: 1, uom: "EA" },
+});
 
 const receipt = (i: number): Command => ({
   kind: "receiveGoods",
@@ -39,7 +52,12 @@ const receipt = (i: number): Command => ({
   quantity: { value: 1, uom: "EA" },
 });
 
-const live = (limits: PositionLimits): { ms: number; events: CanonicalEvent[] } => {
+const live = (
+  limits: PositionLimits,
+  command: (i: number) => Command = receipt,
+  onProgress?: (done: number, ms: number) => void,
+  n = N,
+): { ms: number; events: CanonicalEvent[] } => {
   const actor = createActor(positionMachine, { input: { context: initialPositionState(POS, limits) } });
   actor.start();
   let decision: Outcome | undefined;
@@ -48,8 +66,8 @@ const live = (limits: PositionLimits): { ms: number; events: CanonicalEvent[] } 
   });
   const events: CanonicalEvent[] = [];
   const t = performance.now();
-  for (let i = 0; i < N; i++) {
-    actor.send({ type: "COMMAND", command: receipt(i), env });
+  for (let i = 0; i < n; i++) {
+    actor.send({ type: "COMMAND", command: command(i), env });
     if (decision?.kind !== "accepted") throw new Error(`not accepted: ${JSON.stringify(decision)}`);
     const { revision, lastHash } = actor.getSnapshot().context;
     const stored = toCanonicalEvents(decision.events, {
@@ -61,6 +79,7 @@ const live = (limits: PositionLimits): { ms: number; events: CanonicalEvent[] } 
       actor.send({ type: "EVENT", event: e });
       events.push(e);
     }
+    if ((i + 1) % 500 === 0) onProgress?.(i + 1, performance.now() - t);
   }
   const ms = performance.now() - t;
   actor.stop();
@@ -92,3 +111,17 @@ for (const limits of [
     `applyEvent ${(apply / 1000).toFixed(2)} s (${perEvent(apply, events.length)})`,
   );
 }
+
+// Reservations need stock: one big receipt first, then reservations only.
+let last = 0;
+const open: string[] = [];
+live(
+  DEFAULT_LIMITS,
+  (i) => (i === 0 ? { ...receipt(0), quantity: { value: 1_000_000, uom: "EA" } } : reservation(i)),
+  (done, ms) => {
+    if (done % 1000 === 0) open.push(`${done} open: ${(((ms - last) * 1000) / 500).toFixed(0)} µs/command`);
+    last = ms;
+  },
+  4000,
+);
+console.log(`placing a reservation while N are open (last 500 commands): ${open.join(", ")}`);
