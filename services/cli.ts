@@ -8,6 +8,7 @@ import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
+import { registerRunCommand } from "./cli/run-command.ts";
 
 const program = new Command()
   .name("stockline")
@@ -26,11 +27,6 @@ registerApiCommand(program);
 registerAuditCommands(program);
 registerPostingsCommands(program);
 
-program
-  .command("run")
-  .description("start the local system and show it working (for now: the domain demo)")
-  .action(async () => {
-    await import("./demo-scenario.ts");
-  });
+registerRunCommand(program);
 
 await program.parseAsync(process.argv);

@@ -85,6 +85,11 @@ export interface ReconcilerDeps {
   /** How long an event without a posting record counts as in flight (default 5 min). */
   readonly graceMs?: number;
   readonly baseUomOf?: (sku: string) => string;
+  /**
+   * Region of a target location, when one reconciler covers several regions (`events` then answers
+   * for all of them); default: every location is in `region`.
+   */
+  readonly regionOf?: (location: string) => string;
   readonly now?: () => Date;
 }
 
@@ -149,13 +154,13 @@ export class Reconciler {
           const balances = await target.readBalances(location);
           const skus = new Set([...(await d.events.skusAt(location)), ...balances.keys()]);
           for (const sku of [...skus].sort()) {
-            const position: Position = { region: d.region, location, sku };
+            const position: Position = { region: d.regionOf?.(location) ?? d.region, location, sku };
             const history = await d.events.eventsOf(position);
             const postings = d.postings.forPosition(target.id, location, sku);
             const events: ReconEvent[] = [];
             for (const e of history) {
               const effect = targetStockEffect(e);
-              const key = `${d.region}:${positionStreamId(position)}:${e.revision}`;
+              const key = `${position.region}:${positionStreamId(position)}:${e.revision}`;
               const p = postings.get(key);
               const state = eventStateFor({
                 ownedByTarget: isOwnMovement(routingTarget, e),
