@@ -28,10 +28,16 @@ export interface ChildHandle {
 const live = new Set<ChildProcess>();
 let exitHook = false;
 
-/** Forks a TypeScript module (run by tsx) with an IPC channel; extra node flags go in `execArgv`. */
-export const forkChild = (file: string, opts: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}) => {
+/**
+ * Forks a module with an IPC channel: TypeScript through tsx (default), or plain JavaScript with
+ * `tsx: false`; extra node flags go in `execArgv`.
+ */
+export const forkChild = (
+  file: string,
+  opts: { execArgv?: string[]; env?: NodeJS.ProcessEnv; tsx?: boolean } = {},
+): ChildHandle => {
   const child = fork(file, [], {
-    execArgv: ["--import", "tsx", ...(opts.execArgv ?? [])],
+    execArgv: [...(opts.tsx === false ? [] : ["--import", "tsx"]), ...(opts.execArgv ?? [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: { ...process.env, ...opts.env },
   });

@@ -2,7 +2,11 @@
  * Where a process's CPU went, from a V8 `.cpuprofile` (node `--cpu-prof`): self time grouped into
  * the stages of the node (intake and NATS client, decoding, deciding, event building and hashing,
  * SQLite, relay) and the top functions. Run on its own:
- *   npx tsx bench/cpu-profile-summary.ts <file.cpuprofile>
+ *   npx tsx bench/cpu-profile-summary.ts <file.cpuprofile> [bundle.mjs]
+ *
+ * Code run through tsx shows up as anonymous functions on line 1 of each file, so the benchmark
+ * profiles an esbuild bundle of the node instead (`bundle`): its lines are mapped back to source
+ * files through the `// path/to/file.ts` comments esbuild writes before each module.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -29,9 +33,9 @@ const CATEGORIES: ReadonlyArray<readonly [string, (url: string, fn: string) => b
   ["sqlite (better-sqlite3)", (u) => u.includes("better-sqlite3") || u.includes("sqlite-event-store")],
   ["xstate", (u) => u.includes("/xstate/")],
   ["io-ts / fp-ts decoding", (u) => u.includes("/io-ts/") || u.includes("/fp-ts/")],
-  ["domain (decide, events, hashes)", (u) => u.includes("/domain/")],
-  ["regional node (runtime, intake, relay)", (u) => u.includes("/services/regional-node/")],
-  ["infra (other)", (u) => u.includes("/infra/")],
+  ["domain (decide, events, hashes)", (u) => /(^|\/)domain\//.test(u)],
+  ["regional node (runtime, intake, relay)", (u) => u.includes("services/regional-node/")],
+  ["infra (other)", (u) => /(^|\/)infra\//.test(u)],
   ["pino / prom-client / lru-cache", (u) => /\/(pino|prom-client|lru-cache|tdigest|bintrees)\//.test(u)],
   ["node internals", (u) => u.startsWith("node:")],
   ["native builtins (JSON, crypto, ...)", (u) => u === ""],
@@ -43,8 +47,34 @@ export interface CpuProfileSummary {
   topFunctions: Array<{ fn: string; where: string; ms: number }>;
 }
 
-export const summarizeCpuProfile = (file: string, top = 15): CpuProfileSummary => {
+/** Maps a line of an esbuild bundle to the source file it came from. */
+const bundleLineMapper = (bundle: string): ((line: number) => string | undefined) => {
+  const marks: Array<{ line: number; file: string }> = [];
+  readFileSync(bundle, "utf8")
+    .split("\n")
+    .forEach((text, line) => {
+      const m = /^\/\/ (\S+\.(?:ts|js|mjs|cjs))$/.exec(text);
+      if (m) marks.push({ line, file: m[1]! });
+    });
+  return (line) => {
+    let lo = 0;
+    let hi = marks.length - 1;
+    let found: string | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (marks[mid]!.line <= line) {
+        found = marks[mid]!.file;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+};
+
+export const summarizeCpuProfile = (file: string, top = 15, bundle?: string): CpuProfileSummary => {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const fromBundle = bundle ? bundleLineMapper(bundle) : undefined;
+  const bundleUrl = bundle ? `file://${path.resolve(bundle)}` : undefined;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => {
@@ -56,7 +86,13 @@ export const summarizeCpuProfile = (file: string, top = 15): CpuProfileSummary =
   for (const [id, us] of selfUs) {
     const n = byId.get(id);
     if (!n) continue;
-    const { functionName, url, lineNumber } = n.callFrame;
+    const { functionName, lineNumber } = n.callFrame;
+    let url = n.callFrame.url;
+    let line = `${lineNumber + 1}`;
+    if (fromBundle && url === bundleUrl) {
+      url = fromBundle(lineNumber) ?? url;
+      line = `bundle line ${lineNumber + 1}`;
+    }
     const fn = functionName || "(anonymous)";
     const category = CATEGORIES.find(([, match]) => match(url, fn))?.[0] ?? "other";
     byCategory[category] = (byCategory[category] ?? 0) + us;
@@ -64,7 +100,7 @@ export const summarizeCpuProfile = (file: string, top = 15): CpuProfileSummary =
     const short = url.replace(/^file:\/\//, "").replace(/.*node_modules\//, "");
     const where = short.includes("/work/") ? path.relative(process.cwd(), short) : short;
     const key = `${fn}@${where}:${lineNumber}`;
-    const entry = byFunction.get(key) ?? { fn, where: `${where}:${lineNumber + 1}`, us: 0 };
+    const entry = byFunction.get(key) ?? { fn, where: `${where} (${line})`, us: 0 };
     entry.us += us;
     byFunction.set(key, entry);
   }
@@ -87,10 +123,10 @@ export const summarizeCpuProfile = (file: string, top = 15): CpuProfileSummary =
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    console.error("usage: npx tsx bench/cpu-profile-summary.ts <file.cpuprofile>");
+    console.error("usage: npx tsx bench/cpu-profile-summary.ts <file.cpuprofile> [bundle.mjs]");
     process.exit(2);
   }
-  const s = summarizeCpuProfile(file, 25);
+  const s = summarizeCpuProfile(file, 25, process.argv[3]);
   console.log(`total ${s.totalMs} ms`);
   console.table(Object.entries(s.byCategory).map(([category, ms]) => ({ category, ms })));
   console.table(s.topFunctions);
