@@ -308,6 +308,30 @@ export class DemoFeed {
     return min + Math.floor(this.random() * (max - min + 1));
   }
 
+  /**
+   * The three best sellers are short in the last region (the container is late): they sell out there
+   * within a minute, shops get 409s, and replenishment does not chase them.
+   */
+  private isShortItem(shelf: Shelf): boolean {
+    const last = this.target.layouts[this.target.layouts.length - 1];
+    const top = this.opts.catalog.items.slice(0, 3).map((i) => i.sku);
+    return this.target.layouts.length > 1 && shelf.region === last?.region && top.includes(shelf.sku);
+  }
+
+  /** Items as often as customers ordered them (the catalogue is ranked by orders). */
+  private popularItem(): CatalogItem {
+    const items = this.opts.catalog.items;
+    // Demand is skewed further towards the best sellers than the sample's line counts.
+    const weight = (i: CatalogItem) => i.orderQuantities.length ** 1.5;
+    const total = items.reduce((s, i) => s + weight(i), 0);
+    let r = this.random() * total;
+    for (const it of items) {
+      r -= weight(it);
+      if (r < 0) return it;
+    }
+    return items[items.length - 1] as CatalogItem;
+  }
+
   private next(prefix: string, width = 6): string {
     this.n++;
     return `${prefix}${String(this.n).padStart(width, "0")}`;
@@ -370,7 +394,7 @@ export class DemoFeed {
     for (let i = 0; i < this.shelves.length && !this.stopped; i += 100) {
       await Promise.all(
         this.shelves.slice(i, i + 100).map((shelf) => {
-          const qty = 12 * this.int(5, 20);
+          const qty = this.isShortItem(shelf) ? this.int(1, 3) * 6 : 12 * this.int(5, 20);
           const asn = this.next("ASN-OPEN-");
           shelf.available += qty;
           return this.send(
@@ -455,7 +479,7 @@ export class DemoFeed {
 
   private async reserve(): Promise<void> {
     const layout = this.pick(this.target.layouts) as RegionLayout;
-    const item = this.pick(this.opts.catalog.items) as CatalogItem;
+    const item = this.popularItem();
     const quantity = Math.min(12, this.pick(item.orderQuantities) ?? 1);
     const order = this.next(`ORD-${layout.region.toUpperCase()}-`);
     this.count("reservation");
@@ -560,8 +584,10 @@ export class DemoFeed {
 
   /** A purchase-order receipt, mostly where the shelf runs low. */
   private async replenish(): Promise<void> {
-    const low = this.shelves.filter((s) => s.available - s.reserved < 40);
-    const shelf = (this.random() < 0.8 ? this.pick(low) : undefined) ?? (this.pick(this.shelves) as Shelf);
+    const low = this.shelves.filter((s) => s.available - s.reserved < 40 && !this.isShortItem(s));
+    const shelf =
+      (this.random() < 0.8 ? this.pick(low) : undefined) ??
+      (this.pick(this.shelves.filter((s) => !this.isShortItem(s))) as Shelf);
     const qty = 12 * this.int(4, 16);
     const po = this.next("4500", 6);
     const asn = `ASN-${po}`;

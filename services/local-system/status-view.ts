@@ -184,8 +184,10 @@ export class StatusView {
     let feedLine = "no feed";
     if (feed) {
       const s = feed.stats;
-      const rate = ((s.sent - this.lastSent) * 1000) / Math.max(1, now - this.lastAt);
-      this.lastSent = s.sent;
+      // The opening stock is a burst before the mix: leave it out of the rate.
+      const mixSent = s.sent - s.byKind["opening receipt"];
+      const rate = ((mixSent - this.lastSent) * 1000) / Math.max(1, now - this.lastAt);
+      this.lastSent = mixSent;
       this.lastAt = now;
       const kinds = (Object.entries(s.byKind) as [FeedKind, number][])
         .filter(([, n]) => n > 0)
@@ -227,15 +229,16 @@ export class StatusView {
         `${pad(f.region, 8)}${lpad(fmt(f.committed), 9)}${lpad(fmt(f.relayed), 9)}${lpad(fmt(f.projectorPending), 10)}  ${pad(hub, 22)}${dead}`,
       );
     }
-    // New dead letters; alike ones once, with a count (a broken connector repeats itself).
-    const newDead = new Map<string, number>();
+    // New dead letters by region and reason, with the latest one as the example.
+    const newDead = new Map<string, { n: number; example: string }>();
     for (const f of figures)
       for (const d of f.latestDead) {
         const where = d.code === "malformedJson" || !d.where ? "" : ` [${d.where}]`;
-        const line = `${f.region} ${d.reason}: ${clip(d.message, 140)}${where}`;
-        newDead.set(line, (newDead.get(line) ?? 0) + 1);
+        const key = `${f.region} ${d.reason}`;
+        newDead.set(key, { n: (newDead.get(key)?.n ?? 0) + 1, example: `${clip(d.message, 130)}${where}` });
       }
-    for (const [line, n] of newDead) lines.push(`  new dead letter ${n > 1 ? `(${n}×) ` : ""}${line}`);
+    if (newDead.size > 0) lines.push("  new since the last view:");
+    for (const [key, { n, example }] of newDead) lines.push(`    ${pad(`${key} ×${n}`, 24)} ${example}`);
     lines.push("");
 
     // Global ATP of a few SKUs.
