@@ -105,6 +105,17 @@ interface SnapshotRow {
   state: string;
 }
 
+/** An event of the global log as stored: `data` is the JSON text, unparsed (the relay publishes it as is). */
+export interface RawLogEvent {
+  readonly globalPosition: number;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly data: string;
+}
+
+type RawLogRow = [number, string, number, string, string];
+
 type InsertParams = [string, number, string, string, string, string | null, string];
 
 const toRecorded = <Data>(row: EventRow): RecordedEvent<Data> => {
@@ -194,6 +205,11 @@ export class SqliteEventStore<Data = unknown, State = unknown>
       readAll: db.prepare<[number, number], EventRow>(
         "SELECT * FROM events WHERE global_position > ? ORDER BY global_position ASC LIMIT ?",
       ),
+      readAllRaw: db
+        .prepare<[number, number], RawLogRow>(
+          "SELECT global_position, stream_id, revision, type, data FROM events WHERE global_position > ? ORDER BY global_position ASC LIMIT ?",
+        )
+        .raw(true),
       byCorrelation: db.prepare<[string], EventRow>(
         "SELECT * FROM events WHERE json_extract(data, '$.correlationId') = ? ORDER BY global_position",
       ),
@@ -323,6 +339,20 @@ export class SqliteEventStore<Data = unknown, State = unknown>
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent<Data>[]> {
     return this.stmt.readAll.all(options.fromPosition, options.maxCount).map((row) => toRecorded<Data>(row));
+  }
+
+  /**
+   * The global log as stored, without parsing `data`: the relay publishes the JSON text as it was
+   * committed instead of parsing and re-serialising every event.
+   */
+  readAllRaw(options: ReadAllOptions): RawLogEvent[] {
+    return this.stmt.readAllRaw.all(options.fromPosition, options.maxCount).map((r) => ({
+      globalPosition: r[0],
+      streamId: r[1],
+      revision: r[2],
+      type: r[3],
+      data: r[4],
+    }));
   }
 
   /**

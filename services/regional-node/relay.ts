@@ -14,8 +14,10 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { CanonicalEvent, CanonicalEventOf } from "../../domain/canonical-event.ts";
+import { parsePositionStreamId } from "../../domain/ids.ts";
 import { inboundTransferCommandFor } from "../../domain/position.decider.ts";
-import type { EventStore, RecordedEvent } from "../../infra/event-store/event-store.ts";
+import type { EventStore, ReadAllOptions } from "../../infra/event-store/event-store.ts";
+import type { RawLogEvent } from "../../infra/event-store/sqlite-event-store.ts";
 import { counter, gauge } from "../../infra/metrics.ts";
 import { PipelinedPublisher, PublishPipelineBrokenError } from "../../infra/nats/pipelined-publisher.ts";
 import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
@@ -32,7 +34,10 @@ const relayLag = gauge(
 export interface RelayOptions {
   readonly region: string;
   readonly nc: NatsConnection;
-  readonly store: Pick<EventStore, "readAll" | "onAppended">;
+  /** With `readAllRaw` (SQLite), events are published as the JSON text the store holds, never re-serialised. */
+  readonly store: Pick<EventStore, "readAll" | "onAppended"> & {
+    readAllRaw?: (options: ReadAllOptions) => readonly RawLogEvent[];
+  };
   readonly nodeDb: NodeDb;
   readonly window: number;
   readonly batch: number;
@@ -49,6 +54,22 @@ export interface RelayOptions {
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const encoder = new TextEncoder();
+const ignore = () => {};
+
+/** One event of the global log as the relay needs it: where it goes and the bytes to send. */
+interface LogItem {
+  readonly globalPosition: number;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly subject: string;
+  readonly body: Uint8Array;
+  /** The stored JSON text, parsed only for the events the transfer process manager needs. */
+  readonly event: () => CanonicalEvent;
+}
+
+/** Subjects by stream id, so the relay does not re-encode them for every event (bounded). */
+const SUBJECT_CACHE_MAX = 100_000;
 
 export class Relay {
   private readonly js: JetStreamClient;
@@ -65,6 +86,7 @@ export class Relay {
   private transferCheckpoint = 0;
   private lastSaved = 0;
   private drainWaiters: Array<() => void> = [];
+  private readonly subjects = new Map<string, string>();
 
   constructor(private readonly o: RelayOptions) {
     this.js = jetstream(o.nc);
@@ -156,7 +178,7 @@ export class Relay {
   private async pump(publisher: PipelinedPublisher<number>): Promise<void> {
     let pos = Math.min(this.ackedThrough, this.transferCheckpoint);
     while (!this.stopped) {
-      const batch = await this.o.store.readAll({ fromPosition: pos, maxCount: this.o.batch });
+      const batch = await this.read(pos);
       if (batch.length === 0) {
         await this.settle(publisher);
         this.saveCheckpoints(true);
@@ -168,17 +190,22 @@ export class Relay {
       }
       const transfers: Promise<void>[] = [];
       for (const e of batch) {
-        const data = e.data as CanonicalEvent;
         if (e.globalPosition > this.ackedThrough) {
-          await publisher.publish({
-            subject: evtSubject(this.o.region, data.position.location, data.position.sku),
-            data: encoder.encode(JSON.stringify(data)),
+          const msg = {
+            subject: e.subject,
+            data: e.body,
             msgId: `${this.o.region}:${e.streamId}:${e.revision}`,
             position: e.globalPosition,
-          });
+          };
+          // Published back to back while the window has room, so nats.js writes them to the socket
+          // together; only a full window (or a broken pipeline, which throws) is awaited. A failure
+          // of a publish not awaited here breaks the pipeline, and the next publish or flush throws.
+          if (publisher.inFlight < publisher.window && !publisher.isBroken)
+            publisher.publish(msg).catch(ignore);
+          else await publisher.publish(msg);
         }
-        if (data.type === "TransferShipped" && e.globalPosition > this.transferCheckpoint) {
-          transfers.push(this.dispatchTransfer(e as RecordedEvent<CanonicalEventOf<"TransferShipped">>));
+        if (e.type === "TransferShipped" && e.globalPosition > this.transferCheckpoint) {
+          transfers.push(this.dispatchTransfer(e.event() as CanonicalEventOf<"TransferShipped">));
         }
       }
       const last = batch[batch.length - 1]!.globalPosition;
@@ -193,8 +220,56 @@ export class Relay {
     }
   }
 
-  private async dispatchTransfer(e: RecordedEvent<CanonicalEventOf<"TransferShipped">>): Promise<void> {
-    const command = inboundTransferCommandFor(e.data as Extract<CanonicalEvent, { type: "TransferShipped" }>);
+  private async read(fromPosition: number): Promise<LogItem[]> {
+    const options = { fromPosition, maxCount: this.o.batch };
+    if (this.o.store.readAllRaw) {
+      return this.o.store.readAllRaw(options).map((r) => {
+        let event: CanonicalEvent | undefined;
+        const parse = () => {
+          event ??= JSON.parse(r.data) as CanonicalEvent;
+          return event;
+        };
+        return {
+          globalPosition: r.globalPosition,
+          streamId: r.streamId,
+          revision: r.revision,
+          type: r.type,
+          subject: this.subjectOf(r.streamId, parse),
+          body: encoder.encode(r.data),
+          event: parse,
+        };
+      });
+    }
+    return (await this.o.store.readAll(options)).map((e) => {
+      const data = e.data as CanonicalEvent;
+      return {
+        globalPosition: e.globalPosition,
+        streamId: e.streamId,
+        revision: e.revision,
+        type: e.type,
+        subject: evtSubject(this.o.region, data.position.location, data.position.sku),
+        body: encoder.encode(JSON.stringify(data)),
+        event: () => data,
+      };
+    });
+  }
+
+  /** The event subject of a position stream, from its id (or from the event, for any other stream). */
+  private subjectOf(streamId: string, event: () => CanonicalEvent): string {
+    let subject = this.subjects.get(streamId);
+    if (subject === undefined) {
+      const position = parsePositionStreamId(streamId) ?? event().position;
+      subject = evtSubject(this.o.region, position.location, position.sku);
+      if (this.subjects.size >= SUBJECT_CACHE_MAX) this.subjects.clear();
+      this.subjects.set(streamId, subject);
+    }
+    return subject;
+  }
+
+  private async dispatchTransfer(shipped: CanonicalEventOf<"TransferShipped">): Promise<void> {
+    const command = inboundTransferCommandFor(
+      shipped as Extract<CanonicalEvent, { type: "TransferShipped" }>,
+    );
     if (command.position.region === this.o.region) {
       const result = await this.o.submitLocal(command);
       if (result.kind === "accepted" || result.kind === "duplicate" || result.kind === "parked") return;
