@@ -179,4 +179,8 @@ export const registerRunCommand = (program: Command): Command =>
     .option("--keep", "also keep the nats-server folders (config, logs, JetStream) after stopping")
     .action(async (o: RunOptions) => {
       await runLocalSystem(o);
+      // Everything is stopped; some parts keep a bounded timeout (drain, server stop) referenced for
+      // up to 15 s after they finished. Do not make the operator wait for those.
+      await new Promise<void>((r) => process.stdout.write("", () => r()));
+      process.exit(process.exitCode ?? 0);
     });
