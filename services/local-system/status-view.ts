@@ -60,6 +60,13 @@ export const renderBanner = (
     `  data       ${shown(sys.dataDir)} (event stores ${sys.regions.map((r) => shown(sys.parts.get(r)?.storePath ?? "")).join(", ")})`,
     `  logs       ${sys.logFile ? shown(sys.logFile) : "(caller's logger)"}`,
     "",
+    "Every few seconds a status view follows. How to read it:",
+    "  EVENTS    committed to the region's event store      RELAYED   of those, published to INV_EVT_<R>",
+    "  PROJ.LAG  events not yet in the regional ATP model   HUB VIEW  freshness of the region in the global view",
+    "  DEAD LETTERS  commands refused into INV_DLQ_<R>, by reason; the new ones are spelled out below the table",
+    "  ATP       available to promise per DC, region and in total, as the API answers it (* = region stale)",
+    "  POSTINGS  events booked into each ERP: acknowledged, waiting, retrying after an error, dead-lettered",
+    "",
     "Try, in another terminal:",
     `  curl -s -H 'x-api-key: ${k.commerce}' ${api}/v1/availability/${sku}`,
     `  curl -s -X POST -H 'x-api-key: ${k.commerce}' -H 'content-type: application/json' \\`,
@@ -193,15 +200,17 @@ export class StatusView {
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${k} ${fmt(n)}`)
         .join(", ");
+      const expired = [...sys.parts.values()].reduce((n, p) => n + p.expiry.stats.expired, 0);
       feedLine =
-        `feed ${rate.toFixed(1)} cmd/s, ${fmt(s.sent)} sent (${kinds}); reservations ${fmt(s.reservations.confirmed)} confirmed, ` +
-        `${fmt(s.reservations.short)} short (409), ${fmt(s.reservations.abandoned)} carts abandoned (will expire)` +
+        `feed       ${rate.toFixed(1)} cmd/s, ${fmt(s.sent)} sent: ${kinds}\n` +
+        `web shops  ${fmt(s.reservations.confirmed)} reservations confirmed, ${fmt(s.reservations.short)} refused as short (409), ` +
+        `${fmt(s.reservations.abandoned)} carts abandoned, ${fmt(expired)} reservations expired` +
         (s.reservations.failed + s.publishFailures > 0
-          ? `; ${s.reservations.failed + s.publishFailures} failed (${s.lastError ?? ""})`
+          ? `; ${s.reservations.failed + s.publishFailures} FAILED (${s.lastError ?? ""})`
           : "");
     }
     lines.push(
-      `── ${mmss(now - this.startedAt)} ─ ${new Date(now).toISOString().slice(11, 19)} UTC ${"─".repeat(90)}`,
+      `── stockline · running ${mmss(now - this.startedAt)} · ${new Date(now).toISOString().slice(11, 19)} UTC ${"─".repeat(80)}`,
     );
     lines.push(feedLine);
     lines.push("");
@@ -304,7 +313,7 @@ export class StatusView {
     if (feed?.stats.crossRegionTransfer) {
       const t = feed.stats.crossRegionTransfer;
       lines.push(
-        `  a transfer across regions: ${t.transferOrder} ${t.sku} ${t.from} -> ${t.to}: npx tsx services/cli.ts trace ${t.transferOrder} ${sys.regions.map((r) => `--store ${shown(sys.parts.get(r)?.storePath ?? "")}`).join(" ")}`,
+        `  a transfer across regions: ${t.transferOrder} ${t.sku} ${t.from} -> ${t.to}: npx tsx services/cli.ts trace ${t.transferOrder} ${sys.regions.map((r) => `--store ${shown(sys.parts.get(r)?.storePath ?? "")}`).join(" ")} --postings ${shown(path.join(sys.dataDir, "postings.db"))}`,
       );
     }
     return lines.join("\n");
@@ -315,10 +324,25 @@ export class StatusView {
   }
 
   /** A reconciliation run, summarised: the report's head and every position with a finding. */
-  async reconcile(trigger: string): Promise<RunResult> {
-    const r = await this.sys.reconciler.run({ trigger });
-    this.out(renderReconciliation(r, this.sys.apiUrl, this.sys.keys.operations));
-    return r;
+  async reconcile(trigger: string): Promise<RunResult | undefined> {
+    // Reading an ERP's balances can fail like any call to it (the simulators inject 5xx): try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.sys.reconciler.run({ trigger });
+        this.out(renderReconciliation(r, this.sys.apiUrl, this.sys.keys.operations));
+        return r;
+      } catch (err) {
+        const why = (err as Error).message;
+        if (attempt >= 3) {
+          this.out(
+            `\nreconciliation failed ${attempt} times, last: ${why}; next scheduled run in a minute\n`,
+          );
+          return undefined;
+        }
+        this.out(`\nreconciliation could not read an ERP's balances (${why}); trying again`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
   }
 }
 
