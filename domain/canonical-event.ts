@@ -15,7 +15,7 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
-import { canonicalJson, sha256Hex } from "./canonical-json.ts";
+import { canonicalJsonWithout, sha256Hex } from "./canonical-json.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
 import { RecordedQuantityC } from "./quantity.ts";
 import {
@@ -221,18 +221,18 @@ export const decodeCanonicalEvent = (input: unknown): E.Either<DecodeError[], Ca
 export type UnhashedEvent = Omit<CanonicalEvent, "hash">;
 
 /** sha256 over the canonical JSON of the event without its `hash` (its `prevHash` included). */
-export const computeEventHash = (event: UnhashedEvent | CanonicalEvent): string => {
-  const { hash: _ignored, ...rest } = event as CanonicalEvent;
-  return sha256Hex(canonicalJson(rest));
-};
+export const computeEventHash = (event: UnhashedEvent | CanonicalEvent): string =>
+  sha256Hex(canonicalJsonWithout(event, "hash"));
 
 /** Links one event to its predecessor: sets `prevHash` and computes `hash`. */
 export const hashEvent = (
   prevHash: string,
   event: Omit<CanonicalEvent, "hash" | "prevHash">,
 ): CanonicalEvent => {
-  const withPrev = { ...event, prevHash } as UnhashedEvent;
-  return { ...withPrev, hash: computeEventHash(withPrev) } as CanonicalEvent;
+  // One copy: `hash` is filled in place (it is left out of its own hash), and stays the last key.
+  const hashed = { ...event, prevHash, hash: "" };
+  hashed.hash = computeEventHash(hashed as UnhashedEvent);
+  return hashed as CanonicalEvent;
 };
 
 /** Chains consecutive events after `prevHash`. */

@@ -1,24 +1,73 @@
 /**
  * Canonical JSON: object keys sorted, `undefined` members dropped. Two equal values always
  * serialise to the same bytes, which the audit hash chain and command fingerprints rely on.
+ *
+ * On the hot path (every command and every event is fingerprinted), so it builds one string by
+ * concatenation instead of arrays of members, and remembers the quoted form of the keys it meets.
  */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 
-export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== "object") {
-    if (typeof value === "number" && !Number.isFinite(value))
-      throw new TypeError("non-finite number in canonical JSON");
-    const s = JSON.stringify(value);
-    return s === undefined ? "null" : s;
+/** Quoted keys: events and commands use a few dozen distinct keys (bounded for hostile input). */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 4096;
+
+const quoteKey = (key: string): string => {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(key, quoted);
   }
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
-  const obj = value as Record<string, unknown>;
-  const members = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`);
-  return `{${members.join(",")}}`;
+  return quoted;
 };
 
-export const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
+/** Canonical JSON of `value`, leaving out the member `omit` of the top-level object (a hash over the rest). */
+export const canonicalJsonWithout = (value: unknown, omit: string | undefined): string => {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError("non-finite number in canonical JSON");
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) {
+        let s = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) s += ",";
+          const v: unknown = value[i];
+          s += v === undefined ? "null" : canonicalJsonWithout(v, undefined);
+        }
+        return `${s}]`;
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      let s = "{";
+      let first = true;
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined || k === omit) continue;
+        if (first) first = false;
+        else s += ",";
+        s += quoteKey(k);
+        s += ":";
+        s += canonicalJsonWithout(v, undefined);
+      }
+      return `${s}}`;
+    }
+    default: {
+      // functions and symbols are `null` (as inside arrays); bigint throws, as JSON.stringify does
+      const s = JSON.stringify(value);
+      return s === undefined ? "null" : s;
+    }
+  }
+};
+
+export const canonicalJson = (value: unknown): string => canonicalJsonWithout(value, undefined);
+
+// One-shot hashing (Node >= 20.12) is cheaper than a Hash object per call; fall back where absent.
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: "hex") => string }).hash;
+
+export const sha256Hex = (text: string): string =>
+  oneShot ? oneShot("sha256", text, "hex") : crypto.createHash("sha256").update(text, "utf8").digest("hex");

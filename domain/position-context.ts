@@ -194,8 +194,11 @@ const addInbound = (ctx: PositionContext, to: string, shipped: number, received:
   return { ...ctx, inbound: settled ? withoutKey(ctx.inbound, to) : { ...ctx.inbound, [to]: next } };
 };
 
-/** The balance effect of one event, without the bookkeeping of revisions and keys. */
-const applyEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => {
+/**
+ * The balance effect of one event, without the bookkeeping of revisions, idempotency keys and
+ * sequences (what deciding needs to stamp `balancesAfter` and raise anomalies).
+ */
+export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => {
   const t = timeOf(e.businessTime);
   const q = e.quantity;
   switch (e.type) {
@@ -304,7 +307,7 @@ const remember = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): Posit
 const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext => {
   const seq = e.source.sequence;
   if (seq === undefined) return ctx;
-  const last = ctx.sequences[e.source.system];
+  const last = ownValue(ctx.sequences, e.source.system);
   if (last !== undefined && last >= seq) return ctx;
   return { ...ctx, sequences: { ...ctx.sequences, [e.source.system]: seq } };
 };
@@ -317,7 +320,7 @@ const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext =
 export const applyEvent = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): PositionContext => {
   // A stored event at or below the applied revision was applied already (at-least-once delivery).
   if ("revision" in e && e.revision <= ctx.revision) return ctx;
-  const next = trackSequence(remember(applyEffect(ctx, e), e), e);
+  const next = trackSequence(remember(applyBalanceEffect(ctx, e), e), e);
   if ("revision" in e && "hash" in e) return { ...next, revision: e.revision, lastHash: e.hash };
   return next;
 };

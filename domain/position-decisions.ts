@@ -11,7 +11,7 @@ import type { Command, CommandOf } from "./commands.ts";
 import { checkOwnership, type OwnershipPolicy } from "./ownership-policy.ts";
 import {
   type AtpBreakdown,
-  applyEvent,
+  applyBalanceEffect,
   atpOf,
   balancesOf,
   bucketAsOf,
@@ -88,6 +88,10 @@ export const commandHashOf = (command: Command): string => sha256Hex(canonicalJs
 
 const reject = (reason: RejectionReason): Outcome => ({ kind: "rejected", reason });
 
+/** Own entries only: ids and system names come from outside and may be `constructor` or `__proto__`. */
+const own = <V>(rec: Readonly<Record<string, V>>, key: string): V | undefined =>
+  Object.hasOwn(rec, key) ? rec[key] : undefined;
+
 const q = (s: string): string => JSON.stringify(s);
 
 type Draft = { readonly type: PendingEvent["type"] } & Record<string, unknown>;
@@ -158,7 +162,7 @@ export const decideCommand = (
   }
 
   const seq = command.source.sequence;
-  const last = ctx.sequences[command.source.system];
+  const last = own(ctx.sequences, command.source.system);
   if (seq !== undefined && last !== undefined) {
     if (seq <= last) {
       return reject({
@@ -210,7 +214,7 @@ const planCommand = (
   switch (c.kind) {
     case "releaseReservation":
     case "expireReservation": {
-      const r = ctx.reservations[c.reservationId];
+      const r = own(ctx.reservations, c.reservationId);
       if (!r) {
         return E.left({
           code: "unknownReservation",
@@ -304,7 +308,7 @@ const planCommand = (
       ]);
     case "receiveTransfer": {
       const to = c.documents.transferOrder;
-      const prev = ctx.inbound[to];
+      const prev = own(ctx.inbound, to);
       const anomalies: Flag[] = [];
       if (prev && prev.shipped > 0 && prev.received + n > prev.shipped) {
         anomalies.push({
@@ -425,7 +429,7 @@ const planReservation = (
 ): E.Either<RejectionReason, Plan> => {
   if (lifecycle === "onHold") return E.left(onHoldRejection());
   if (lifecycle === "discontinued") return E.left(discontinuedRejection());
-  if (ctx.reservations[c.reservationId]) {
+  if (own(ctx.reservations, c.reservationId)) {
     return E.left({
       code: "reservationExists",
       reservationId: c.reservationId,
@@ -489,7 +493,7 @@ const planPick = (
   const anomalies: Flag[] = [];
   let candidates: [string, { quantity: number }][] = [];
   if (c.reservationId !== undefined) {
-    const r = ctx.reservations[c.reservationId];
+    const r = own(ctx.reservations, c.reservationId);
     if (r) candidates = [[c.reservationId, r]];
     else {
       anomalies.push({
@@ -541,9 +545,11 @@ const finalize = (ctx: PositionContext, c: Command, commandHash: string, p: Plan
   const out: PendingEvent[] = [];
   let state = ctx;
   const push = (d: Draft) => {
-    const draft = { ...envelope, ...d, balancesAfter: balancesOf(state) } as PendingEvent;
-    state = applyEvent(state, draft);
-    out.push({ ...draft, balancesAfter: balancesOf(state) } as PendingEvent);
+    const event = { ...envelope, ...d } as Record<string, unknown>;
+    // Balances only: idempotency and sequences do not change within one command's events.
+    state = applyBalanceEffect(state, event as unknown as PendingEvent);
+    event.balancesAfter = balancesOf(state);
+    out.push(event as unknown as PendingEvent);
   };
   for (const d of p.facts) push(d);
   for (const a of [...p.anomalies, ...balanceAnomalies(ctx, state, p.facts[0]?.type)]) {

@@ -13,7 +13,18 @@ import {
   idempotencyRecordOf,
   type PositionContext,
 } from "../../domain/position-context.ts";
-import { given, inboundTransfer, NOW, POS, receive, reserve, step } from "./position-spec.ts";
+import {
+  expire,
+  given,
+  inboundTransfer,
+  NOW,
+  POS,
+  pick,
+  receive,
+  release,
+  reserve,
+  step,
+} from "./position-spec.ts";
 
 const LIMIT = DEFAULT_LIMITS.idempotencyKeys;
 const GEN = IDEMPOTENCY_GENERATION_KEYS;
@@ -127,6 +138,21 @@ describe("totals kept with their parts", () => {
     // The total is what ATP reads; the reservations themselves are not summed again.
     const tampered = { ...s, reservations: {} };
     expect(balancesOf(tampered).reserved).toBe(5);
+  });
+
+  it("reservation ids and source systems named like Object.prototype members are ordinary ones", () => {
+    for (const id of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+      given(receive(5)).when(release(id)).thenRejects("unknownReservation");
+      given(receive(5)).when(expire(id)).thenRejects("unknownReservation");
+      given(receive(5)).when(reserve(id, 2)).then({ type: "ReservationPlaced", reservationId: id });
+      given(receive(5), reserve(id, 2))
+        .when(reserve(id, 1, { idempotencyKey: `again-${id}` }))
+        .thenRejects("reservationExists");
+      const picked = given(receive(5)).when(pick(1, { reservationId: id }));
+      picked.then({ type: "PickConfirmed" }, { type: "AnomalyRaised" });
+      const sequenced = { source: { system: id, document: { type: "ASN", id: "A" }, sequence: 1 } };
+      given().when(receive(1, sequenced)).then({ type: "GoodsReceived", quantity: 1 });
+    }
   });
 
   it("a transfer order named like an Object.prototype member is an ordinary one", () => {
