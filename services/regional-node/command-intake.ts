@@ -27,8 +27,30 @@ export type Parsed =
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
+/**
+ * Whether a value passes the depth, size and forbidden-key checks: a recursive walk (bounded by
+ * `maxDepth`) that builds no paths, for the common case; `describeProblem` names the place after.
+ */
+const passes = (value: unknown, maxDepth: number): boolean => {
+  let nodes = 0;
+  const walk = (v: unknown, d: number): boolean => {
+    if (typeof v !== "object" || v === null) return true;
+    if (d >= maxDepth || ++nodes > 10_000) return false;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (!walk(v[i], d + 1)) return false;
+      return true;
+    }
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
+      if (FORBIDDEN_KEYS.has(key) || !walk((v as Record<string, unknown>)[key], d + 1)) return false;
+    }
+    return true; // (`for in` lists a `__proto__` key that JSON.parse made: it is an own, enumerable one)
+  };
+  return walk(value, 0);
+};
+
 /** Depth and forbidden keys in one bounded walk; returns a problem or undefined. */
-const inspect = (value: unknown, maxDepth: number): { code: string; message: string } | undefined => {
+const describeProblem = (value: unknown, maxDepth: number): { code: string; message: string } | undefined => {
   const stack: Array<{ v: unknown; d: number; path: string }> = [{ v: value, d: 0, path: "" }];
   let nodes = 0;
   while (stack.length > 0) {
@@ -61,7 +83,9 @@ const inspect = (value: unknown, maxDepth: number): { code: string; message: str
 
 /** Parses an already-parsed JSON value (HTTP bodies) through the same checks. */
 export const parseCommandValue = (raw: unknown, limits: IntakeLimits): Parsed => {
-  const bad = inspect(raw, limits.maxJsonDepth);
+  const bad = passes(raw, limits.maxJsonDepth)
+    ? undefined
+    : (describeProblem(raw, limits.maxJsonDepth) ?? { code: "hostilePayload", message: "payload refused" });
   if (bad) return { ok: false, reason: "hostilePayload", code: bad.code, message: bad.message };
   const decoded = decodeCommand(raw);
   if (E.isLeft(decoded)) {
