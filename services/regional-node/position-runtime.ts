@@ -465,7 +465,7 @@ export class PositionRuntime {
           parks.map((p) => p.row),
           unparks,
         );
-        parks.forEach((p, i) => p.resolve(added[i] ?? false));
+        for (const [i, p] of parks.entries()) p.resolve(added[i] ?? false);
       } catch (err) {
         for (const p of parks) p.reject(err);
         this.log.error({ err }, "could not write parked commands");
