@@ -4,8 +4,8 @@
  * keep moving and eu's regional read model keeps up; after restore the global view catches up with
  * nothing lost and nothing counted twice.
  *
- * The outage lasts LINK_LOSS_SECONDS (default 10 s to keep the file within the CI budget; the issue's
- * 30 s also passes: `LINK_LOSS_SECONDS=30 npx vitest run test/projections/link-loss.integration.test.ts`).
+ * The outage lasts LINK_LOSS_SECONDS (default 30 s, the issue's figure; `LINK_LOSS_SECONDS=5` for a
+ * quick local run).
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +15,7 @@ import { evtStreamName } from "../../infra/nats/subjects.ts";
 import { decideAll, domainAtp, REGIONS, SKUS, sampleCommands } from "./event-streams.ts";
 import { type Federation, startFederation, waitFor } from "./federation-fixture.ts";
 
-const OUTAGE_MS = Number(process.env.LINK_LOSS_SECONDS ?? 10) * 1_000;
+const OUTAGE_MS = Number(process.env.LINK_LOSS_SECONDS ?? 30) * 1_000;
 const STALE_AFTER_MS = 2_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
