@@ -2,17 +2,30 @@
 import type * as t from "io-ts";
 
 export interface DecodeError {
-  /** Dotted path of the offending field (`quantity.value`, `serials.2`); empty for the whole input. */
+  /**
+   * Path of the offending field, dotted (`quantity.value`, `serials.2`) or with bracketed array
+   * indexes (`serials[2]`) as `DecodeErrorOptions.arrayIndex` asks; empty for the whole input.
+   */
   readonly path: string;
   readonly value: unknown;
   readonly expected: string;
   readonly message: string;
 }
 
+export interface DecodeErrorOptions {
+  /** `dotted` (default): `items.0.sku`; `brackets`: `items[0].sku`, as external APIs write paths. */
+  readonly arrayIndex?: "dotted" | "brackets";
+}
+
 // Intersections and unions add their member index to the context; a reader does not care.
 const isCombinator = (type: t.Decoder<unknown, unknown>): boolean => {
   const tag = (type as { _tag?: string })._tag;
   return tag === "IntersectionType" || tag === "UnionType" || tag === "ExactType";
+};
+
+const isArray = (type: t.Decoder<unknown, unknown>): boolean => {
+  const tag = (type as { _tag?: string })._tag;
+  return tag === "ArrayType" || tag === "ReadonlyArrayType";
 };
 
 const EXPECTED_NAMES: Record<string, string> = {
@@ -33,18 +46,20 @@ const show = (value: unknown): string => {
   }
 };
 
-export const toDecodeError = (e: t.ValidationError): DecodeError => {
-  const keys: string[] = [];
+export const toDecodeError = (e: t.ValidationError, options: DecodeErrorOptions = {}): DecodeError => {
+  const brackets = options.arrayIndex === "brackets";
+  let path = "";
   for (let i = 1; i < e.context.length; i++) {
     const parent = e.context[i - 1];
     const entry = e.context[i];
     if (!entry || (parent && isCombinator(parent.type))) continue;
-    if (entry.key !== "") keys.push(entry.key);
+    if (entry.key === "") continue;
+    if (brackets && parent && isArray(parent.type)) path += `[${entry.key}]`;
+    else path += path === "" ? entry.key : `.${entry.key}`;
   }
   const last = e.context[e.context.length - 1];
   const name = e.message ?? (last ? last.type.name : "a valid value");
   const expected = EXPECTED_NAMES[name] ?? name;
-  const path = keys.join(".");
   return {
     path,
     value: e.value,
@@ -54,10 +69,10 @@ export const toDecodeError = (e: t.ValidationError): DecodeError => {
 };
 
 /** One error per path (intersections may report a missing field once per member), in order. */
-export const toDecodeErrors = (errors: t.Errors): DecodeError[] => {
+export const toDecodeErrors = (errors: t.Errors, options: DecodeErrorOptions = {}): DecodeError[] => {
   const seen = new Set<string>();
   const out: DecodeError[] = [];
-  for (const e of errors.map(toDecodeError)) {
+  for (const e of errors.map((error) => toDecodeError(error, options))) {
     if (seen.has(e.path)) continue;
     seen.add(e.path);
     out.push(e);

@@ -4,7 +4,7 @@
  * article; quantities must be whole numbers (DESIGN §3.11) although the real service takes decimals.
  */
 import * as t from "io-ts";
-import { boundedString } from "./decode-errors.ts";
+import { boundedString } from "./bounded-string.ts";
 
 export const WholeNumber = new t.Type<number, number, unknown>(
   "whole number",
@@ -15,9 +15,7 @@ export const WholeNumber = new t.Type<number, number, unknown>(
       : t.failure(
           u,
           c,
-          typeof u === "number"
-            ? `value ${u} is not a whole number; the simulator keeps whole base units only`
-            : undefined,
+          typeof u === "number" ? "a whole number (the simulator keeps whole base units only)" : undefined,
         ),
   t.identity,
 );

@@ -19,8 +19,8 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type * as t from "io-ts";
+import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { IndexQuery, OnHandChange, Reserve, Unreserve } from "./d365-inventory-visibility-payloads.ts";
-import { type FieldError, fieldErrors } from "./decode-errors.ts";
 import { loadJsonState, saveJsonState } from "./json-file-state.ts";
 import { FaultInjector, type FaultOptions, type OutageMode } from "./sim-faults.ts";
 
@@ -164,7 +164,7 @@ export const d365Problem = (
   status: number,
   title: string,
   detail?: string,
-  errors?: readonly FieldError[],
+  errors?: readonly DecodeError[],
 ) => ({
   type: `https://tools.ietf.org/html/rfc9110#section-15.${status >= 500 ? 6 : 5}.${status >= 500 ? status - 499 : status - 399}`,
   title,
@@ -174,7 +174,8 @@ export const d365Problem = (
     ? {}
     : {
         errors: errors.reduce<Record<string, string[]>>((acc, e) => {
-          acc[e.field] = [...(acc[e.field] ?? []), e.message];
+          const field = e.path === "" ? "(body)" : e.path;
+          acc[field] = [...(acc[field] ?? []), e.message];
           return acc;
         }, {}),
       }),
@@ -185,7 +186,7 @@ class D365Refusal extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly errors?: readonly FieldError[],
+    readonly errors?: readonly DecodeError[],
   ) {
     super(message);
   }
@@ -210,8 +211,8 @@ const emptyState = (): D365State => ({
 const decodeOrRefuse = <A>(codec: t.Decoder<unknown, A>, value: unknown, what: string): A => {
   const decoded = codec.decode(value);
   if (decoded._tag === "Right") return decoded.right;
-  const errors = fieldErrors(decoded.left);
-  throw new D365Refusal(400, `Invalid ${what}: ${errors.map((e) => e.message).join("; ")}`, errors);
+  const errors = toDecodeErrors(decoded.left, { arrayIndex: "brackets" });
+  throw new D365Refusal(400, `Invalid ${what}: ${formatDecodeErrors(errors)}`, errors);
 };
 
 /** The measures of one data source inside `measures`, created when missing. */
@@ -282,7 +283,7 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
             `Dimension ${required} is required (the service partitions stock by site and location)`,
             [
               {
-                field: `dimensions.${required}`,
+                path: `dimensions.${required}`,
                 value: undefined,
                 expected: "non-empty string",
                 message: `dimensions.${required} is required`,
@@ -372,7 +373,7 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
     if (organizationIds === undefined || organizationIds.length === 0) {
       throw new D365Refusal(400, "filters.organizationId is required", [
         {
-          field: "filters.organizationId",
+          path: "filters.organizationId",
           value: undefined,
           expected: "array of one organization id",
           message: "filters.organizationId is required",

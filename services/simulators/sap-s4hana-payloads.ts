@@ -4,9 +4,7 @@
  * metadata (MaterialDocumentHeaderText CHAR 25, ReferenceDocument CHAR 16, Material CHAR 40, ...).
  */
 import * as t from "io-ts";
-import { boundedString } from "./decode-errors.ts";
-
-const render = (u: unknown) => JSON.stringify(u);
+import { boundedString } from "./bounded-string.ts";
 
 /**
  * Edm.Decimal arrives as a string in OData V2 JSON ("10", "10.000"); numbers are tolerated.
@@ -18,15 +16,15 @@ export const SapQuantity = new t.Type<number, string, unknown>(
   (u, c) => {
     const text = typeof u === "number" ? String(u) : typeof u === "string" ? u.trim() : undefined;
     if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) {
-      return t.failure(u, c, `value ${render(u)} is not a positive decimal like "10" or "10.000"`);
+      return t.failure(u, c, 'a positive decimal like "10" or "10.000"');
     }
     const [whole, fraction = ""] = text.split(".");
     if (!/^0*$/.test(fraction)) {
-      return t.failure(u, c, `value ${render(u)} has a fraction; the simulator books whole base units only`);
+      return t.failure(u, c, "a whole quantity (the simulator books whole base units only)");
     }
     const value = Number(whole);
     if (!Number.isSafeInteger(value) || value === 0) {
-      return t.failure(u, c, `value ${render(u)} must be a whole number greater than 0`);
+      return t.failure(u, c, "a whole number greater than 0");
     }
     return t.success(value);
   },
@@ -46,7 +44,7 @@ export const SapDate = new t.Type<string, string, unknown>(
         : /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$/.test(u)
           ? Date.parse(u.endsWith("Z") || u.length === 10 ? u : `${u}Z`)
           : Number.NaN;
-    if (Number.isNaN(millis)) return t.failure(u, c, `value ${render(u)} is not an Edm.DateTime`);
+    if (Number.isNaN(millis)) return t.failure(u, c, "an Edm.DateTime (/Date(ms)/ or YYYY-MM-DDThh:mm:ss)");
     return t.success(new Date(millis).toISOString().slice(0, 10));
   },
   (s) => `${s}T00:00:00`,

@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import * as t from "io-ts";
-import { fieldErrors } from "./decode-errors.ts";
+import { formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { loadJsonState, saveJsonState } from "./json-file-state.ts";
 import {
   MaterialDocumentHeaderInput,
@@ -319,12 +319,16 @@ export const createSapSimulator = (options: SapSimulatorOptions = {}): SapSimula
     const body = unwrapDeepInsert(rawBody);
     const decoded = MaterialDocumentHeaderInput.decode(body);
     if (decoded._tag === "Left") {
-      const errors = fieldErrors(decoded.left);
+      const errors = toDecodeErrors(decoded.left, { arrayIndex: "brackets" });
       throw new SapRefusal(
         400,
         "SIM/INVALID_INPUT",
-        `Invalid material document: ${errors.map((e) => e.message).join("; ")}`,
-        errors.map((e) => ({ code: "SIM/INVALID_INPUT", message: e.message, target: e.field })),
+        `Invalid material document: ${formatDecodeErrors(errors)}`,
+        errors.map((e) => ({
+          code: "SIM/INVALID_INPUT",
+          message: e.message,
+          target: e.path === "" ? "(body)" : e.path,
+        })),
       );
     }
     const fingerprint = canonicalJson(body);

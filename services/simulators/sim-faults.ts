@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import * as t from "io-ts";
-import { fieldErrors } from "./decode-errors.ts";
+import { toDecodeErrors } from "../../domain/decode-errors.ts";
 
 export type OutageMode = "503" | "drop";
 
@@ -162,7 +162,8 @@ export class FaultInjector {
 
     app.post("/_sim/outage", async (request, reply) => {
       const decoded = OutageBody.decode(request.body);
-      if (decoded._tag === "Left") return reply.code(400).send({ errors: fieldErrors(decoded.left) });
+      if (decoded._tag === "Left")
+        return reply.code(400).send({ errors: toDecodeErrors(decoded.left, { arrayIndex: "brackets" }) });
       const body = decoded.right;
       this.setOutage(body.down, {
         ...(body.mode === undefined ? {} : { mode: body.mode }),
@@ -172,7 +173,8 @@ export class FaultInjector {
     });
     app.post("/_sim/faults", async (request, reply) => {
       const decoded = FaultPatch.decode(request.body);
-      if (decoded._tag === "Left") return reply.code(400).send({ errors: fieldErrors(decoded.left) });
+      if (decoded._tag === "Left")
+        return reply.code(400).send({ errors: toDecodeErrors(decoded.left, { arrayIndex: "brackets" }) });
       try {
         this.set(decoded.right);
       } catch (error) {
