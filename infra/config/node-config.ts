@@ -12,11 +12,10 @@
  * Numbers from the environment are parsed as JSON numbers; anything else is kept as a string, so that
  * the codec reports it (`"abc"`, expected a positive integer).
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
-import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
+import { toDecodeErrors } from "../../domain/decode-errors.ts";
 import {
   decodeOwnershipPolicy,
   type OwnershipPolicy,
@@ -24,14 +23,16 @@ import {
 } from "../../domain/ownership-policy.ts";
 import { NonEmptyStringC, NonNegativeIntC, PositiveIntC, RegionC } from "../../domain/scalars.ts";
 import { EACH_ONLY, type UnitMaster, UnitMasterC } from "../../domain/units.ts";
+import {
+  applyEnv,
+  ConfigError,
+  type EnvOverride,
+  isPlainObject,
+  PortC,
+  readConfigFile,
+} from "./config-loading.ts";
 
-const PortC = new t.Type<number, number, unknown>(
-  "a TCP port (0-65535; 0 picks a free one)",
-  (u): u is number => typeof u === "number" && Number.isInteger(u) && u >= 0 && u <= 65535,
-  (u, c) =>
-    typeof u === "number" && Number.isInteger(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c),
-  t.identity,
-);
+export { ConfigError } from "./config-loading.ts";
 
 const SqliteStoreC = t.intersection([
   t.type({ kind: t.literal("sqlite") }),
@@ -127,17 +128,7 @@ export interface NodeConfig {
   readonly countVarianceTolerance: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly errors: readonly DecodeError[],
-  ) {
-    super(`invalid node configuration (${source}): ${formatDecodeErrors(errors)}`);
-    this.name = "ConfigError";
-  }
-}
-
-const ENV_PATHS: ReadonlyArray<readonly [string, readonly string[], "string" | "number" | "list"]> = [
+const ENV_PATHS: readonly EnvOverride[] = [
   ["STOCKLINE_REGION", ["region"], "string"],
   ["STOCKLINE_NATS_SERVERS", ["nats", "servers"], "list"],
   ["STOCKLINE_DATA_DIR", ["dataDir"], "string"],
@@ -156,42 +147,12 @@ const ENV_PATHS: ReadonlyArray<readonly [string, readonly string[], "string" | "
   ["STOCKLINE_STREAM_PREFIX", ["streamPrefix"], "string"],
 ];
 
-const parseEnvValue = (raw: string, kind: "string" | "number" | "list"): unknown => {
-  if (kind === "list")
-    return raw
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-  if (kind === "number") {
-    const n = Number(raw);
-    return raw.trim() !== "" && Number.isFinite(n) ? n : raw;
-  }
-  return raw;
-};
-
-const isPlainObject = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u);
-
-const setPath = (target: Record<string, unknown>, keys: readonly string[], value: unknown): void => {
-  let node = target;
-  for (const key of keys.slice(0, -1)) {
-    const next = node[key];
-    if (!isPlainObject(next)) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1] as string] = value;
-};
-
 /** Applies `STOCKLINE_*` variables onto a raw (undecoded) configuration object. */
 export const applyEnvOverrides = (
   raw: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
 ): Record<string, unknown> => {
-  const out = structuredClone(raw);
-  for (const [name, keys, kind] of ENV_PATHS) {
-    const value = env[name];
-    if (value !== undefined && value !== "") setPath(out, keys, parseEnvValue(value, kind));
-  }
+  const out = applyEnv(raw, env, ENV_PATHS);
   // Choosing ESDB by environment alone should not leave a sqlite `path` behind, and vice versa.
   if (isPlainObject(out.store) && out.store.kind === "eventstoredb") {
     delete out.store.path;
@@ -270,29 +231,12 @@ export const loadNodeConfig = (opts: {
   env?: NodeJS.ProcessEnv;
   overrides?: Record<string, unknown>;
 }): NodeConfig => {
-  let raw: Record<string, unknown> = {};
-  const source = opts.file ? path.resolve(opts.file) : "environment";
-  if (opts.file) {
-    let text: string;
-    try {
-      text = readFileSync(opts.file, "utf8");
-    } catch (err) {
-      throw new Error(`cannot read node configuration ${source}: ${(err as Error).message}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`node configuration ${source} is not JSON: ${(err as Error).message}`);
-    }
-    if (!isPlainObject(parsed)) {
-      throw new ConfigError(source, [
-        { path: "", value: parsed, expected: "an object", message: "(input): expected an object" },
-      ]);
-    }
-    raw = parsed;
-  }
-  raw = applyEnvOverrides(raw, opts.env ?? process.env);
+  const { source, raw: fromFile } = readConfigFile(
+    opts.file,
+    "node configuration",
+    (source, errors) => new ConfigError(source, errors),
+  );
+  const raw = applyEnvOverrides(fromFile, opts.env ?? process.env);
   for (const [key, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) raw[key] = value;
   return resolveNodeConfig(raw, source);
 };

@@ -6,26 +6,24 @@
  * clear (`key`, local and tests) or as the hex SHA-256 of the key (`keySha256`, deployments). Rate
  * limits are per API key: a key's own `rateLimit`, else the default.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
-import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
+import { type DecodeError, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { NonEmptyStringC, PositiveIntC, RegionC, Sha256HexC } from "../../domain/scalars.ts";
+import {
+  applyEnv,
+  ConfigError,
+  type EnvOverride,
+  PortC,
+  readConfigFile,
+} from "../../infra/config/config-loading.ts";
 
 export const ROLES = ["commerce", "warehouse", "operations", "finance"] as const;
 export type Role = (typeof ROLES)[number];
 export const RoleC = t.keyof(
   { commerce: null, warehouse: null, operations: null, finance: null },
   '"commerce" | "warehouse" | "operations" | "finance"',
-);
-
-const PortC = new t.Type<number, number, unknown>(
-  "a TCP port (0-65535; 0 picks a free one)",
-  (u): u is number => typeof u === "number" && Number.isInteger(u) && u >= 0 && u <= 65535,
-  (u, c) =>
-    typeof u === "number" && Number.isInteger(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c),
-  t.identity,
 );
 
 /** A fraction in [0, 1): the share of a stale region's ATP withheld in degraded mode. */
@@ -98,12 +96,9 @@ export interface ApiConfig {
   readonly cacheEntries: number;
 }
 
-export class ApiConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly errors: readonly DecodeError[],
-  ) {
-    super(`invalid API configuration (${source}): ${formatDecodeErrors(errors)}`);
+export class ApiConfigError extends ConfigError {
+  constructor(source: string, errors: readonly DecodeError[]) {
+    super(source, errors, "API configuration");
     this.name = "ApiConfigError";
   }
 }
@@ -155,60 +150,20 @@ export const resolveApiConfig = (raw: unknown, source = "configuration"): ApiCon
   };
 };
 
-const ENV: ReadonlyArray<readonly [string, (raw: Record<string, unknown>, v: string) => void]> = [
-  [
-    "STOCKLINE_API_NATS_SERVERS",
-    (r, v) =>
-      setIn(
-        r,
-        ["nats", "servers"],
-        v.split(",").map((s) => s.trim()),
-      ),
-  ],
-  ["STOCKLINE_API_HTTP_HOST", (r, v) => setIn(r, ["http", "host"], v)],
-  ["STOCKLINE_API_HTTP_PORT", (r, v) => setIn(r, ["http", "port"], numberOr(v))],
-  ["STOCKLINE_API_DATA_DIR", (r, v) => setIn(r, ["dataDir"], v)],
-  [
-    "STOCKLINE_API_REGIONS",
-    (r, v) =>
-      setIn(
-        r,
-        ["regions"],
-        v.split(",").map((s) => s.trim()),
-      ),
-  ],
+const ENV: readonly EnvOverride[] = [
+  ["STOCKLINE_API_NATS_SERVERS", ["nats", "servers"], "list"],
+  ["STOCKLINE_API_HTTP_HOST", ["http", "host"], "string"],
+  ["STOCKLINE_API_HTTP_PORT", ["http", "port"], "number"],
+  ["STOCKLINE_API_DATA_DIR", ["dataDir"], "string"],
+  ["STOCKLINE_API_REGIONS", ["regions"], "list"],
 ];
-
-const numberOr = (v: string): unknown => (v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v);
-
-const setIn = (target: Record<string, unknown>, keys: readonly string[], value: unknown): void => {
-  let node = target;
-  for (const k of keys.slice(0, -1)) {
-    const next = node[k];
-    if (typeof next !== "object" || next === null || Array.isArray(next)) node[k] = {};
-    node = node[k] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1] as string] = value;
-};
 
 /** Loads the configuration: the JSON file, then `STOCKLINE_API_*` variables. */
 export const loadApiConfig = (file: string | undefined, env: NodeJS.ProcessEnv = process.env): ApiConfig => {
-  const source = file ? path.resolve(file) : "environment";
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, "utf8"));
-    } catch (err) {
-      throw new Error(`cannot read API configuration ${source}: ${(err as Error).message}`);
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-      throw configError(source, "", parsed, "an object");
-    raw = parsed as Record<string, unknown>;
-  }
-  for (const [name, apply] of ENV) {
-    const v = env[name];
-    if (v !== undefined && v !== "") apply(raw, v);
-  }
-  return resolveApiConfig(raw, source);
+  const { source, raw } = readConfigFile(
+    file,
+    "API configuration",
+    (source, errors) => new ApiConfigError(source, errors),
+  );
+  return resolveApiConfig(applyEnv(raw, env, ENV), source);
 };
