@@ -12,11 +12,24 @@ import {
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import * as E from "fp-ts/lib/Either.js";
 import type { Logger } from "pino";
+import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
+import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+
+const td = new TextDecoder();
+
+/** The canonical event a message carries; throws if it is not JSON or not a canonical event. */
+export const decodeEventMessage = (m: JsMsg): CanonicalEvent => {
+  const decoded = decodeCanonicalEvent(JSON.parse(td.decode(m.data)));
+  if (E.isLeft(decoded)) throw new Error(formatDecodeErrors(decoded.left));
+  return decoded.right;
+};
 
 export type BatchHandler = (batch: JsMsg[]) => Promise<void>;
 
@@ -97,4 +110,26 @@ export const startConsumerLoop = async (
       await done.catch(() => {});
     },
   };
+};
+
+/** Ensures the durable consumer of `stream` and starts a loop on it. */
+export const consumeDurable = async (
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  handle: BatchHandler,
+  opts: { log: Logger; batchMax?: number | undefined; maxAckPending?: number },
+): Promise<ConsumerLoop> => {
+  await ensureDurableConsumer(
+    jsm,
+    stream,
+    durable,
+    opts.maxAckPending === undefined ? {} : { maxAckPending: opts.maxAckPending },
+  );
+  const consumer = await js.consumers.get(stream, durable);
+  return startConsumerLoop(consumer, handle, {
+    log: opts.log,
+    ...(opts.batchMax ? { batchMax: opts.batchMax } : {}),
+  });
 };

@@ -18,12 +18,10 @@ import {
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import * as E from "fp-ts/lib/Either.js";
 import type { Logger } from "pino";
-import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
-import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { createLogger } from "../../infra/logging.ts";
-import { counter, gauge, histogram } from "../../infra/metrics.ts";
+import { gauge } from "../../infra/metrics.ts";
 import { ensureHubMirrors, type HubMirrorOptions } from "../../infra/nats/streams.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
 import { HUB_DOMAIN } from "../../infra/nats/topology.ts";
@@ -42,7 +40,8 @@ import {
   type RegionLinkState,
   viewOfSku,
 } from "../../projections/global-atp.projection.ts";
-import { type ConsumerLoop, ensureDurableConsumer, startConsumerLoop } from "./consumer-loop.ts";
+import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
+import { observeProjectionLatency, projectionMetrics } from "./projection-metrics.ts";
 
 export interface GlobalProjectorOptions {
   /** A connection to the hub. */
@@ -79,22 +78,7 @@ const td = new TextDecoder();
 const NANOS_PER_MS = 1_000_000;
 
 const metrics = {
-  events: counter("stockline_projection_events_total", "Events seen by a projector, by result", [
-    "projector",
-    "region",
-    "result",
-  ]),
-  latency: histogram(
-    "stockline_projection_latency_seconds",
-    "From an event's recorded time to the projector having stored its effect",
-    ["projector", "region"],
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  ),
-  pending: gauge(
-    "stockline_projection_consumer_pending",
-    "Messages the projector's consumer has not delivered",
-    ["projector", "region"],
-  ),
+  ...projectionMetrics,
   mirrorLag: gauge("stockline_hub_mirror_lag", "Messages the hub mirror of a region is behind", ["region"]),
   linkUp: gauge("stockline_hub_link_up", "1 when the hub reaches the region's JetStream", ["region"]),
   staleness: gauge(
@@ -172,12 +156,10 @@ export class GlobalProjector {
     await this.load();
     for (const region of this.regions) {
       const stream = evtStreamName(region);
-      await ensureDurableConsumer(this.hubJsm, stream, this.durable);
-      const consumer = await js.consumers.get(stream, this.durable);
       this.loops.push(
-        await startConsumerLoop(consumer, (batch) => this.handle(region, batch), {
+        await consumeDurable(js, this.hubJsm, stream, this.durable, (batch) => this.handle(region, batch), {
           log: this.log.child({ region }),
-          ...(this.opts.batchMax ? { batchMax: this.opts.batchMax } : {}),
+          batchMax: this.opts.batchMax,
         }),
       );
     }
@@ -268,9 +250,7 @@ export class GlobalProjector {
       metrics.pending.set(labels, m.info.pending);
       let event: CanonicalEvent;
       try {
-        const decoded = decodeCanonicalEvent(JSON.parse(td.decode(m.data)));
-        if (E.isLeft(decoded)) throw new Error(formatDecodeErrors(decoded.left));
-        event = decoded.right;
+        event = decodeEventMessage(m);
       } catch (err) {
         this.stats.rejected++;
         metrics.events.inc({ ...labels, result: "rejected" });
@@ -313,8 +293,7 @@ export class GlobalProjector {
     }
     for (const sku of touched) for (const l of this.listeners) l(sku);
     await Promise.all([...touched].map((sku) => this.writer!.put(sku)));
-    const now = Date.now();
-    for (const t of appliedTimes) metrics.latency.observe(labels, Math.max(0, now - t) / 1000);
+    observeProjectionLatency(labels, appliedTimes);
     for (const m of done) m.ack();
   }
 

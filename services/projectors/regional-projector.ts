@@ -18,16 +18,17 @@ import { formatDecodeErrors } from "../../domain/decode-errors.ts";
 import { type Position, positionStreamId } from "../../domain/ids.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { createLogger, positionLogger } from "../../infra/logging.ts";
-import { counter, gauge, histogram } from "../../infra/metrics.ts";
 import { ensureAtpBucket } from "../../infra/nats/streams.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
+import { observeSyncLatency } from "../../infra/sync-metrics.ts";
 import { regionalAtpKey } from "../../projections/atp-keys.ts";
 import {
   applyWithGapFill,
   type ReadPositionStream,
   type RegionalAtpEntry,
 } from "../../projections/regional-atp.projection.ts";
-import { type ConsumerLoop, ensureDurableConsumer, startConsumerLoop } from "./consumer-loop.ts";
+import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
+import { projectionMetrics as metrics, observeProjectionLatency } from "./projection-metrics.ts";
 
 export interface RegionalProjectorOptions {
   /** A connection that reaches the region's JetStream (the region's server, or the hub with `domain`). */
@@ -56,25 +57,6 @@ export interface RegionalProjectorStats {
 
 const te = new TextEncoder();
 const td = new TextDecoder();
-
-const metrics = {
-  events: counter("stockline_projection_events_total", "Events seen by a projector, by result", [
-    "projector",
-    "region",
-    "result",
-  ]),
-  latency: histogram(
-    "stockline_projection_latency_seconds",
-    "From an event's recorded time to the projector having stored its effect",
-    ["projector", "region"],
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  ),
-  pending: gauge(
-    "stockline_projection_consumer_pending",
-    "Messages the projector's consumer has not delivered",
-    ["projector", "region"],
-  ),
-};
 
 /** Reads position streams from an event store whose event `data` is the canonical event. */
 export const eventStoreReader =
@@ -123,13 +105,10 @@ export class RegionalProjector {
     const js = jetstream(this.opts.nc, { domain });
     const jsm = await jetstreamManager(this.opts.nc, { domain });
     this.kv = await ensureAtpBucket(new Kvm(js), this.region);
-    await ensureDurableConsumer(jsm, this.stream, this.durable, {
-      maxAckPending: this.opts.maxAckPending ?? 4096,
-    });
-    const consumer = await js.consumers.get(this.stream, this.durable);
-    this.loop = await startConsumerLoop(consumer, (batch) => this.handle(batch), {
+    this.loop = await consumeDurable(js, jsm, this.stream, this.durable, (batch) => this.handle(batch), {
       log: this.log,
-      ...(this.opts.batchMax ? { batchMax: this.opts.batchMax } : {}),
+      batchMax: this.opts.batchMax,
+      maxAckPending: this.opts.maxAckPending ?? 4096,
     });
     this.log.info({ stream: this.stream, durable: this.durable, domain }, "regional projector started");
   }
@@ -156,15 +135,14 @@ export class RegionalProjector {
     const dirty = new Map<string, RegionalAtpEntry>();
     const done: JsMsg[] = [];
     const appliedTimes: number[] = [];
+    const businessTimes: string[] = [];
     // Keys whose event could not be applied in this batch: later events of that position wait too.
     const blocked = new Set<string>();
     for (const m of batch) {
       metrics.pending.set(labels, m.info.pending);
       let event: CanonicalEvent;
       try {
-        const decoded = decodeCanonicalEvent(JSON.parse(td.decode(m.data)));
-        if (E.isLeft(decoded)) throw new Error(formatDecodeErrors(decoded.left));
-        event = decoded.right;
+        event = decodeEventMessage(m);
       } catch (err) {
         // Not a canonical event: it can never be applied. Say so loudly, and take it off the stream's way.
         this.stats.rejected++;
@@ -198,6 +176,7 @@ export class RegionalProjector {
           this.stats.applied++;
           metrics.events.inc({ ...labels, result: "applied" });
           appliedTimes.push(Date.parse(event.recordedTime));
+          businessTimes.push(event.businessTime);
         } else {
           this.stats.duplicates++;
           metrics.events.inc({ ...labels, result: "duplicate" });
@@ -223,8 +202,8 @@ export class RegionalProjector {
       for (const key of dirty.keys()) this.cache.delete(key);
       throw err;
     }
-    const now = Date.now();
-    for (const t of appliedTimes) metrics.latency.observe(labels, Math.max(0, now - t) / 1000);
+    observeProjectionLatency(labels, appliedTimes);
+    for (const b of businessTimes) observeSyncLatency("projected", this.region, b);
     for (const m of done) m.ack();
   }
 }
