@@ -137,6 +137,12 @@ export class PositionRuntime {
   private parkFlushScheduled = false;
   private stopped = false;
   readonly counters = { loads: 0, conflicts: 0, passivated: 0, snapshots: 0 };
+  private envCache: DecisionEnv | undefined;
+  private envAt = 0;
+  private lastDecision: Outcome | undefined;
+  private readonly onDecision = (e: { outcome: Outcome }): void => {
+    this.lastDecision = e.outcome;
+  };
 
   constructor(private readonly o: PositionRuntimeOptions) {
     this.log = o.logger;
@@ -246,8 +252,18 @@ export class PositionRuntime {
     }
   }
 
+  /** The decision environment, made once per millisecond rather than once per command. */
   private env(): DecisionEnv {
-    return { now: new Date().toISOString(), policy: this.o.policy, config: this.o.decisionConfig };
+    const t = Date.now();
+    if (this.envCache === undefined || t !== this.envAt) {
+      this.envAt = t;
+      this.envCache = {
+        now: new Date(t).toISOString(),
+        policy: this.o.policy,
+        config: this.o.decisionConfig,
+      };
+    }
+    return this.envCache;
   }
 
   private async handle(slot: Slot, job: Job): Promise<HandleResult> {
@@ -280,7 +296,7 @@ export class PositionRuntime {
           const stored = toCanonicalEvents(outcome.events, {
             prevRevision: state.revision,
             prevHash: state.lastHash,
-            recordedTime: new Date().toISOString(),
+            recordedTime: this.env().now,
           });
           const newEvents: NewEvent[] = stored.map((e) => ({ eventId: e.eventId, type: e.type, data: e }));
           const committed = await this.o.committer.append(slot.streamId, newEvents, state.revision);
@@ -326,15 +342,11 @@ export class PositionRuntime {
   }
 
   private decideLive(actor: PositionActor, command: Command): Outcome {
-    let decision: Outcome | undefined;
-    const sub = actor.on("decision", (e) => {
-      decision = e.outcome;
-    });
-    try {
-      actor.send({ type: "COMMAND", command, env: this.env() });
-    } finally {
-      sub.unsubscribe();
-    }
+    // The actor emits synchronously into `lastDecision` (one listener per actor, set in `load`).
+    this.lastDecision = undefined;
+    actor.send({ type: "COMMAND", command, env: this.env() });
+    const decision = this.lastDecision as Outcome | undefined;
+    this.lastDecision = undefined;
     if (!decision) throw new Error("the position actor emitted no decision");
     return decision;
   }
@@ -378,6 +390,7 @@ export class PositionRuntime {
       const context = initialPositionState(position, this.o.limits);
       actor = createActor(positionMachine, { input: { context } }).start();
     }
+    actor.on("decision", this.onDecision);
     for (;;) {
       const page = await this.o.store.readStream(slot.streamId, { from: revision + 1, maxCount: 1000 });
       for (const e of page) actor.send({ type: "EVENT", event: e.data as CanonicalEvent });

@@ -9,6 +9,7 @@
  *   PROBE_MIX=1      one command in three places a reservation (a thousand open per position at most):
  *                    exercises the reservations in the position context.
  */
+import { PerformanceObserver } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createLogger } from "../../infra/logging.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
@@ -60,6 +61,10 @@ const publish = async () => {
   while (inFlight > 0) await new Promise<void>((r) => (wake = r));
 };
 
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ["gc"] });
 let cpuAtStart = process.cpuUsage();
 let node: RegionalNode;
 let started: number;
@@ -70,6 +75,7 @@ if (prefill) {
   published = performance.now();
   started = performance.now();
   cpuAtStart = process.cpuUsage();
+  gcMs = 0;
   node = await startRegionalNode(nodeConfig(region, tmp.dir, servers), { logger });
 } else {
   node = await startRegionalNode(nodeConfig(region, tmp.dir, servers), { logger });
@@ -86,6 +92,7 @@ for (;;) {
 }
 const done = performance.now();
 const cpu = process.cpuUsage(cpuAtStart);
+const gcMsInWindow = Math.round(gcMs);
 const s = node.committer.stats;
 console.log(
   JSON.stringify({
@@ -97,6 +104,7 @@ console.log(
     e2eCommandsPerSec: Math.round((count / (done - started)) * 1000),
     // CPU of this process per command (user + system): steadier than throughput on a shared machine.
     cpuUsPerCommand: Math.round((cpu.user + cpu.system) / count),
+    gcMs: gcMsInWindow,
     commitBatches: s.batches,
     averageBatch: Math.round(s.averageBatch),
     rssMb: Math.round(process.memoryUsage().rss / 1e6),
