@@ -17,12 +17,13 @@
  * choice, so that connector bugs are loud).
  */
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyReply } from "fastify";
 import type * as t from "io-ts";
 import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { IndexQuery, OnHandChange, Reserve, Unreserve } from "./d365-inventory-visibility-payloads.ts";
 import { loadJsonState, saveJsonState } from "./json-file-state.ts";
-import { FaultInjector, type FaultOptions, type OutageMode } from "./sim-faults.ts";
+import { type SimulatorControls, simulatorControls } from "./sim-controls.ts";
+import { FaultInjector, type FaultOptions } from "./sim-faults.ts";
 
 export interface CalculatedMeasure {
   /** `datasource.measure` terms, physical or calculated (declared earlier). */
@@ -133,11 +134,7 @@ export interface D365QueryRow {
   readonly quantities: Measures;
 }
 
-export interface D365Simulator {
-  readonly app: FastifyInstance;
-  readonly faults: FaultInjector;
-  listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+export interface D365Simulator extends SimulatorControls {
   ledger(): readonly D365LedgerEntry[];
   /** Same semantics as `POST .../onhand/indexquery`; throws on an invalid query. */
   query(envId: string, query: unknown): D365QueryRow[];
@@ -150,11 +147,8 @@ export interface D365Simulator {
     measure: string,
   ): number;
   stats(): D365State["stats"];
-  setOutage(down: boolean, opts?: { mode?: OutageMode; forMs?: number }): void;
-  setFaults(patch: FaultOptions): void;
   /** Applies on-hand changes outside the sync (a store counting stock by hand); `id` optional. */
   inject(envId: string, changes: unknown): D365LedgerEntry[];
-  reset(): void;
 }
 
 const TRACE = () => `00-${randomUUID().replace(/-/g, "")}-${randomUUID().replace(/-/g, "").slice(0, 16)}-00`;
@@ -717,16 +711,7 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
       status: 201,
     })),
   );
-  app.get("/_sim/ledger", async () => ({
-    entries: state.ledger,
-    stats: state.stats,
-    faults: faults.counters,
-  }));
   app.get("/_sim/onhand", async () => ({ rows: Object.values(state.rows) }));
-  app.post("/_sim/reset", async () => {
-    reset();
-    return { reset: true };
-  });
 
   const reset = () => {
     state = emptyState();
@@ -744,15 +729,7 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
   };
 
   return {
-    app,
-    faults,
-    async listen(port = 0, host = "127.0.0.1") {
-      await app.listen({ port, host });
-      const address = app.server.address();
-      if (address === null || typeof address === "string") throw new Error("simulator has no TCP address");
-      return `http://${host}:${address.port}`;
-    },
-    close: () => app.close(),
+    ...simulatorControls(app, faults, { entries: () => state.ledger, stats: () => state.stats, reset }),
     ledger: () => state.ledger,
     query: (envId, q) => unwrap(() => query(envId, q)),
     quantity: (envId, organizationId, productId, dimensions, measure) =>
@@ -766,8 +743,6 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
         );
       }),
     stats: () => ({ ...state.stats }),
-    setOutage: (down, opts) => faults.setOutage(down, opts),
-    setFaults: (patch) => faults.set(patch),
     inject: (envId, changes) =>
       unwrap(() => {
         const entries = inject(envId, changes);

@@ -14,7 +14,7 @@
  * same key and a different body is refused with 409 (simulator choice: makes connector bugs loud).
  */
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import * as t from "io-ts";
 import { formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { loadJsonState, saveJsonState } from "./json-file-state.ts";
@@ -24,7 +24,8 @@ import {
   MOVEMENT_TYPES,
   unwrapDeepInsert,
 } from "./sap-s4hana-payloads.ts";
-import { FaultInjector, type FaultOptions, type OutageMode } from "./sim-faults.ts";
+import { type SimulatorControls, simulatorControls } from "./sim-controls.ts";
+import { FaultInjector, type FaultOptions } from "./sim-faults.ts";
 
 export const SAP_MATERIAL_DOCUMENT_SRV = "/sap/opu/odata/sap/API_MATERIAL_DOCUMENT_SRV";
 export const SAP_MATERIAL_STOCK_SRV = "/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV";
@@ -96,22 +97,14 @@ interface SapState {
   stats: { posted: number; duplicates: number; conflicts: number; rejected: number };
 }
 
-export interface SapSimulator {
-  readonly app: FastifyInstance;
-  readonly faults: FaultInjector;
-  /** Starts listening (port 0 = any free port) on 127.0.0.1 and returns the base URL. */
-  listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+export interface SapSimulator extends SimulatorControls {
   ledger(): readonly SapLedgerEntry[];
   stock(filter?: Partial<StockKey>): SapStockRow[];
   /** Sum of unrestricted stock over the rows matching the given keys. */
   balance(filter: Partial<StockKey>): number;
   stats(): SapState["stats"];
-  setOutage(down: boolean, opts?: { mode?: OutageMode; forMs?: number }): void;
-  setFaults(patch: FaultOptions): void;
   /** Posts a material document outside the sync (as a user in MIGO would). Throws on refusal. */
   inject(body: unknown): SapLedgerEntry;
-  reset(): void;
 }
 
 /** The OData V2 error body SAP Gateway answers with. */
@@ -683,16 +676,7 @@ export const createSapSimulator = (options: SapSimulatorOptions = {}): SapSimula
       return refuse(reply, error);
     }
   });
-  app.get("/_sim/ledger", async () => ({
-    entries: state.ledger,
-    stats: state.stats,
-    faults: faults.counters,
-  }));
   app.get("/_sim/stock", async () => ({ rows: stockRows({}) }));
-  app.post("/_sim/reset", async () => {
-    reset();
-    return { reset: true };
-  });
 
   const reset = () => {
     state = emptyState();
@@ -701,21 +685,11 @@ export const createSapSimulator = (options: SapSimulatorOptions = {}): SapSimula
   };
 
   return {
-    app,
-    faults,
-    async listen(port = 0, host = "127.0.0.1") {
-      await app.listen({ port, host });
-      const address = app.server.address();
-      if (address === null || typeof address === "string") throw new Error("simulator has no TCP address");
-      return `http://${host}:${address.port}`;
-    },
-    close: () => app.close(),
+    ...simulatorControls(app, faults, { entries: () => state.ledger, stats: () => state.stats, reset }),
     ledger: () => state.ledger,
     stock: (filter = {}) => stockRows(filter),
     balance: (filter) => stockRows(filter).reduce((sum, row) => sum + row.quantity, 0),
     stats: () => ({ ...state.stats }),
-    setOutage: (down, opts) => faults.setOutage(down, opts),
-    setFaults: (patch) => faults.set(patch),
     inject: (body) => {
       try {
         return inject(body);
