@@ -623,21 +623,22 @@ export const startDeadLetterDepthSampler = (
   opts: { intervalMs?: number; logger?: Logger } = {},
 ): { stop(): void; sample(): Promise<void> } => {
   const list = [...desks];
-  let running = false;
-  const sample = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await Promise.all(
-        list.map((d) =>
-          d
-            .depth()
-            .catch((err: unknown) => opts.logger?.warn({ err, region: d.region }, "dlq depth not sampled")),
-        ),
-      );
-    } finally {
-      running = false;
-    }
+  // One sample at a time; a caller that asks meanwhile waits for the one running.
+  let running: Promise<void> | undefined;
+  const run = async () => {
+    await Promise.all(
+      list.map((d) =>
+        d
+          .depth()
+          .catch((err: unknown) => opts.logger?.warn({ err, region: d.region }, "dlq depth not sampled")),
+      ),
+    );
+  };
+  const sample = (): Promise<void> => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
   };
   const timer = setInterval(() => void sample(), opts.intervalMs ?? 5_000);
   timer.unref();

@@ -30,6 +30,7 @@ import { positionStreamId } from "../../domain/ids.ts";
 import { type RoutingConfig, routeEvent } from "../../domain/routing-rules.ts";
 import { counter, gauge, histogram } from "../../infra/metrics.ts";
 import { dlqSubject, evtStreamName, evtWildcard } from "../../infra/nats/subjects.ts";
+import { observeSyncSeconds } from "../../infra/sync-metrics.ts";
 import { targetStockEffect } from "../../projections/reconciliation.ts";
 import type { PostingRow, PostingsLedger } from "./postings-ledger.ts";
 import {
@@ -393,8 +394,10 @@ export class PostingWorker {
             callMs,
           });
           postingsTotal.inc({ target: this.targetId, outcome: "acked" });
-          if (p.row.latencyMs !== null)
+          if (p.row.latencyMs !== null) {
             postingLatency.observe({ target: this.targetId }, p.row.latencyMs / 1000);
+            observeSyncSeconds("posted", this.opts.region, p.row.latencyMs / 1000);
+          }
           this.log.debug(
             {
               key: p.key,

@@ -14,6 +14,7 @@ import type {
   NewEvent,
 } from "../../infra/event-store/event-store.ts";
 import { histogram } from "../../infra/metrics.ts";
+import { observeEventsSyncLatency } from "../../infra/sync-metrics.ts";
 
 interface Pending {
   readonly item: AppendBatchItem;
@@ -111,10 +112,12 @@ export class GroupCommitter {
           } catch {
             // snapshots are a cache; failing to write one must not fail the commit
           }
+          const now = Date.now();
           batch.forEach((p, i) => {
             const o = outcomes[i];
             if (o) p.resolve(o);
             else p.reject(new Error("event store returned no outcome for an append"));
+            if (o?.ok) observeEventsSyncLatency("applied", this.opts.region, p.item.events, now);
           });
         } catch (err) {
           for (const p of batch) p.reject(err);
