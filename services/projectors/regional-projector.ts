@@ -21,7 +21,6 @@ import { createLogger, positionLogger } from "../../infra/logging.ts";
 import { ensureAtpBucket } from "../../infra/nats/streams.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
 import { observeSyncLatency } from "../../infra/sync-metrics.ts";
-import { observeSyncLatency } from "../../infra/sync-metrics.ts";
 import { regionalAtpKey } from "../../projections/atp-keys.ts";
 import {
   applyWithGapFill,
@@ -137,7 +136,6 @@ export class RegionalProjector {
     const done: JsMsg[] = [];
     const appliedTimes: number[] = [];
     const businessTimes: string[] = [];
-    const businessTimes: string[] = [];
     // Keys whose event could not be applied in this batch: later events of that position wait too.
     const blocked = new Set<string>();
     for (const m of batch) {
@@ -179,7 +177,6 @@ export class RegionalProjector {
           metrics.events.inc({ ...labels, result: "applied" });
           appliedTimes.push(Date.parse(event.recordedTime));
           businessTimes.push(event.businessTime);
-          businessTimes.push(event.businessTime);
         } else {
           this.stats.duplicates++;
           metrics.events.inc({ ...labels, result: "duplicate" });
@@ -206,7 +203,6 @@ export class RegionalProjector {
       throw err;
     }
     observeProjectionLatency(labels, appliedTimes);
-    for (const b of businessTimes) observeSyncLatency("projected", this.region, b);
     for (const b of businessTimes) observeSyncLatency("projected", this.region, b);
     for (const m of done) m.ack();
   }
