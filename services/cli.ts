@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
+import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
 import { registerRunCommand } from "./cli/run-command.ts";
@@ -26,6 +27,7 @@ registerNodeCommand(program);
 registerApiCommand(program);
 registerAuditCommands(program);
 registerPostingsCommands(program);
+registerDeadLetterCommands(program);
 
 registerRunCommand(program);
 

@@ -21,13 +21,16 @@ import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { resolveNodeConfig } from "../../infra/config/node-config.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
-import { cmdSubject, reqSubject } from "../../infra/nats/subjects.ts";
+import { startConsumerLagSampler } from "../../infra/nats/consumer-lag.ts";
+import { cmdStreamName, cmdSubject, evtStreamName, reqSubject } from "../../infra/nats/subjects.ts";
 import { startTopology, type Topology } from "../../infra/nats/topology.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { type ApiServer, startApiServer } from "../api/api-server.ts";
 import { type ReservationExpiry, startReservationExpiry } from "../api/reservation-expiry.ts";
 import { registerPositionRoutes } from "../audit/position-routes.ts";
 import { ledgerPostingsFor } from "../audit/trace.ts";
+import { CommandDeadLetterDesk, startDeadLetterDepthSampler } from "../dead-letters/command-dead-letters.ts";
+import { registerExceptionRoutes } from "../dead-letters/exception-routes.ts";
 import { createD365Connector } from "../postings/d365-connector.ts";
 import { registerPostingRoutes } from "../postings/posting-routes.ts";
 import {
@@ -481,6 +484,18 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
     });
     stops.push({ what: "reconciler", stop: () => reconciler.stop() });
 
+    // Command dead letters per region (retried over the region's request/reply), and the lag and depth gauges.
+    const desks = new Map(
+      [...parts].map(([region, p]) => [region, new CommandDeadLetterDesk({ nc: p.nc, region, logger: log })]),
+    );
+    const depthSampler = startDeadLetterDepthSampler(desks.values(), { logger: log });
+    const lagSampler = startConsumerLagSampler({
+      sources: [...parts].map(([r, p]) => ({ jsm: p.jsm, streams: [cmdStreamName(r), evtStreamName(r)] })),
+      logger: log,
+    });
+    stops.push({ what: "dead-letter depth sampler", stop: () => depthSampler.stop() });
+    stops.push({ what: "consumer lag sampler", stop: () => lagSampler.stop() });
+
     const requested = opts.apiPort ?? 8080;
     const apiPort = requested === 0 ? 0 : await getPort({ host: "127.0.0.1", port: requested });
     const config = resolveApiConfig({
@@ -507,6 +522,11 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
         });
         registerPostingRoutes(app, service);
         registerReconciliationRoutes(app, { reconciler, store: reconciliationStore });
+        registerExceptionRoutes(app, {
+          desks,
+          postingDeadLetters: () => ledger.list({ status: "dead", limit: 500 }),
+          openFindings: () => reconciliationStore.findings({ status: "open" }),
+        });
       },
     });
     // Intake first on stop: the API goes before anything behind it.

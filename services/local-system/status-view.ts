@@ -76,6 +76,7 @@ export const renderBanner = (
     `  ${cli} verify --region eu --store ${shown(sys.parts.get("eu")?.storePath ?? "")}`,
     `  ${cli} trace <order id, shown below> ${stores} --postings ${shown(path.join(sys.dataDir, "postings.db"))}`,
     `  STOCKLINE_API_KEY=${k.operations} ${cli} dlq list${apiOpt}        (postings the ERPs refused)`,
+    `  STOCKLINE_API_KEY=${k.operations} ${cli} dlq commands list${apiOpt}   (commands the nodes refused; then dlq commands show|retry <region> <seq> [--payload fixed.json])`,
     `  STOCKLINE_API_KEY=${k.operations} ${cli} reconcile${apiOpt}       (ERP balances vs the event ledger)`,
     "",
   ];
