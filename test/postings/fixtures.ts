@@ -4,8 +4,12 @@
  * nats-server, both ERP simulators over HTTP, and a way to wait for a condition.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { pino } from "pino";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import type { Command } from "../../domain/commands.ts";
 import type { Position } from "../../domain/ids.ts";
@@ -17,10 +21,25 @@ import {
   type PositionState,
   toCanonicalEvents,
 } from "../../domain/position.decider.ts";
+import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { ensureRegionStreams } from "../../infra/nats/streams.ts";
 import { cmdStreamName, dlqStreamName, evtStreamName, evtSubject } from "../../infra/nats/subjects.ts";
-import { postingKey } from "../../services/postings/posting-worker.ts";
+import {
+  type BreakerOptions,
+  type GuardedTarget,
+  guardTarget,
+  PostingWorker,
+  type PostingWorkerOptions,
+  postingKey,
+} from "../../services/postings/posting-worker.ts";
+import { PostingsLedger } from "../../services/postings/postings-ledger.ts";
+import type { TargetConnector } from "../../services/postings/target-connector.ts";
+import {
+  createD365Simulator,
+  type D365Simulator,
+} from "../../services/simulators/d365-inventory-visibility-simulator.ts";
+import { createSapSimulator, type SapSimulator } from "../../services/simulators/sap-s4hana-simulator.ts";
 
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 
@@ -120,6 +139,82 @@ export const natsFixture = async (prefix: string): Promise<NatsFixture> => {
         await jsm.streams.delete(s).catch(() => undefined);
       }
       await drainAndClose(nc);
+    },
+  };
+};
+
+/**
+ * What the postings and reconciliation tests run against: the streams of a fresh region, both ERP
+ * simulators listening, a postings ledger in a temporary folder, and the workers started on it.
+ */
+export interface PostingsRig {
+  readonly nats: NatsFixture;
+  readonly sap: SapSimulator;
+  readonly d365: D365Simulator;
+  readonly sapUrl: string;
+  readonly d365Url: string;
+  /** Temporary folder, removed by `close`. */
+  readonly dir: string;
+  readonly ledger: PostingsLedger;
+  readonly workers: PostingWorker[];
+  readonly guards: GuardedTarget[];
+  /** Guards `connector` with a breaker and starts a worker posting the region's events to it. */
+  startWorker(
+    connector: TargetConnector,
+    routing: RoutingConfig,
+    opts?: {
+      breaker?: BreakerOptions;
+      worker?: Partial<Omit<PostingWorkerOptions, "nc" | "region" | "target" | "routing" | "ledger">>;
+    },
+  ): Promise<{ worker: PostingWorker; guard: GuardedTarget }>;
+  /** Stops workers and breakers, closes the ledger, streams and simulators, removes the folder. */
+  close(): Promise<void>;
+}
+
+const silent = pino({ level: "silent" });
+
+export const postingsRig = async (prefix: string): Promise<PostingsRig> => {
+  const nats = await natsFixture(prefix);
+  const sap = createSapSimulator();
+  const d365 = createD365Simulator();
+  const [sapUrl, d365Url] = [await sap.listen(0), await d365.listen(0)];
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const ledger = new PostingsLedger(join(dir, "postings.sqlite"));
+  const workers: PostingWorker[] = [];
+  const guards: GuardedTarget[] = [];
+  return {
+    nats,
+    sap,
+    d365,
+    sapUrl,
+    d365Url,
+    dir,
+    ledger,
+    workers,
+    guards,
+    async startWorker(connector, routing, opts = {}) {
+      const guard = guardTarget(connector, opts.breaker);
+      guards.push(guard);
+      const worker = new PostingWorker({
+        nc: nats.nc,
+        region: nats.region,
+        target: guard,
+        routing,
+        ledger,
+        logger: silent,
+        ...opts.worker,
+      });
+      await worker.start();
+      workers.push(worker);
+      return { worker, guard };
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.stop()));
+      for (const g of guards) g.shutdown();
+      ledger.close();
+      await nats.close();
+      await Promise.all([sap.close(), d365.close()]);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 };

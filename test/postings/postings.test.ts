@@ -1,40 +1,27 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Fastify from "fastify";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { createD365Connector } from "../../services/postings/d365-connector.ts";
 import { registerPostingRoutes } from "../../services/postings/posting-routes.ts";
-import {
-  type GuardedTarget,
-  guardTarget,
-  PostingWorker,
-  postingKey,
-  postingService,
-} from "../../services/postings/posting-worker.ts";
-import { PostingsLedger } from "../../services/postings/postings-ledger.ts";
+import { type GuardedTarget, postingKey, postingService } from "../../services/postings/posting-worker.ts";
+import type { PostingsLedger } from "../../services/postings/postings-ledger.ts";
 import { createSapConnector } from "../../services/postings/sap-connector.ts";
-import {
-  createD365Simulator,
-  type D365Simulator,
-} from "../../services/simulators/d365-inventory-visibility-simulator.ts";
-import { createSapSimulator, type SapSimulator } from "../../services/simulators/sap-s4hana-simulator.ts";
+import type { D365Simulator } from "../../services/simulators/d365-inventory-visibility-simulator.ts";
+import type { SapSimulator } from "../../services/simulators/sap-s4hana-simulator.ts";
 import {
   adjust,
   type NatsFixture,
-  natsFixture,
   PositionHistory,
+  type PostingsRig,
   pick,
+  postingsRig,
   receive,
   ship,
   waitFor,
 } from "./fixtures.ts";
 
-const log = pino({ level: "silent" });
 const ROUTING: RoutingConfig = {
   targets: [
     { id: "sap", systems: ["SAP_S4"] },
@@ -46,54 +33,47 @@ const ROUTING: RoutingConfig = {
   ],
 };
 
+let rig: PostingsRig;
 let nats: NatsFixture;
 let sap: SapSimulator;
 let d365: D365Simulator;
-let sapUrl: string;
-let d365Url: string;
-let dir: string;
 let ledger: PostingsLedger;
-const workers: PostingWorker[] = [];
-const guards: GuardedTarget[] = [];
 
 beforeAll(async () => {
-  nats = await natsFixture("post");
-  sap = createSapSimulator();
-  d365 = createD365Simulator();
-  sapUrl = await sap.listen(0);
-  d365Url = await d365.listen(0);
-  dir = mkdtempSync(join(tmpdir(), "postings-"));
-  ledger = new PostingsLedger(join(dir, "postings.sqlite"));
+  rig = await postingsRig("postings");
+  ({ nats, sap, d365, ledger } = rig);
 });
 
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  for (const g of guards) g.shutdown();
-  ledger?.close();
-  await nats?.close();
-  await Promise.all([sap?.close(), d365?.close()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.close();
 });
 
 const startWorkers = async (opts: { maxAttempts?: number } = {}) => {
-  const sapGuard = guardTarget(
+  const breaker = { resetTimeoutMs: 300, volumeThreshold: 3 };
+  const worker = {
+    maxAttempts: opts.maxAttempts ?? 4,
+    backoff: { initialMs: 50, maxMs: 300 },
+    ackWaitMs: 5_000,
+  };
+  const { guard: sapGuard } = await rig.startWorker(
     createSapConnector({
       kind: "sap-s4hana",
       id: "sap",
-      baseUrl: sapUrl,
+      baseUrl: rig.sapUrl,
       locations: {
         DC1: { plant: "1010", storageLocation: "0001" },
         DC2: { plant: "1010", storageLocation: "0002" },
       },
       timeoutMs: 2_000,
     }),
-    { resetTimeoutMs: 300, volumeThreshold: 3 },
+    ROUTING,
+    { breaker, worker },
   );
-  const d365Guard = guardTarget(
+  const { guard: d365Guard } = await rig.startWorker(
     createD365Connector({
       kind: "d365-inventory-visibility",
       id: "d365",
-      baseUrl: d365Url,
+      baseUrl: rig.d365Url,
       environmentId: "env1",
       organizationId: "usmf",
       locations: {
@@ -103,24 +83,9 @@ const startWorkers = async (opts: { maxAttempts?: number } = {}) => {
       },
       timeoutMs: 2_000,
     }),
-    { resetTimeoutMs: 300, volumeThreshold: 3 },
+    ROUTING,
+    { breaker, worker },
   );
-  guards.push(sapGuard, d365Guard);
-  for (const target of [sapGuard, d365Guard]) {
-    const w = new PostingWorker({
-      nc: nats.nc,
-      region: nats.region,
-      target,
-      routing: ROUTING,
-      ledger,
-      logger: log,
-      maxAttempts: opts.maxAttempts ?? 4,
-      backoff: { initialMs: 50, maxMs: 300 },
-      ackWaitMs: 5_000,
-    });
-    await w.start();
-    workers.push(w);
-  }
   return { sapGuard, d365Guard };
 };
 
@@ -263,7 +228,7 @@ describe("outbound postings", () => {
     });
     expect(String(body.error)).toMatch(/Deficit/);
 
-    const sapWorker = workers.find((w) => w.targetId === "sap")!;
+    const sapWorker = rig.workers.find((w) => w.targetId === "sap")!;
     // The operator books the missing stock in SAP, then replays; the answer is lost once (504).
     sap.inject({ Material: "DL-1", Plant: "1010", StorageLocation: "0001", delta: 4, EntryUnit: "EA" });
     sap.setFaults({ lostResponseRate: 1 });
@@ -278,7 +243,7 @@ describe("outbound postings", () => {
     sap.setFaults({ lostResponseRate: 0 });
     // Through the API, as `stockline dlq list|show|retry` does.
     const app = Fastify();
-    registerPostingRoutes(app, postingService(ledger, workers));
+    registerPostingRoutes(app, postingService(ledger, rig.workers));
     const list = (await app.inject({ method: "GET", url: "/v1/postings/dead-letters?target=sap" })).json();
     expect(list.deadLetters.map((d: { id: number }) => d.id)).toContain(dead.id);
     const shown = (await app.inject({ method: "GET", url: `/v1/postings/dead-letters/${dead.id}` })).json();

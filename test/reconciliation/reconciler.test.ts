@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
 import { pino } from "pino";
@@ -11,27 +9,20 @@ import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { ANY } from "../../infra/event-store/event-store.ts";
 import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { createD365Connector } from "../../services/postings/d365-connector.ts";
-import {
-  type GuardedTarget,
-  guardTarget,
-  PostingWorker,
-  postingService,
-} from "../../services/postings/posting-worker.ts";
-import { PostingsLedger } from "../../services/postings/postings-ledger.ts";
+import { postingService } from "../../services/postings/posting-worker.ts";
+import type { PostingsLedger } from "../../services/postings/postings-ledger.ts";
 import { createSapConnector } from "../../services/postings/sap-connector.ts";
 import { eventStoreLedger, Reconciler } from "../../services/reconciliation/reconciler.ts";
 import { registerReconciliationRoutes } from "../../services/reconciliation/reconciliation-routes.ts";
 import { ReconciliationStore } from "../../services/reconciliation/reconciliation-store.ts";
-import {
-  createD365Simulator,
-  type D365Simulator,
-} from "../../services/simulators/d365-inventory-visibility-simulator.ts";
-import { createSapSimulator, type SapSimulator } from "../../services/simulators/sap-s4hana-simulator.ts";
+import type { D365Simulator } from "../../services/simulators/d365-inventory-visibility-simulator.ts";
+import type { SapSimulator } from "../../services/simulators/sap-s4hana-simulator.ts";
 import {
   type NatsFixture,
-  natsFixture,
   PositionHistory,
+  type PostingsRig,
   pick,
+  postingsRig,
   receive,
   ship,
   waitFor,
@@ -49,16 +40,14 @@ const ROUTING: RoutingConfig = {
   ],
 };
 
+let rig: PostingsRig;
 let nats: NatsFixture;
 let sap: SapSimulator;
 let d365: D365Simulator;
-let dir: string;
 let ledger: PostingsLedger;
 let store: SqliteEventStore;
 let recStore: ReconciliationStore;
 let reconciler: Reconciler;
-const workers: PostingWorker[] = [];
-const guards: GuardedTarget[] = [];
 const submitted: Command[] = [];
 
 /** As the regional node does: append to the store, then the relay publishes. */
@@ -78,44 +67,31 @@ const commit = async (events: readonly CanonicalEvent[]) => {
 const ackedCount = () => ledger.list({ status: "acked", limit: 100_000 }).length;
 
 beforeAll(async () => {
-  nats = await natsFixture("recon");
-  sap = createSapSimulator();
-  d365 = createD365Simulator();
-  const [sapUrl, d365Url] = [await sap.listen(0), await d365.listen(0)];
-  dir = mkdtempSync(join(tmpdir(), "recon-"));
-  ledger = new PostingsLedger(join(dir, "postings.sqlite"));
-  store = openSqliteEventStore({ path: join(dir, "events.sqlite"), synchronous: "NORMAL" });
-  recStore = new ReconciliationStore(join(dir, "reconciliation.sqlite"));
+  rig = await postingsRig("recon");
+  ({ nats, sap, d365, ledger } = rig);
+  store = openSqliteEventStore({ path: join(rig.dir, "events.sqlite"), synchronous: "NORMAL" });
+  recStore = new ReconciliationStore(join(rig.dir, "reconciliation.sqlite"));
   const sapConnector = createSapConnector({
     kind: "sap-s4hana",
     id: "sap",
-    baseUrl: sapUrl,
+    baseUrl: rig.sapUrl,
     locations: { DC1: { plant: "1010", storageLocation: "0001" } },
   });
   const d365Connector = createD365Connector({
     kind: "d365-inventory-visibility",
     id: "d365",
-    baseUrl: d365Url,
+    baseUrl: rig.d365Url,
     environmentId: "env1",
     organizationId: "usmf",
     locations: { DC1: { siteId: "1", locationId: "11" } },
   });
   for (const c of [sapConnector, d365Connector]) {
-    const g = guardTarget(c, { resetTimeoutMs: 300 });
-    guards.push(g);
-    const w = new PostingWorker({
-      nc: nats.nc,
-      region: nats.region,
-      target: g,
-      routing: ROUTING,
-      ledger,
-      logger: log,
-      backoff: { initialMs: 50, maxMs: 200 },
+    await rig.startWorker(c, ROUTING, {
+      breaker: { resetTimeoutMs: 300 },
+      worker: { backoff: { initialMs: 50, maxMs: 200 } },
     });
-    await w.start();
-    workers.push(w);
   }
-  const service = postingService(ledger, workers);
+  const service = postingService(ledger, rig.workers);
   reconciler = new Reconciler({
     region: nats.region,
     targets: [sapConnector, d365Connector],
@@ -134,14 +110,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reconciler?.stop();
-  await Promise.all(workers.map((w) => w.stop()));
-  for (const g of guards) g.shutdown();
-  ledger?.close();
   recStore?.close();
   await store?.close();
-  await nats?.close();
-  await Promise.all([sap?.close(), d365?.close()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.close();
 });
 
 describe("reconciliation against the ERP simulators", () => {
@@ -238,7 +209,7 @@ describe("reconciliation against the ERP simulators", () => {
 
   it("classifies a difference explained by events not yet acknowledged as in flight", async () => {
     // The D365 connector is paused (a deploy): an event committed now is not yet posted there.
-    const d365Worker = workers.find((w) => w.targetId === "d365")!;
+    const d365Worker = rig.workers.find((w) => w.targetId === "d365")!;
     await d365Worker.stop();
     const events = r2.apply(receive(6));
     await commit(events);
