@@ -110,63 +110,34 @@ export class ReservationStore {
     return () => this.listeners.delete(listener);
   }
 
-  private recountHeld(region: string, location: string, sku: string): void {
+  private heldSum(region: string, location: string, sku: string): number {
     const row = this.db
       .prepare(
         "SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE state = 'held' AND region = ? AND location = ? AND sku = ?",
       )
       .get(region, location, sku) as { q: number };
-    if (row.q > 0) this.held.set(posKey(region, location, sku), row.q);
+    return row.q;
+  }
+
+  private recountHeld(region: string, location: string, sku: string): void {
+    const q = this.heldSum(region, location, sku);
+    if (q > 0) this.held.set(posKey(region, location, sku), q);
     else this.held.delete(posKey(region, location, sku));
     for (const l of this.listeners) l(sku);
   }
 
-  /**
-   * Records a degraded hold if `quantity` fits within `limit` (the constrained ATP) less what is held
-   * already at the position; atomic (one SQLite transaction), so concurrent holds never exceed it.
-   */
-  tryHold(row: Omit<ReservationRow, "state" | "detail" | "createdAt" | "updatedAt">, limit: number): boolean {
-    const now = new Date().toISOString();
-    const ok = this.db.transaction(() => {
-      const cur = this.db
-        .prepare(
-          "SELECT COALESCE(SUM(quantity), 0) AS q FROM reservations WHERE state = 'held' AND region = ? AND location = ? AND sku = ?",
-        )
-        .get(row.region, row.location, row.sku) as { q: number };
-      if (cur.q + row.quantity > limit) return false;
-      this.db
-        .prepare(
-          `INSERT INTO reservations (id, caller, region, location, sku, quantity, channel, expires_at, state, command, detail, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, NULL, ?, ?)
-           ON CONFLICT (id) DO NOTHING`,
-        )
-        .run(
-          row.id,
-          row.caller,
-          row.region,
-          row.location,
-          row.sku,
-          row.quantity,
-          row.channel,
-          row.expiresAt,
-          row.command,
-          now,
-          now,
-        );
-      return true;
-    })();
-    if (ok) this.recountHeld(row.region, row.location, row.sku);
-    return ok;
-  }
-
-  /** Records (or updates) a reservation the region accepted. */
-  recordConfirmed(row: Omit<ReservationRow, "state" | "detail" | "createdAt" | "updatedAt">): void {
+  /** Inserts a new row in `state`; `onConflict` says what an existing id does. */
+  private insert(
+    row: Omit<ReservationRow, "state" | "detail" | "createdAt" | "updatedAt">,
+    state: "held" | "confirmed",
+    onConflict: string,
+  ): void {
     const now = new Date().toISOString();
     this.db
       .prepare(
         `INSERT INTO reservations (id, caller, region, location, sku, quantity, channel, expires_at, state, command, detail, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, NULL, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET state = 'confirmed', updated_at = excluded.updated_at`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+         ON CONFLICT (id) ${onConflict}`,
       )
       .run(
         row.id,
@@ -177,10 +148,30 @@ export class ReservationStore {
         row.quantity,
         row.channel,
         row.expiresAt,
+        state,
         row.command,
         now,
         now,
       );
+  }
+
+  /**
+   * Records a degraded hold if `quantity` fits within `limit` (the constrained ATP) less what is held
+   * already at the position; atomic (one SQLite transaction), so concurrent holds never exceed it.
+   */
+  tryHold(row: Omit<ReservationRow, "state" | "detail" | "createdAt" | "updatedAt">, limit: number): boolean {
+    const ok = this.db.transaction(() => {
+      if (this.heldSum(row.region, row.location, row.sku) + row.quantity > limit) return false;
+      this.insert(row, "held", "DO NOTHING");
+      return true;
+    })();
+    if (ok) this.recountHeld(row.region, row.location, row.sku);
+    return ok;
+  }
+
+  /** Records (or updates) a reservation the region accepted. */
+  recordConfirmed(row: Omit<ReservationRow, "state" | "detail" | "createdAt" | "updatedAt">): void {
+    this.insert(row, "confirmed", "DO UPDATE SET state = 'confirmed', updated_at = excluded.updated_at");
   }
 
   /**
