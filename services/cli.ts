@@ -31,4 +31,12 @@ registerDeadLetterCommands(program);
 
 registerRunCommand(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // An operator reads one line with what went wrong, not a stack trace (LOG_LEVEL=debug shows it).
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  console.error(`stockline: ${err instanceof Error ? err.message : String(err)}${cause}`);
+  if (process.env.LOG_LEVEL === "debug") console.error(err);
+  process.exitCode = 1;
+}

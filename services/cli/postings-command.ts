@@ -48,7 +48,9 @@ interface DeadLetterRow {
 }
 
 export const registerPostingsCommands = (program: Command, out: Out = (l) => console.log(l)): void => {
-  const dlq = program.command("dlq").description("dead-lettered postings to ERPs: list, inspect, replay");
+  const dlq = program
+    .command("dlq")
+    .description("dead letters: postings to ERPs (list, show, retry) and commands (dlq commands ...)");
   dlq
     .command("list")
     .description("list dead letters")
