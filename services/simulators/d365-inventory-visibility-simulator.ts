@@ -19,6 +19,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply } from "fastify";
 import type * as t from "io-ts";
+import { canonicalJson } from "../../domain/canonical-json.ts";
 import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { IndexQuery, OnHandChange, Reserve, Unreserve } from "./d365-inventory-visibility-payloads.ts";
 import { loadJsonState, saveJsonState } from "./json-file-state.ts";
@@ -185,15 +186,6 @@ class D365Refusal extends Error {
     super(message);
   }
 }
-
-const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
 
 const emptyState = (): D365State => ({
   rows: {},

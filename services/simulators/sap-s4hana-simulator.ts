@@ -16,6 +16,8 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import * as t from "io-ts";
+// Sorted keys, so that a retried body is recognised whatever its key order.
+import { canonicalJson } from "../../domain/canonical-json.ts";
 import { formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
 import { loadJsonState, saveJsonState } from "./json-file-state.ts";
 import {
@@ -153,16 +155,6 @@ class SapRefusal extends Error {
 }
 
 const stockKeyOf = (k: StockKey) => JSON.stringify([k.Material, k.Plant, k.StorageLocation, k.Batch]);
-
-/** Stable JSON (sorted keys) so a retried body is recognised whatever its key order. */
-const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
 
 const emptyState = (): SapState => ({
   nextNumber: 4900000000,
