@@ -1,7 +1,7 @@
 /**
  * The relay (DESIGN §3.1, §3.2): tails the event store's global log from a persisted checkpoint and
  * publishes every committed event to `inv.evt.<r>.<location>.<sku>` with
- * `Nats-Msg-Id = <region>:<streamId>:<revision>`, many publishes in flight (`PipelinedPublisher`),
+ * `Nats-Msg-Id = <region>:<streamId>:<revision>`, many publishes in flight (`RelayPublisher`),
  * no `Nats-Expected-*` headers. The checkpoint is the end of the contiguous acknowledged prefix, so
  * after a crash or a NATS outage the relay resumes from it and the stream's deduplication absorbs what
  * was published twice.
@@ -19,10 +19,11 @@ import { inboundTransferCommandFor } from "../../domain/position.decider.ts";
 import type { EventStore, ReadAllOptions } from "../../infra/event-store/event-store.ts";
 import type { RawLogEvent } from "../../infra/event-store/sqlite-event-store.ts";
 import { counter, gauge } from "../../infra/metrics.ts";
-import { PipelinedPublisher, PublishPipelineBrokenError } from "../../infra/nats/pipelined-publisher.ts";
+import { PublishPipelineBrokenError } from "../../infra/nats/pipelined-publisher.ts";
 import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
 import type { NodeDb } from "./node-db.ts";
 import type { HandleResult } from "./position-runtime.ts";
+import { RelayPublisher } from "./relay-publisher.ts";
 
 const relayed = counter("stockline_node_relayed_events_total", "Events relayed to INV_EVT", ["region"]);
 const relayLag = gauge(
@@ -142,7 +143,7 @@ export class Relay {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const publisher = new PipelinedPublisher<number>(this.js, {
+      const publisher = new RelayPublisher<number>(this.o.nc, {
         window: this.o.window,
         ackTimeoutMs: 5_000,
       });
@@ -161,12 +162,14 @@ export class Relay {
         }
         this.saveCheckpoints(true);
         await this.waitForNats();
+      } finally {
+        publisher.close();
       }
     }
   }
 
   /** Waits for in-flight publishes and folds the watermark into the checkpoint. */
-  private async settle(publisher: PipelinedPublisher<number>): Promise<void> {
+  private async settle(publisher: RelayPublisher<number>): Promise<void> {
     try {
       await publisher.flush();
     } finally {
@@ -175,7 +178,7 @@ export class Relay {
     }
   }
 
-  private async pump(publisher: PipelinedPublisher<number>): Promise<void> {
+  private async pump(publisher: RelayPublisher<number>): Promise<void> {
     let pos = Math.min(this.ackedThrough, this.transferCheckpoint);
     while (!this.stopped) {
       const batch = await this.read(pos);
