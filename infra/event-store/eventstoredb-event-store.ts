@@ -324,25 +324,30 @@ export class EventStoreDbEventStore<Data = unknown, State = unknown>
     return event;
   }
 
-  private async head(streamId: string): Promise<{ revision: number; globalPosition: number } | null> {
+  /** The last event of a stream; null when the stream does not exist or is empty. */
+  private async lastEvent(stream: string): Promise<NonNullable<ResolvedEvent["event"]> | null> {
     try {
-      for await (const resolved of this.client.readStream(streamId, {
+      for await (const resolved of this.client.readStream(stream, {
         direction: BACKWARDS,
         fromRevision: END,
         maxCount: 1,
       })) {
-        if (resolved.event) {
-          return {
-            revision: Number(resolved.event.revision),
-            globalPosition: resolved.event.position ? Number(resolved.event.position.commit) : 0,
-          };
-        }
+        if (resolved.event) return resolved.event;
       }
       return null;
     } catch (error) {
       if (error instanceof StreamNotFoundError) return null;
       throw error;
     }
+  }
+
+  private async head(streamId: string): Promise<{ revision: number; globalPosition: number } | null> {
+    const last = await this.lastEvent(streamId);
+    if (!last) return null;
+    return {
+      revision: Number(last.revision),
+      globalPosition: last.position ? Number(last.position.commit) : 0,
+    };
   }
 
   private async appendSingleton(stream: string, type: string, data: JSONType): Promise<void> {
@@ -354,19 +359,8 @@ export class EventStoreDbEventStore<Data = unknown, State = unknown>
   }
 
   private async readSingleton(stream: string): Promise<unknown> {
-    try {
-      for await (const resolved of this.client.readStream(stream, {
-        direction: BACKWARDS,
-        fromRevision: END,
-        maxCount: 1,
-      })) {
-        if (resolved.event?.isJson) return resolved.event.data;
-      }
-      return null;
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return null;
-      throw error;
-    }
+    const last = await this.lastEvent(stream);
+    return last?.isJson ? last.data : null;
   }
 
   private notify(lastGlobalPosition: number): void {
