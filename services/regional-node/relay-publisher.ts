@@ -112,21 +112,27 @@ export class RelayPublisher<P = number> {
   }
 
   private onReply(err: Error | null, msg: Msg): void {
-    if (err) return this.fail(err);
+    if (err) {
+      this.fail(err);
+      return;
+    }
     const token = Number(msg.subject.slice(this.inbox.length));
     const entry = this.waiting.get(token);
     if (!entry) return; // after a timeout or a break: nothing to do
     if (msg.data.length === 0 && msg.headers?.code === 503) {
-      return this.fail(new Error(`no JetStream stream answered for ${msg.subject}`));
+      this.fail(new Error(`no JetStream stream answered for ${msg.subject}`));
+      return;
     }
     let ack: JsAck;
     try {
       ack = JSON.parse(decoder.decode(msg.data)) as JsAck;
     } catch (e) {
-      return this.fail(e);
+      this.fail(e);
+      return;
     }
     if (ack.error || typeof ack.seq !== "number") {
-      return this.fail(new Error(`JetStream refused a message: ${ack.error?.description ?? "no ack"}`));
+      this.fail(new Error(`JetStream refused a message: ${ack.error?.description ?? "no ack"}`));
+      return;
     }
     this.waiting.delete(token);
     this.stats.published++;
