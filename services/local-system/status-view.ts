@@ -326,23 +326,14 @@ export class StatusView {
 
   /** A reconciliation run, summarised: the report's head and every position with a finding. */
   async reconcile(trigger: string): Promise<RunResult | undefined> {
-    // Reading an ERP's balances can fail like any call to it (the simulators inject 5xx): try again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await this.sys.reconciler.run({ trigger });
-        this.out(renderReconciliation(r, this.sys.apiUrl, this.sys.keys.operations));
-        return r;
-      } catch (err) {
-        const why = (err as Error).message;
-        if (attempt >= 3) {
-          this.out(
-            `\nreconciliation failed ${attempt} times, last: ${why}; next scheduled run in a minute\n`,
-          );
-          return undefined;
-        }
-        this.out(`\nreconciliation could not read an ERP's balances (${why}); trying again`);
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
+    try {
+      const r = await this.sys.reconciler.run({ trigger });
+      this.out(renderReconciliation(r, this.sys.apiUrl, this.sys.keys.operations));
+      return r;
+    } catch (err) {
+      // The reconciler already retried its balance reads; an ERP that stays down shows here.
+      this.out(`\nreconciliation failed: ${(err as Error).message}; next scheduled run in a minute\n`);
+      return undefined;
     }
   }
 }

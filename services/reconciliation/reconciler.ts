@@ -6,6 +6,7 @@
  * the node) or a replay of dead-lettered postings.
  */
 import { randomBytes } from "node:crypto";
+import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
 import type { Command } from "../../domain/commands.ts";
@@ -78,6 +79,8 @@ export interface ReconcilerDeps {
   readonly events: EventLedger;
   readonly store: ReconciliationStore;
   readonly logger: Logger;
+  /** Retries of one target's balance read before the run fails (default 4, with backoff). */
+  readonly readRetries?: number;
   /** Sends an approved compensating command into the system (NATS request/reply in the node). */
   readonly submitCommand: (command: Command) => Promise<unknown>;
   /** Replays a dead-lettered posting (PostingService.retry). */
@@ -151,7 +154,17 @@ export class Reconciler {
           // The snapshot time is taken before the read: an ack after it may or may not be in the
           // figure we read, so such events count as in flight (the classification allows for it).
           const snapshot = this.now().toISOString();
-          const balances = await target.readBalances(location);
+          // One failed read (a 5xx, a lost answer) must not fail the whole run: retry with backoff.
+          const balances = await pRetry(() => target.readBalances(location), {
+            retries: d.readRetries ?? 4,
+            minTimeout: 100,
+            maxTimeout: 2_000,
+            onFailedAttempt: (e) =>
+              d.logger.warn(
+                { target: target.id, location, attempt: e.attemptNumber, err: e.message },
+                "balance read failed; retrying",
+              ),
+          });
           const skus = new Set([...(await d.events.skusAt(location)), ...balances.keys()]);
           for (const sku of [...skus].sort()) {
             const position: Position = { region: d.regionOf?.(location) ?? d.region, location, sku };

@@ -207,6 +207,22 @@ describe("reconciliation against the ERP simulators", () => {
     expect(d365.quantity("env1", "usmf", "R-1", { SiteId: "1", LocationId: "11" }, "iv.onhand")).toBe(25);
   });
 
+  it("rides out a short ERP outage while reading balances (retries with backoff), then reports in sync", async () => {
+    sap.setOutage(true, { forMs: 400 });
+    const result = await reconciler.run({ targets: ["sap"] });
+    expect(result.positions.filter((p) => p.target === "sap").length).toBeGreaterThan(0);
+    expect(result.findings).toEqual([]);
+  });
+
+  it("fails the run, naming the target, when an ERP stays down past the retries", async () => {
+    sap.setOutage(true);
+    try {
+      await expect(reconciler.run({ targets: ["sap"] })).rejects.toThrow(/sap/);
+    } finally {
+      sap.setOutage(false);
+    }
+  });
+
   it("classifies a difference explained by events not yet acknowledged as in flight", async () => {
     // The D365 connector is paused (a deploy): an event committed now is not yet posted there.
     const d365Worker = rig.workers.find((w) => w.targetId === "d365")!;
