@@ -6,35 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-
-const DEFAULT_API = process.env.STOCKLINE_API_URL ?? "http://127.0.0.1:8080";
-
-type Out = (line: string) => void;
-
-const call = async (api: string, method: "GET" | "POST", path: string, body?: unknown) => {
-  const res = await fetch(`${api.replace(/\/$/, "")}${path}`, {
-    method,
-    headers: {
-      ...(process.env.STOCKLINE_API_KEY ? { "x-api-key": process.env.STOCKLINE_API_KEY } : {}),
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
-};
-
-const fail = (status: number, json: unknown): never => {
-  const j = json as { message?: string; errors?: Array<{ message: string }> };
-  const message = j?.message ?? JSON.stringify(json);
-  throw new Error(`HTTP ${status}: ${message}`);
-};
+import { callApi, DEFAULT_API, failWith, type Out } from "./api-client.ts";
 
 interface Row {
   region: string;
@@ -104,8 +76,8 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
         set("after", o.after);
         set("limit", o.limit);
         const qs = q.toString();
-        const r = await call(o.api, "GET", `/v1/exceptions/dead-letters${qs ? `?${qs}` : ""}`);
-        if (r.status !== 200) fail(r.status, r.json);
+        const r = await callApi(o.api, "GET", `/v1/exceptions/dead-letters${qs ? `?${qs}` : ""}`);
+        if (r.status !== 200) failWith(r.status, r.json);
         const j = r.json as { deadLetters: Row[]; next: Record<string, number> };
         if (j.deadLetters.length === 0) out("no command dead letters");
         for (const d of j.deadLetters) out(rowLine(d));
@@ -119,12 +91,12 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
     .description("show a command dead letter: context, rule or error, original payload, retries")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (region: string, seq: string, o: { api: string }) => {
-      const r = await call(
+      const r = await callApi(
         o.api,
         "GET",
         `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}`,
       );
-      if (r.status !== 200) fail(r.status, r.json);
+      if (r.status !== 200) failWith(r.status, r.json);
       out(JSON.stringify(r.json, null, 2));
     });
 
@@ -145,7 +117,7 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
             throw new Error(`--payload ${o.payload}: ${(err as Error).message}`);
           }
         }
-        const r = await call(
+        const r = await callApi(
           o.api,
           "POST",
           `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}/retry`,
@@ -164,7 +136,7 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
         };
         if (![200, 202, 422, 503].includes(r.status)) {
           for (const e of j.errors ?? []) out(`  ${e.message}`);
-          fail(r.status, r.json);
+          failWith(r.status, r.json);
         }
         const a = j.attempt;
         const why = a?.reason ? `: ${a.reason.code} ${a.reason.message}` : "";
@@ -183,13 +155,13 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
     .option("--by <name>", "who", process.env.USER ?? "operator")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (region: string, seq: string, o: { note?: string; by: string; api: string }) => {
-      const r = await call(
+      const r = await callApi(
         o.api,
         "POST",
         `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}/resolve`,
         { by: o.by, ...(o.note ? { note: o.note } : {}) },
       );
-      if (r.status !== 200) fail(r.status, r.json);
+      if (r.status !== 200) failWith(r.status, r.json);
       out(`${region}/${seq}: ${(r.json as { status: string }).status}`);
     });
 };

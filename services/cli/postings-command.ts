@@ -5,34 +5,7 @@
  * key (role operations or finance) from STOCKLINE_API_KEY.
  */
 import type { Command } from "commander";
-
-const DEFAULT_API = process.env.STOCKLINE_API_URL ?? "http://127.0.0.1:8080";
-
-type Out = (line: string) => void;
-
-const call = async (api: string, method: "GET" | "POST", path: string, body?: unknown) => {
-  const res = await fetch(`${api.replace(/\/$/, "")}${path}`, {
-    method,
-    headers: {
-      ...(process.env.STOCKLINE_API_KEY ? { "x-api-key": process.env.STOCKLINE_API_KEY } : {}),
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
-};
-
-const fail = (status: number, json: unknown): never => {
-  const message = (json as { message?: string })?.message ?? JSON.stringify(json);
-  throw new Error(`HTTP ${status}: ${message}`);
-};
+import { callApi, DEFAULT_API, failWith, type Out } from "./api-client.ts";
 
 interface DeadLetterRow {
   id: number;
@@ -57,12 +30,12 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .option("--target <id>", "only this target")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (o: { target?: string; api: string }) => {
-      const r = await call(
+      const r = await callApi(
         o.api,
         "GET",
         `/v1/postings/dead-letters${o.target ? `?target=${encodeURIComponent(o.target)}` : ""}`,
       );
-      if (r.status !== 200) fail(r.status, r.json);
+      if (r.status !== 200) failWith(r.status, r.json);
       const rows = (r.json as { deadLetters: DeadLetterRow[] }).deadLetters;
       if (rows.length === 0) return out("no dead letters");
       for (const d of rows)
@@ -75,8 +48,8 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .description("show a dead letter: posting, attempts, event")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (id: string, o: { api: string }) => {
-      const r = await call(o.api, "GET", `/v1/postings/dead-letters/${encodeURIComponent(id)}`);
-      if (r.status !== 200) fail(r.status, r.json);
+      const r = await callApi(o.api, "GET", `/v1/postings/dead-letters/${encodeURIComponent(id)}`);
+      if (r.status !== 200) failWith(r.status, r.json);
       out(JSON.stringify(r.json, null, 2));
     });
   dlq
@@ -84,7 +57,7 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .description("replay a dead letter (posted once: same idempotency key)")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (id: string, o: { api: string }) => {
-      const r = await call(o.api, "POST", `/v1/postings/dead-letters/${encodeURIComponent(id)}/retry`);
+      const r = await callApi(o.api, "POST", `/v1/postings/dead-letters/${encodeURIComponent(id)}/retry`);
       const j = r.json as {
         outcome?: string;
         duplicate?: boolean;
@@ -99,7 +72,7 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
         process.exitCode = 1;
         return out(`still dead: ${j.error}`);
       }
-      fail(r.status, r.json);
+      failWith(r.status, r.json);
     });
 
   const reconcile = program
@@ -112,11 +85,11 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .option("--target <id...>", "only these targets")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (o: { location?: string[]; target?: string[]; api: string }) => {
-      const r = await call(o.api, "POST", "/v1/reconciliation/runs", {
+      const r = await callApi(o.api, "POST", "/v1/reconciliation/runs", {
         ...(o.location ? { locations: o.location } : {}),
         ...(o.target ? { targets: o.target } : {}),
       });
-      if (r.status !== 201) fail(r.status, r.json);
+      if (r.status !== 201) failWith(r.status, r.json);
       out((r.json as { report: string }).report);
     });
   reconcile
@@ -124,8 +97,8 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .description("list reconciliation runs")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (o: { api: string }) => {
-      const r = await call(o.api, "GET", "/v1/reconciliation/runs");
-      if (r.status !== 200) fail(r.status, r.json);
+      const r = await callApi(o.api, "GET", "/v1/reconciliation/runs");
+      if (r.status !== 200) failWith(r.status, r.json);
       for (const run of (
         r.json as {
           runs: {
@@ -147,8 +120,8 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .description("print a run's report")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (runId: string, o: { api: string }) => {
-      const r = await call(o.api, "GET", `/v1/reconciliation/runs/${encodeURIComponent(runId)}/report`);
-      if (r.status !== 200) fail(r.status, r.json);
+      const r = await callApi(o.api, "GET", `/v1/reconciliation/runs/${encodeURIComponent(runId)}/report`);
+      if (r.status !== 200) failWith(r.status, r.json);
       out(String(r.json));
     });
   reconcile
@@ -157,13 +130,13 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
     .option("--by <name>", "who approves", process.env.USER ?? "operator")
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (findingId: string, o: { by: string; api: string }) => {
-      const r = await call(
+      const r = await callApi(
         o.api,
         "POST",
         `/v1/reconciliation/findings/${encodeURIComponent(findingId)}/approve`,
         { by: o.by },
       );
-      if (r.status !== 200) fail(r.status, r.json);
+      if (r.status !== 200) failWith(r.status, r.json);
       out(JSON.stringify(r.json, null, 2));
     });
 };
