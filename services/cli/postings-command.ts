@@ -20,6 +20,27 @@ interface DeadLetterRow {
   deadAt: string | null;
 }
 
+interface Approval {
+  readonly finding?: { readonly status?: string };
+  readonly command?: {
+    readonly kind?: string;
+    readonly position?: { readonly region: string; readonly location: string; readonly sku: string };
+    readonly quantity?: { readonly value: number; readonly uom: string };
+  };
+  readonly outcome?: unknown;
+}
+
+/** One line an operator reads: what was sent where and what the node decided (JSON with --json elsewhere). */
+const describeApproval = (findingId: string, a: Approval): string => {
+  const c = a.command;
+  const what = c?.position
+    ? `${c.kind} ${c.quantity ? `${c.quantity.value > 0 ? "+" : ""}${c.quantity.value} ${c.quantity.uom}` : ""} at ${c.position.region}/${c.position.location}/${c.position.sku}`
+    : "postings replayed";
+  const o = a.outcome as { outcome?: string; accepted?: boolean; reason?: { message?: string } } | undefined;
+  const decided = o?.outcome ?? (o?.accepted === undefined ? "sent" : o.accepted ? "accepted" : "refused");
+  return `approved ${findingId}: ${what} -> ${decided}${o?.reason?.message ? ` (${o.reason.message})` : ""}; finding ${a.finding?.status ?? "updated"}`;
+};
+
 export const registerPostingsCommands = (program: Command, out: Out = (l) => console.log(l)): void => {
   const dlq = program
     .command("dlq")
@@ -137,6 +158,6 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
         { by: o.by },
       );
       if (r.status !== 200) failWith(r.status, r.json);
-      out(JSON.stringify(r.json, null, 2));
+      out(describeApproval(findingId, r.json as Approval));
     });
 };
