@@ -3,6 +3,7 @@
  * `synchronous=FULL`. Requests: `start` (raw node configuration, decoded with the node's own codec),
  * `stats` (group-commit figures, store head, relay checkpoint, command outcomes, memory, CPU), `stop`.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { resolveNodeConfig } from "../infra/config/node-config.ts";
 import { createLogger } from "../infra/logging.ts";
 import { metricsRegistry } from "../infra/metrics.ts";
@@ -11,6 +12,9 @@ import { processFigures, serveParent } from "./child-process.ts";
 
 let node: RegionalNode | undefined;
 let head = 0;
+// Event-loop delay since the previous `stats` request: a long synchronous step shows here.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 const outcomes = async (): Promise<Record<string, number>> => {
   const metric = metricsRegistry.getSingleMetric("stockline_node_commands_total");
@@ -35,11 +39,18 @@ serveParent({
   },
   async stats() {
     if (!node) throw new Error("node not started");
+    const loopDelayMs = {
+      p50: loopDelay.percentile(50) / 1e6,
+      p99: loopDelay.percentile(99) / 1e6,
+      max: loopDelay.max / 1e6,
+    };
+    loopDelay.reset();
     return {
       committer: node.committer.stats,
       storeHead: head,
       relayCheckpoint: node.relay.checkpoint,
       outcomes: await outcomes(),
+      loopDelayMs,
       ...processFigures(),
     };
   },

@@ -43,6 +43,7 @@ export class GroupCommitter {
   private batches = 0;
   private items = 0;
   private commitMs = 0;
+  private maxCommitMs = 0;
 
   constructor(
     private readonly store: Pick<EventStore, "appendMany">,
@@ -54,8 +55,15 @@ export class GroupCommitter {
     },
   ) {}
 
-  get stats(): { batches: number; items: number; averageBatch: number; commitMs: number } {
+  get stats(): {
+    batches: number;
+    items: number;
+    averageBatch: number;
+    commitMs: number;
+    maxCommitMs: number;
+  } {
     return {
+      maxCommitMs: Math.round(this.maxCommitMs),
       batches: this.batches,
       items: this.items,
       averageBatch: this.batches ? this.items / this.batches : 0,
@@ -103,6 +111,7 @@ export class GroupCommitter {
           const outcomes = await this.store.appendMany(batch.map((p) => p.item));
           const took = performance.now() - started;
           this.commitMs += took;
+          if (took > this.maxCommitMs) this.maxCommitMs = took;
           batchSizes.observe({ region: this.opts.region }, batch.length);
           commitSeconds.observe({ region: this.opts.region }, took / 1000);
           this.batches++;

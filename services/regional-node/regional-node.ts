@@ -30,6 +30,7 @@ import { NodeDb } from "./node-db.ts";
 import { PositionRuntime } from "./position-runtime.ts";
 import { Relay } from "./relay.ts";
 import { RequestReplyIntake } from "./request-reply.ts";
+import { appendWorkerAvailable, WorkerAppendStore } from "./worker-append-store.ts";
 
 export interface RegionalNode {
   readonly region: string;
@@ -54,7 +55,24 @@ export interface StartOptions {
 const openStore = async (config: NodeConfig, logger: Logger): Promise<EventStore> => {
   if (config.store.kind === "sqlite") {
     mkdirSync(path.dirname(config.store.path), { recursive: true });
-    return openSqliteEventStore({ path: config.store.path, synchronous: config.store.synchronous, logger });
+    const reader = openSqliteEventStore({
+      path: config.store.path,
+      synchronous: config.store.synchronous,
+      logger,
+    });
+    // Commits (and their fsync) in a worker thread, off the event loop; see worker-append-store.ts.
+    if (config.store.path === ":memory:" || !appendWorkerAvailable()) return reader;
+    const store = new WorkerAppendStore(reader, {
+      path: config.store.path,
+      synchronous: config.store.synchronous,
+    });
+    try {
+      await store.start();
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+    return store;
   }
   const { openEventStoreDbEventStore } = await import("../../infra/event-store/eventstoredb-event-store.ts");
   return openEventStoreDbEventStore({ connectionString: config.store.url, logger });
