@@ -15,6 +15,7 @@ let head = 0;
 // Event-loop delay since the previous `stats` request: a long synchronous step shows here.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
+let elu = performance.eventLoopUtilization();
 
 const outcomes = async (): Promise<Record<string, number>> => {
   const metric = metricsRegistry.getSingleMetric("stockline_node_commands_total");
@@ -45,12 +46,16 @@ serveParent({
       max: loopDelay.max / 1e6,
     };
     loopDelay.reset();
+    // Share of wall time the main thread was busy since the previous `stats` (0..1).
+    const mainThreadBusy = performance.eventLoopUtilization(elu).utilization;
+    elu = performance.eventLoopUtilization();
     return {
       committer: node.committer.stats,
       storeHead: head,
       relayCheckpoint: node.relay.checkpoint,
       outcomes: await outcomes(),
       loopDelayMs,
+      mainThreadBusy,
       ...processFigures(),
     };
   },
