@@ -8,6 +8,7 @@
  *                    the stream (the node's own ceiling, without the publisher sharing its event loop).
  *   PROBE_MIX=1      one command in three places a reservation (a thousand open per position at most):
  *                    exercises the reservations in the position context.
+ *   PROBE_MAX_IN_FLIGHT=N  the node's intake.maxInFlight (default: the node's default).
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -22,6 +23,8 @@ const count = Number(process.argv[2] ?? 20_000);
 const positions = Number(process.argv[3] ?? 500);
 const prefill = process.env.PROBE_PREFILL === "1";
 const mix = process.env.PROBE_MIX === "1";
+const maxInFlight = process.env.PROBE_MAX_IN_FLIGHT ? Number(process.env.PROBE_MAX_IN_FLIGHT) : undefined;
+const extra = maxInFlight ? { intake: { maxInFlight } } : {};
 const servers = [process.env.NATS_URL ?? "nats://127.0.0.1:4222"];
 const region = uniqueRegion("probe");
 const tmp = tempDir("probe");
@@ -76,9 +79,9 @@ if (prefill) {
   started = performance.now();
   cpuAtStart = process.cpuUsage();
   gcMs = 0;
-  node = await startRegionalNode(nodeConfig(region, tmp.dir, servers), { logger });
+  node = await startRegionalNode(nodeConfig(region, tmp.dir, servers, extra), { logger });
 } else {
-  node = await startRegionalNode(nodeConfig(region, tmp.dir, servers), { logger });
+  node = await startRegionalNode(nodeConfig(region, tmp.dir, servers, extra), { logger });
   started = performance.now();
   await publish();
   published = performance.now();
@@ -94,6 +97,8 @@ const done = performance.now();
 const cpu = process.cpuUsage(cpuAtStart);
 const gcMsInWindow = Math.round(gcMs);
 const s = node.committer.stats;
+// With --expose-gc the heap figure is what is live, not what awaits collection.
+(globalThis as { gc?: () => void }).gc?.();
 console.log(
   JSON.stringify({
     count,
@@ -108,6 +113,7 @@ console.log(
     commitBatches: s.batches,
     averageBatch: Math.round(s.averageBatch),
     rssMb: Math.round(process.memoryUsage().rss / 1e6),
+    heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e6),
     // Monotonic microseconds (the clock of --cpu-prof), to cut a profile to the measured window.
     windowUs: [startedUs, Number(process.hrtime.bigint() / 1000n)],
   }),
