@@ -3,9 +3,13 @@
  *   npx tsx services/regional-node/main.ts --region eu [--config node.json]
  * SIGTERM/SIGINT stop it gracefully (intake, in-flight commands, commits, relay); a second signal exits at once.
  */
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Command } from "commander";
 import { loadNodeConfig } from "../../infra/config/node-config.ts";
 import { createLogger } from "../../infra/logging.ts";
+import { startConsumerLagSampler } from "../../infra/nats/consumer-lag.ts";
+import { cmdStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
+import { CommandDeadLetterDesk, startDeadLetterDepthSampler } from "../dead-letters/command-dead-letters.ts";
 import { startRegionalNode } from "./regional-node.ts";
 
 export const runNode = async (opts: { region?: string; config?: string }): Promise<void> => {
@@ -19,6 +23,22 @@ export const runNode = async (opts: { region?: string; config?: string }): Promi
     return;
   }
   const node = await startRegionalNode(config, { logger });
+  // The process's /metrics also show consumer lag of its streams and the open dead letters.
+  const lag = startConsumerLagSampler({
+    sources: [
+      {
+        jsm: await jetstreamManager(node.nc),
+        streams: [cmdStreamName(node.region), evtStreamName(node.region)],
+      },
+    ],
+    logger,
+  });
+  const depth = startDeadLetterDepthSampler(
+    [new CommandDeadLetterDesk({ nc: node.nc, region: node.region, logger })],
+    {
+      logger,
+    },
+  );
   let signals = 0;
   const onSignal = (signal: string) => {
     signals++;
@@ -27,6 +47,8 @@ export const runNode = async (opts: { region?: string; config?: string }): Promi
       process.exit(1);
     }
     logger.info({ signal }, "signal received: stopping gracefully");
+    lag.stop();
+    depth.stop();
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {
