@@ -16,9 +16,11 @@
  * restart can time out. Order in the stream after a break is not guaranteed to be position order (a
  * message sent just before the break may land after resumed ones); consumers go by revision.
  */
+
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { jetstream } from "@nats-io/jetstream";
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import { AckedPrefix } from "./acked-prefix.ts";
 
 export type PipelinedMessage<P> = {
   subject: string;
@@ -56,17 +58,12 @@ export class PublishPipelineBrokenError<P> extends Error {
   }
 }
 
-type Entry<P> = { position: P; acked: boolean };
-
 export class PipelinedPublisher<P = number> {
   readonly window: number;
   private readonly ackTimeoutMs: number;
   private readonly onAck: ((position: P, ack: PubAck) => void) | undefined;
-  // Publish-ordered entries not yet folded into the watermark; `head` is the first unfolded one.
-  private entries: Entry<P>[] = [];
-  private head = 0;
+  private readonly prefix = new AckedPrefix<P>();
   private pending = 0;
-  private watermark: P | undefined;
   private failure: unknown;
   private failed = false;
   private slotWaiters: Array<() => void> = [];
@@ -85,7 +82,7 @@ export class PipelinedPublisher<P = number> {
 
   /** Position of the last message of the longest fully acknowledged prefix; `undefined` before the first. */
   get ackedThrough(): P | undefined {
-    return this.watermark;
+    return this.prefix.watermark;
   }
 
   get inFlight(): number {
@@ -109,8 +106,7 @@ export class PipelinedPublisher<P = number> {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
     if (this.failed) throw this.brokenError();
-    const entry: Entry<P> = { position: msg.position, acked: false };
-    this.entries.push(entry);
+    const entry = this.prefix.track({ position: msg.position, acked: false });
     this.pending++;
     this.js
       .publish(msg.subject, msg.data, { msgID: msg.msgId, timeout: this.ackTimeoutMs, headers: msg.headers })
@@ -119,7 +115,7 @@ export class PipelinedPublisher<P = number> {
           this.published++;
           if (ack.duplicate) this.duplicates++;
           entry.acked = true;
-          this.advance();
+          this.prefix.advance();
           this.onAck?.(msg.position, ack);
         },
         (err: unknown) => {
@@ -144,26 +140,11 @@ export class PipelinedPublisher<P = number> {
   async flush(): Promise<P | undefined> {
     while (this.pending > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     if (this.failed) throw this.brokenError();
-    return this.watermark;
+    return this.prefix.watermark;
   }
 
   private brokenError(): PublishPipelineBrokenError<P> {
-    return new PublishPipelineBrokenError(this.watermark, this.pending, { cause: this.failure });
-  }
-
-  private advance(): void {
-    const entries = this.entries;
-    let head = this.head;
-    while (head < entries.length && entries[head]!.acked) {
-      this.watermark = entries[head]!.position;
-      head++;
-    }
-    // Compact now and then so the array does not grow with every message ever published.
-    if (head > 4096 && head * 2 > entries.length) {
-      this.entries = entries.slice(head);
-      head = 0;
-    }
-    this.head = head;
+    return new PublishPipelineBrokenError(this.prefix.watermark, this.pending, { cause: this.failure });
   }
 }
 

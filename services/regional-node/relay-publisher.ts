@@ -16,12 +16,11 @@ import {
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
+import { AckedPrefix, type TrackedMessage } from "../../infra/nats/acked-prefix.ts";
 import { type PipelinedMessage, PublishPipelineBrokenError } from "../../infra/nats/pipelined-publisher.ts";
 
-interface Entry<P> {
-  readonly position: P;
+interface Entry<P> extends TrackedMessage<P> {
   readonly sentAt: number;
-  acked: boolean;
 }
 
 interface JsAck {
@@ -40,11 +39,8 @@ export class RelayPublisher<P = number> {
   private readonly sub: Subscription;
   private readonly timer: NodeJS.Timeout;
   private readonly waiting = new Map<number, Entry<P>>();
-  // Publish-ordered entries not yet folded into the watermark; `head` is the first unfolded one.
-  private entries: Entry<P>[] = [];
-  private head = 0;
+  private readonly prefix = new AckedPrefix<P, Entry<P>>();
   private token = 0;
-  private watermark: P | undefined;
   private failure: unknown;
   private failed = false;
   private slotWaiters: Array<() => void> = [];
@@ -64,7 +60,7 @@ export class RelayPublisher<P = number> {
   }
 
   get ackedThrough(): P | undefined {
-    return this.watermark;
+    return this.prefix.watermark;
   }
 
   get inFlight(): number {
@@ -82,8 +78,7 @@ export class RelayPublisher<P = number> {
     }
     if (this.failed) throw this.brokenError();
     const token = ++this.token;
-    const entry: Entry<P> = { position: msg.position, sentAt: Date.now(), acked: false };
-    this.entries.push(entry);
+    const entry = this.prefix.track({ position: msg.position, sentAt: Date.now(), acked: false });
     this.waiting.set(token, entry);
     const h = msg.headers ?? makeHeaders();
     h.set("Nats-Msg-Id", msg.msgId);
@@ -101,7 +96,7 @@ export class RelayPublisher<P = number> {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
     if (this.failed) throw this.brokenError();
-    return this.watermark;
+    return this.prefix.watermark;
   }
 
   /** Stops listening for acks; call once the publisher is done with (flushed or broken). */
@@ -138,7 +133,7 @@ export class RelayPublisher<P = number> {
     this.stats.published++;
     if (ack.duplicate) this.stats.duplicates++;
     entry.acked = true;
-    this.advance();
+    this.prefix.advance();
     this.slotWaiters.shift()?.();
     if (this.waiting.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
@@ -146,7 +141,7 @@ export class RelayPublisher<P = number> {
   private checkTimeouts(): void {
     if (this.failed || this.waiting.size === 0) return;
     // Entries are in publish order: the oldest unacknowledged one is the first to time out.
-    const oldest = this.entries[this.head];
+    const oldest = this.prefix.oldest;
     if (oldest && !oldest.acked && Date.now() - oldest.sentAt > this.ackTimeoutMs)
       this.fail(new Error("timeout"));
   }
@@ -160,21 +155,6 @@ export class RelayPublisher<P = number> {
   }
 
   private brokenError(): PublishPipelineBrokenError<P> {
-    return new PublishPipelineBrokenError(this.watermark, this.waiting.size, { cause: this.failure });
-  }
-
-  private advance(): void {
-    const entries = this.entries;
-    let head = this.head;
-    while (head < entries.length && entries[head]!.acked) {
-      this.watermark = entries[head]!.position;
-      head++;
-    }
-    // Compact now and then so the array does not grow with every message ever published.
-    if (head > 4096 && head * 2 > entries.length) {
-      this.entries = entries.slice(head);
-      head = 0;
-    }
-    this.head = head;
+    return new PublishPipelineBrokenError(this.prefix.watermark, this.waiting.size, { cause: this.failure });
   }
 }
