@@ -254,9 +254,11 @@ export class GlobalProjector {
       } catch (err) {
         this.stats.rejected++;
         metrics.events.inc({ ...labels, result: "rejected" });
+        // The region's projector dead-letters the same event from INV_EVT_<R> (one dead letter per
+        // bad event, in the region that holds it); the hub only skips its copy.
         this.log.error(
           { err, region, subject: m.subject, seq: m.seq },
-          "undecodable mirrored event terminated",
+          "undecodable mirrored event skipped (dead-lettered by the region's projector)",
         );
         m.term("not a canonical event");
         this.fresh.set(region, noteRegionSeq(this.fresh.get(region)!, m.seq));

@@ -27,6 +27,7 @@ import {
   type ReadPositionStream,
   type RegionalAtpEntry,
 } from "../../projections/regional-atp.projection.ts";
+import { DeadLetterPublisher } from "../regional-node/dead-letters.ts";
 import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
 import { projectionMetrics as metrics, observeProjectionLatency } from "./projection-metrics.ts";
 
@@ -80,6 +81,7 @@ export class RegionalProjector {
   private readonly cache: LRUCache<string, RegionalAtpEntry>;
   private kv: KV | undefined;
   private loop: ConsumerLoop | undefined;
+  private deadLetters: DeadLetterPublisher | undefined;
   private readonly stream: string;
   private readonly durable: string;
   readonly stats: RegionalProjectorStats = {
@@ -105,6 +107,7 @@ export class RegionalProjector {
     const js = jetstream(this.opts.nc, { domain });
     const jsm = await jetstreamManager(this.opts.nc, { domain });
     this.kv = await ensureAtpBucket(new Kvm(js), this.region);
+    this.deadLetters = new DeadLetterPublisher(js, this.region, this.log);
     this.loop = await consumeDurable(js, jsm, this.stream, this.durable, (batch) => this.handle(batch), {
       log: this.log,
       batchMax: this.opts.batchMax,
@@ -130,6 +133,31 @@ export class RegionalProjector {
     return entry;
   }
 
+  /** True once the dead letter is stored (idempotent per stream sequence), false if it could not be. */
+  private async deadLetterUndecodable(m: JsMsg, err: Error): Promise<boolean> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(td.decode(m.data));
+    } catch {
+      raw = undefined;
+    }
+    const dl = this.deadLetters!.build({
+      reason: "undecodableEvent",
+      code: raw === undefined ? "malformedJson" : "decode",
+      message: `event ${this.stream}#${m.seq} (${m.headers?.get("Nats-Msg-Id") || "no msg id"}) is not a canonical event, the ATP read model skips it: ${err.message}`,
+      raw,
+      payload: m.data,
+      intake: { via: "jetstream", subject: m.subject, streamSequence: m.seq },
+    });
+    try {
+      await this.deadLetters!.send(dl, `undecodable-event:${this.stream}:${m.seq}`);
+      return true;
+    } catch (sendErr) {
+      this.log.error({ err: sendErr, seq: m.seq }, "undecodable event: dead letter not stored; will retry");
+      return false;
+    }
+  }
+
   private async handle(batch: JsMsg[]): Promise<void> {
     const labels = { projector: "regional", region: this.region };
     const dirty = new Map<string, RegionalAtpEntry>();
@@ -144,13 +172,15 @@ export class RegionalProjector {
       try {
         event = decodeEventMessage(m);
       } catch (err) {
-        // Not a canonical event: it can never be applied. Say so loudly, and take it off the stream's way.
+        // Not a canonical event: it can never be applied. It goes to the region's dead letters (the
+        // event stream keeps the original), and only then off the consumer's way.
+        if (!(await this.deadLetterUndecodable(m, err as Error))) {
+          this.stats.retried++;
+          m.nak(5_000);
+          continue;
+        }
         this.stats.rejected++;
         metrics.events.inc({ ...labels, result: "rejected" });
-        this.log.error(
-          { err, subject: m.subject, seq: m.seq, msgId: m.headers?.get("Nats-Msg-Id") },
-          "undecodable event terminated",
-        );
         m.term("not a canonical event");
         continue;
       }

@@ -25,7 +25,9 @@ export type DeadLetterReason =
   | "rejected"
   | "commitFailed"
   | "sequenceGapTimeout"
-  | "transferDispatchFailed";
+  | "transferDispatchFailed"
+  /** An event in `INV_EVT_<R>` the read model cannot decode (written by something other than the relay). */
+  | "undecodableEvent";
 
 export interface DeadLetter {
   readonly reason: DeadLetterReason;

@@ -4,10 +4,13 @@
  * (with relay retries and some events the relay never published), global ATP = the sum of the
  * regional read models = the fold of every stored event.
  */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
-import { positionKey } from "../../domain/ids.ts";
+import { type Position, positionKey } from "../../domain/ids.ts";
+import { dlqStreamName, evtStreamName, evtSubject } from "../../infra/nats/subjects.ts";
 import { applyToRegionalAtp, type RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import type { DeadLetter } from "../../services/regional-node/dead-letters.ts";
 import { ALL_POSITIONS, decideAll, domainAtp, REGIONS, SKUS, sampleCommands } from "./event-streams.ts";
 import { type Federation, startFederation, waitFor } from "./federation-fixture.ts";
 
@@ -111,5 +114,43 @@ describe("convergence: global ATP = sum of regional read models = fold of every 
     const fresh = fed.global.freshness();
     expect(fresh.map((f) => f.link)).toEqual(["up", "up"]);
     expect(fresh.every((f) => f.lastEventRecordedTime !== undefined)).toBe(true);
+  });
+
+  it("dead-letters an event it cannot decode, with the payload, and goes on with the next ones", async () => {
+    const r = REGIONS[0]!;
+    const js = jetstream(fed.regionNc[r]!);
+    const jsm = await jetstreamManager(fed.regionNc[r]!);
+    const dlqBefore = (await jsm.streams.info(dlqStreamName(r))).state.messages;
+    // Something other than the relay wrote to the event stream: cut-off JSON and JSON that is no event.
+    const cut = await js.publish(evtSubject(r, "DC-X", "SKU-X"), '{"type":"GoodsReceived","quantity":');
+    const alien = await js.publish(evtSubject(r, "DC-X", "SKU-X"), JSON.stringify({ type: "GoodsReceived" }));
+    // A real event after them is still applied.
+    const fresh: readonly Position[] = [{ region: r, location: "DC 9", sku: "SKU-AFTER" }];
+    const after = decideAll(sampleCommands(10, 7, fresh), fresh).events;
+    expect(after.length).toBeGreaterThan(0);
+    await fed.commit(after);
+    const last = after.at(-1)!;
+    await waitFor(
+      "the read model past the undecodable events",
+      () => fed.readModels[r]!.get(last.position.location, last.position.sku)?.lastRevision === last.revision,
+    );
+    await waitFor(
+      "two dead letters",
+      async () => (await jsm.streams.info(dlqStreamName(r))).state.messages === dlqBefore + 2,
+    );
+    const info = await jsm.streams.info(dlqStreamName(r));
+    const letters: DeadLetter[] = [];
+    for (let seq = info.state.last_seq - 1; seq <= info.state.last_seq; seq++)
+      letters.push((await jsm.streams.getMessage(dlqStreamName(r), { seq }))!.json<DeadLetter>());
+    expect(letters.map((d) => d.reason)).toEqual(["undecodableEvent", "undecodableEvent"]);
+    expect(letters.map((d) => d.code)).toEqual(["malformedJson", "decode"]);
+    expect(letters.map((d) => d.intake.streamSequence)).toEqual([cut.seq, alien.seq]);
+    expect(letters[0]!.payload).toBe('{"type":"GoodsReceived","quantity":');
+    expect(letters[1]!.message).toContain(`${evtStreamName(r)}#${alien.seq}`);
+    expect(fed.projectors[r]!.stats.rejected).toBe(2);
+    // The originals stay in the event stream for the audit; the consumer moved past them.
+    expect((await jsm.streams.getMessage(evtStreamName(r), { seq: cut.seq }))?.string()).toContain(
+      "quantity",
+    );
   });
 });
