@@ -42,6 +42,8 @@ export type PositionMachineEvent =
 
 export type PositionEmitted = { readonly type: "decision"; readonly outcome: Outcome };
 
+const NO_INPUT = Object.freeze({}) as PositionContext;
+
 export const positionMachine = setup({
   types: {
     context: {} as PositionContext,
@@ -70,7 +72,11 @@ export const positionMachine = setup({
   },
 }).createMachine({
   id: "position",
-  context: ({ input }) => input.context,
+  // XState's pure `transition` (the decider's `decide`/`evolve`, replays) builds a throwaway actor
+  // without input on every call and discards its initial snapshot. Reading `input.context` there
+  // threw, and XState turned each throw into an error snapshot with a stack trace: most of a
+  // replay's time. Without input the context is an empty placeholder nothing ever reads.
+  context: ({ input }) => (input as typeof input | undefined)?.context ?? NO_INPUT,
   initial: "restoring",
   states: {
     restoring: {
