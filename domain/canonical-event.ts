@@ -157,12 +157,19 @@ export const PendingEventCodecs = {
   ]),
   PickReversed: kind("PickReversed", { status: t.literal("available") }),
   ShipmentPosted: kind("ShipmentPosted", {}),
-  TransferShipped: kind("TransferShipped", {
-    status: StockStatusC,
-    destination: LocationRefC,
-    ...withTransferOrder,
+  TransferShipped: t.intersection([
+    kind("TransferShipped", { status: StockStatusC, destination: LocationRefC, ...withTransferOrder }),
+    t.partial({ eta: IsoTimestampC }),
+  ]),
+  TransferInboundRecorded: t.intersection([
+    kind("TransferInboundRecorded", { origin: LocationRefC, ...withTransferOrder }),
+    t.partial({ eta: IsoTimestampC }),
+  ]),
+  /** `quantity` is the open quantity of the PO at the position from now on (0: cancelled). */
+  ReceiptExpected: kind("ReceiptExpected", {
+    expectedAt: IsoTimestampC,
+    documents: t.intersection([DocumentsC, t.type({ po: NonEmptyStringC })]),
   }),
-  TransferInboundRecorded: kind("TransferInboundRecorded", { origin: LocationRefC, ...withTransferOrder }),
   TransferReceived: kind("TransferReceived", { status: StockStatusC, ...withTransferOrder }),
   ReturnReceived: kind("ReturnReceived", { status: ReturnDispositionC }),
   CountRecorded: kind("CountRecorded", {

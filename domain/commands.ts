@@ -53,7 +53,7 @@ export const CommandCodecs = {
   shipTransfer: command(
     "shipTransfer",
     { quantity: MovementQuantityC, destination: LocationRefC, ...transferOrderDocs },
-    { status: StockStatusC, ...TrackingC.props },
+    { status: StockStatusC, eta: IsoTimestampC, ...TrackingC.props },
   ),
   /**
    * Fact, at the destination: goods of a transfer order are on their way (issued by the runtime
@@ -62,6 +62,21 @@ export const CommandCodecs = {
   recordInboundTransfer: command(
     "recordInboundTransfer",
     { quantity: MovementQuantityC, origin: LocationRefC, ...transferOrderDocs },
+    { eta: IsoTimestampC },
+  ),
+  /**
+   * Fact (the purchasing system's): `quantity` of a purchase order line is still expected at the
+   * position on `expectedAt`. A level: each announcement replaces the previous one of that PO, 0
+   * cancels it; receipts that name the PO (`documents.po`) count against it. Moves no stock; it
+   * feeds time-phased ATP.
+   */
+  expectReceipt: command(
+    "expectReceipt",
+    {
+      quantity: LevelQuantityC,
+      expectedAt: IsoTimestampC,
+      documents: t.intersection([DocumentsC, t.type({ po: NonEmptyStringC })]),
+    },
     {},
   ),
   /** Fact, at the destination: goods of a transfer order arrived. */
@@ -159,6 +174,7 @@ export const isRequest = (c: Command): boolean => REQUEST_KINDS.has(c.kind);
  */
 export const MOVEMENT_KINDS = [
   "receipt",
+  "expectedReceipt",
   "pick",
   "shipment",
   "transfer",
@@ -175,6 +191,7 @@ export type MovementKind = (typeof MOVEMENT_KINDS)[number];
 
 export const MOVEMENT_OF: Readonly<Record<CommandKind, MovementKind>> = {
   receiveGoods: "receipt",
+  expectReceipt: "expectedReceipt",
   confirmPick: "pick",
   reversePick: "pick",
   postShipment: "shipment",

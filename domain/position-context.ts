@@ -268,6 +268,7 @@ export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): Posit
     case "LifecycleChanged":
       return { ...ctx, lifecycle: e.to };
     case "AnomalyRaised":
+    case "ReceiptExpected":
       return ctx;
   }
 };

@@ -294,6 +294,7 @@ const planCommand = (
           ...orig,
           status: c.status ?? "available",
           destination: { region: c.destination.region, location: c.destination.location },
+          ...(c.eta !== undefined ? { eta: c.eta } : {}),
           ...tracking(c),
         },
       ]);
@@ -304,8 +305,11 @@ const planCommand = (
           quantity: n,
           ...orig,
           origin: { region: c.origin.region, location: c.origin.location },
+          ...(c.eta !== undefined ? { eta: c.eta } : {}),
         },
       ]);
+    case "expectReceipt":
+      return plan([{ type: "ReceiptExpected", quantity: n, ...orig, expectedAt: c.expectedAt }]);
     case "receiveTransfer": {
       const to = c.documents.transferOrder;
       const prev = own(ctx.inbound, to);

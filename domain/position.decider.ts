@@ -144,6 +144,7 @@ export const inboundTransferCommandFor = (
   // The quantity as the origin's source sent it: the destination converts it with the same master data.
   quantity: shipped.original ?? missingOriginal(shipped.eventId),
   origin: { region: shipped.position.region, location: shipped.position.location },
+  ...(shipped.eta !== undefined ? { eta: shipped.eta } : {}),
 });
 
 const missingOriginal = (eventId: string): never => {

@@ -33,10 +33,18 @@ export interface InboundTransfer {
   /** Business time the origin shipped (of `TransferInboundRecorded`). */
   readonly shippedAt?: string;
   /**
-   * Expected arrival. The canonical event has no ETA field yet, so this is absent today and
+   * Expected arrival, when the origin's shipment gave one (`shipTransfer.eta`); without it
    * time-phased ATP derives one from `shippedAt` and a configured transit time.
    */
   readonly eta?: string;
+}
+
+/** A purchase order line still expected at this position (from `ReceiptExpected`, less receipts). */
+export interface ExpectedReceiptView {
+  readonly po: string;
+  /** Open quantity: announced, less what receipts naming the PO brought in since. */
+  readonly quantity: number;
+  readonly expectedAt: string;
 }
 
 export interface ReservationView {
@@ -67,6 +75,8 @@ export interface RegionalAtpEntry {
   readonly inbound: Readonly<Record<string, InboundTransfer>>;
   /** Open reservations by reservation id. */
   readonly reservations: Readonly<Record<string, ReservationView>>;
+  /** Open expected receipts by purchase order; absent when there are none (most positions). */
+  readonly expectedReceipts?: Readonly<Record<string, ExpectedReceiptView>>;
   readonly atp: AtpBreakdownView;
   readonly lastRevision: number;
   readonly lastEventId: string;
@@ -94,7 +104,7 @@ const withInbound = (
   to: string,
   shipped: number,
   received: number,
-  announced?: { origin: { region: string; location: string }; shippedAt: string },
+  announced?: { origin: { region: string; location: string }; shippedAt: string; eta?: string },
 ): Readonly<Record<string, InboundTransfer>> => {
   const prev = inbound[to];
   const s = (prev?.shipped ?? 0) + shipped;
@@ -103,6 +113,7 @@ const withInbound = (
   if (s > 0 && r >= s) return without(inbound, to);
   const origin = prev?.origin ?? announced?.origin;
   const shippedAt = prev?.shippedAt ?? announced?.shippedAt;
+  const eta = prev?.eta ?? announced?.eta;
   const next: InboundTransfer = {
     transferOrder: to,
     shipped: s,
@@ -110,9 +121,31 @@ const withInbound = (
     inTransit: Math.max(0, s - r),
     ...(origin ? { origin: { region: origin.region, location: origin.location } } : {}),
     ...(shippedAt ? { shippedAt } : {}),
-    ...(prev?.eta ? { eta: prev.eta } : {}),
+    ...(eta ? { eta } : {}),
   };
   return { ...inbound, [to]: next };
+};
+
+type ExpectedReceipts = Readonly<Record<string, ExpectedReceiptView>>;
+
+/** An announcement replaces the PO's open quantity (0 cancels); a receipt naming the PO reduces it. */
+const withExpected = (
+  expected: ExpectedReceipts | undefined,
+  e: CanonicalEvent,
+): ExpectedReceipts | undefined => {
+  if (e.type === "ReceiptExpected") {
+    const po = e.documents.po;
+    const rest = expected ? without(expected, po) : {};
+    const next =
+      e.quantity > 0 ? { ...rest, [po]: { po, quantity: e.quantity, expectedAt: e.expectedAt } } : rest;
+    return Object.keys(next).length > 0 ? next : undefined;
+  }
+  const po = e.type === "GoodsReceived" ? e.documents.po : undefined;
+  const open = po !== undefined && expected && Object.hasOwn(expected, po) ? expected[po] : undefined;
+  if (!expected || po === undefined || !open) return expected;
+  const left = open.quantity - e.quantity;
+  const next = left > 0 ? { ...expected, [po]: { ...open, quantity: left } } : without(expected, po);
+  return Object.keys(next).length > 0 ? next : undefined;
 };
 
 /** The details a balance does not carry, folded from one event. */
@@ -152,6 +185,7 @@ const foldDetails = (
         inbound: withInbound(inbound, e.documents.transferOrder, e.quantity, 0, {
           origin: e.origin,
           shippedAt: e.businessTime,
+          ...(e.eta ? { eta: e.eta } : {}),
         }),
       };
     case "TransferReceived":
@@ -195,6 +229,7 @@ export const applyToRegionalAtp = (
   }
   const b = e.balancesAfter;
   const details = foldDetails(e, current.reservations, current.inbound);
+  const expectedReceipts = withExpected(current.expectedReceipts, e);
   const net = b.onHand.available - b.reserved - b.safetyStock;
   return {
     kind: "applied",
@@ -210,6 +245,7 @@ export const applyToRegionalAtp = (
       inboundInTransit: b.inboundInTransit,
       inbound: details.inbound,
       reservations: details.reservations,
+      ...(expectedReceipts ? { expectedReceipts } : {}),
       atp: {
         available: b.onHand.available,
         reserved: b.reserved,

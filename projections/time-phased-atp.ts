@@ -3,12 +3,12 @@
  * expected to arrive by then (inbound transfers in transit, expected receipts such as open POs/ASNs).
  *
  * Where the dates come from:
- * - The canonical event has no ETA (neither `shipTransfer` nor `TransferInboundRecorded` carries one),
- *   so an inbound transfer's arrival is derived: the origin's ship time (`shippedAt`, the business time
- *   of `TransferInboundRecorded`) plus a configured transit time per lane (`transitDays(origin, dest)`).
- *   An `eta` on the transfer, when the domain gets one, takes precedence.
- * - No event announces an expected receipt (a PO or ASN line with a date); they are an input here
- *   (e.g. from an ERP's open purchase orders), not part of the read model.
+ * - An inbound transfer arrives at its `eta` when the origin's shipment gave one (`shipTransfer.eta`,
+ *   carried by `TransferShipped` and `TransferInboundRecorded`); otherwise the arrival is derived from
+ *   the origin's ship time (`shippedAt`) plus a configured transit time per lane
+ *   (`transitDays(origin, dest)`), and counted in `derivedEtas`.
+ * - Expected receipts are the open purchase order lines of the position (`ReceiptExpected` events,
+ *   less the receipts that name the PO), kept in the read model; callers may add more (`receipts`).
  *
  * Rules: days are UTC calendar days, day 0 is the day of `now`. Arrivals due before today (overdue)
  * count from day 0 and are reported as `overdue`. Incoming stock first covers a negative net (reserved
@@ -16,13 +16,15 @@
  * promises nothing on any day. Arrivals are assumed to be received as available stock.
  */
 import type { Position } from "../domain/ids.ts";
-import type { InboundTransfer } from "./regional-atp.projection.ts";
+import type { ExpectedReceiptView, InboundTransfer } from "./regional-atp.projection.ts";
 
 /** The part of a position's read-model entry time-phased ATP needs. */
 export interface TimePhasedPosition {
   readonly position: Position;
   readonly atp: { readonly net: number; readonly sellable: boolean };
   readonly inbound: Readonly<Record<string, InboundTransfer>> | readonly InboundTransfer[];
+  /** Open purchase order lines expected at the position (the read model's `expectedReceipts`). */
+  readonly expectedReceipts?: Readonly<Record<string, ExpectedReceiptView>> | readonly ExpectedReceiptView[];
 }
 
 export interface ExpectedReceipt {
@@ -74,6 +76,13 @@ const dateOf = (day: number): string => new Date(day * DAY_MS).toISOString().sli
 
 const transfersOf = (p: TimePhasedPosition): readonly InboundTransfer[] =>
   Array.isArray(p.inbound) ? p.inbound : Object.values(p.inbound as Record<string, InboundTransfer>);
+
+const expectedOf = (p: TimePhasedPosition): readonly ExpectedReceiptView[] =>
+  p.expectedReceipts === undefined
+    ? []
+    : Array.isArray(p.expectedReceipts)
+      ? p.expectedReceipts
+      : Object.values(p.expectedReceipts as Record<string, ExpectedReceiptView>);
 
 const keyOf = (p: Position): string => `${p.region}\u0000${p.location}\u0000${p.sku}`;
 
@@ -136,6 +145,7 @@ export const timePhasedAtp = (
         beyond += t.inTransit;
       }
     }
+    for (const r of expectedOf(p)) arrive(r.quantity, Date.parse(r.expectedAt));
     for (const r of receiptsByPosition.get(keyOf(p.position)) ?? [])
       arrive(r.quantity, Date.parse(r.expectedAt));
     let cumulative = 0;

@@ -162,6 +162,7 @@ export type FeedKind =
   | "pick"
   | "shipment"
   | "receipt"
+  | "purchase order"
   | "transfer out"
   | "transfer in"
   | "cycle count"
@@ -218,6 +219,7 @@ const WEIGHTS: ReadonlyArray<readonly [FeedKind, number]> = [
   ["pick", 24],
   ["shipment", 20],
   ["receipt", 8],
+  ["purchase order", 3],
   ["cycle count", 5],
   ["transfer in", 4],
   ["transfer out", 2],
@@ -237,6 +239,8 @@ export class DemoFeed {
   private readonly open: OpenReservation[] = [];
   private readonly picked: Picked[] = [];
   private readonly transit: InTransit[] = [];
+  /** Purchase order lines the ERP announced and the WMS has not received yet. */
+  private readonly openPurchaseOrders: Array<{ po: string; shelf: Shelf; quantity: number; at: number }> = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private budget = 0;
@@ -462,6 +466,8 @@ export class DemoFeed {
           return this.ship(now);
         case "receipt":
           return this.replenish();
+        case "purchase order":
+          return this.purchaseOrder();
         case "cycle count":
           return this.cycleCount();
         case "transfer out":
@@ -583,13 +589,39 @@ export class DemoFeed {
   }
 
   /** A purchase-order receipt, mostly where the shelf runs low. */
+  /** The ERP orders from a supplier: an open PO line expected at a DC in a few days. */
+  private async purchaseOrder(): Promise<void> {
+    const low = this.shelves.filter((s) => s.available - s.reserved < 80 && !this.isShortItem(s));
+    const shelf = (this.pick(low) ?? this.pick(this.shelves)) as Shelf;
+    const quantity = 12 * this.int(4, 16);
+    const po = this.next("4500", 6);
+    const erp = this.layoutOf(shelf.region).erpSystem;
+    const expectedAt = new Date(Date.now() + this.int(2, 10) * 86_400_000).toISOString();
+    this.openPurchaseOrders.push({ po, shelf, quantity, at: Date.now() });
+    await this.send("purchase order", shelf, {
+      kind: "expectReceipt",
+      idempotencyKey: `${erp}:purchaseOrder:${po}:1`,
+      source: { system: erp, document: { type: "purchaseOrder", id: po, line: "10" } },
+      businessTime: new Date().toISOString(),
+      correlationId: `PO-${po}`,
+      position: { region: shelf.region, location: shelf.location, sku: shelf.sku },
+      quantity: ea(quantity),
+      expectedAt,
+      documents: { po },
+    });
+  }
+
+  /** The WMS receives goods: sometimes against an older open PO (which it closes), else ad hoc. */
   private async replenish(): Promise<void> {
+    const ordered =
+      this.random() < 0.3 ? this.takeOldest(this.openPurchaseOrders, Date.now(), 5_000) : undefined;
     const low = this.shelves.filter((s) => s.available - s.reserved < 40 && !this.isShortItem(s));
     const shelf =
+      ordered?.shelf ??
       (this.random() < 0.8 ? this.pick(low) : undefined) ??
       (this.pick(this.shelves.filter((s) => !this.isShortItem(s))) as Shelf);
-    const qty = 12 * this.int(4, 16);
-    const po = this.next("4500", 6);
+    const qty = ordered?.quantity ?? 12 * this.int(4, 16);
+    const po = ordered?.po ?? this.next("4500", 6);
     const asn = `ASN-${po}`;
     shelf.available += qty;
     await this.send(
@@ -645,6 +677,8 @@ export class DemoFeed {
         quantity: ea(qty),
         destination: { region: to.region, location: to.location },
         documents: { transferOrder },
+        // The carrier's estimate: a day within the region, three across the ocean.
+        eta: new Date(Date.now() + (across ? 3 : 1) * 86_400_000).toISOString(),
       }),
     );
     if (to.region !== from.region)

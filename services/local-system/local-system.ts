@@ -115,8 +115,8 @@ export const EXPIRY_SOURCE_SYSTEM = "stockline-expiry";
 /**
  * Who owns what in a region (DESIGN §3.7): its WMS owns the physical moves at its DCs, the shops
  * reserve through the API (and the expiry service lets reservations lapse), the ERP books
- * adjustments (reconciliation compensations). Anything else is refused: an ERP receipt at a DC is
- * a realistic dead letter.
+ * adjustments (reconciliation compensations) and announces purchase orders (expected receipts).
+ * Anything else is refused: an ERP receipt at a DC is a realistic dead letter.
  */
 export const ownershipFor = (l: RegionLayout): OwnershipPolicy => ({
   rules: [
@@ -132,6 +132,11 @@ export const ownershipFor = (l: RegionLayout): OwnershipPolicy => ({
       owners: [API_SOURCE_SYSTEM, EXPIRY_SOURCE_SYSTEM],
     },
     { name: `${l.erpSystem} books adjustments`, movements: ["adjustment"], owners: [l.erpSystem] },
+    {
+      name: `${l.erpSystem} announces purchase orders`,
+      movements: ["expectedReceipt"],
+      owners: [l.erpSystem],
+    },
   ],
   otherwise: "deny",
 });

@@ -7,7 +7,8 @@
  * in typed-array columns indexed by a slot number; SKUs and locations are interned once; the slots of
  * one SKU form a linked list (`nextOfSku`), so a SKU lookup walks its locations without any per-SKU
  * array. About 90 bytes per position plus the interned strings. Reservation details are not held
- * (read one entry with `detail()`); open inbound transfers are, sparsely, for time-phased ATP.
+ * (read one entry with `detail()`); open inbound transfers and expected receipts are, sparsely, for
+ * time-phased ATP.
  */
 import { jetstream } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
@@ -17,7 +18,11 @@ import type { Lifecycle } from "../../domain/canonical-event.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { ensureAtpBucket } from "../../infra/nats/streams.ts";
 import { parseRegionalAtpKey, regionalAtpKey } from "../../projections/atp-keys.ts";
-import type { InboundTransfer, RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import type {
+  ExpectedReceiptView,
+  InboundTransfer,
+  RegionalAtpEntry,
+} from "../../projections/regional-atp.projection.ts";
 import {
   DEFAULT_TIME_PHASED_CONFIG,
   type ExpectedReceipt,
@@ -123,6 +128,8 @@ export class AtpColumns {
   private readonly locationNames: string[] = [];
   /** Open inbound transfers, only for slots that have some. */
   private readonly inbound = new Map<number, InboundTransfer[]>();
+  /** Open expected receipts (purchase order lines), only for slots that have some. */
+  private readonly expected = new Map<number, ExpectedReceiptView[]>();
   private count = 0;
 
   constructor(
@@ -227,6 +234,9 @@ export class AtpColumns {
     const inbound = Object.values(entry.inbound ?? {});
     if (inbound.length > 0) this.inbound.set(slot, inbound);
     else this.inbound.delete(slot);
+    const expected = Object.values(entry.expectedReceipts ?? {});
+    if (expected.length > 0) this.expected.set(slot, expected);
+    else this.expected.delete(slot);
   }
 
   /** Forgets a position (its KV entry was deleted or purged). */
@@ -243,6 +253,7 @@ export class AtpColumns {
     this.nextOfSku[slot] = NONE;
     this.lifecycle[slot] = FREE;
     this.inbound.delete(slot);
+    this.expected.delete(slot);
     this.freeSlots.push(slot);
     this.count--;
   }
@@ -343,6 +354,7 @@ export class AtpColumns {
         position: { region: this.region, location: p.location, sku },
         atp: { net: p.net, sellable: p.sellable },
         inbound: this.inbound.get(slot) ?? [],
+        expectedReceipts: this.expected.get(slot) ?? [],
       }));
     const wanted = receipts.filter(
       (r) =>

@@ -82,6 +82,20 @@ export const inboundTransfer = (n: number, to: string, o: Opts<"recordInboundTra
     documents: { transferOrder: to },
     ...o,
   }) as Command;
+export const expectReceipt = (
+  n: number,
+  po: string,
+  expectedAt: string,
+  o: Opts<"expectReceipt"> = {},
+): Command =>
+  ({
+    kind: "expectReceipt",
+    ...common({ source: { system: "erp", document: { type: "purchaseOrder", id: po } }, ...o }),
+    quantity: ea(n),
+    expectedAt,
+    documents: { po },
+    ...o,
+  }) as Command;
 export const receiveReturn = (
   n: number,
   into: "inspection" | "available",

@@ -20,6 +20,7 @@ import {
   changeStatus,
   consume,
   count,
+  expectReceipt,
   expire,
   given,
   givenWith,
@@ -105,6 +106,41 @@ describe("facts: every movement command records its event and moves the right bu
     expect(cmd.causationId).toBe(shipped.eventId);
     const dest = givenWith({ position: cmd.position })().when(cmd);
     dest.then({ type: "TransferInboundRecorded", quantity: 4, documents: { transferOrder: "TO-9" } });
+  });
+
+  it("a shipment's ETA travels with the transfer to the destination's inbound announcement", () => {
+    const eta = at(3 * 24 * 60);
+    const shipped = given(receive(10)).when(shipTransfer(4, "TO-E", { eta }));
+    shipped.then({ type: "TransferShipped", eta });
+    const cmd = inboundTransferCommandFor(
+      shipped.stored[0] as Extract<CanonicalEvent, { type: "TransferShipped" }>,
+    );
+    expect(cmd.eta).toBe(eta);
+    givenWith({ position: cmd.position })().when(cmd).then({ type: "TransferInboundRecorded", eta });
+    // Without one, neither event carries the field.
+    const plain = given(receive(10)).when(shipTransfer(4, "TO-F")).stored[0]!;
+    expect("eta" in plain).toBe(false);
+  });
+
+  it("expectReceipt records a purchase order's open quantity and date, and moves no stock", () => {
+    const expected = given(receive(5)).when(expectReceipt(20, "PO-1", at(2 * 24 * 60)));
+    expected.then({
+      type: "ReceiptExpected",
+      quantity: 20,
+      expectedAt: at(2 * 24 * 60),
+      documents: { po: "PO-1" },
+      balancesAfter: { onHand: { available: 5 }, inboundInTransit: 0, atp: 5 },
+    });
+    // Cancelled with 0; recorded on hold too (a fact from purchasing).
+    given(expectReceipt(20, "PO-1", at(60)))
+      .when(expectReceipt(0, "PO-1", at(60)))
+      .then({
+        type: "ReceiptExpected",
+        quantity: 0,
+      });
+    given(lifecycle("hold"))
+      .when(expectReceipt(3, "PO-2", at(60)))
+      .then({ type: "ReceiptExpected" });
   });
 
   it("receiveReturn goes into inspection or available", () => {

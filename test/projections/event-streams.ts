@@ -21,6 +21,7 @@ import {
   at,
   changeStatus,
   count,
+  expectReceipt,
   expire,
   inboundTransfer,
   lifecycle,
@@ -58,6 +59,7 @@ const time = fc.integer({ min: 0, max: 100 }).map(at);
 const qty = (max: number) => fc.integer({ min: 1, max });
 const resId = fc.constantFrom("r0", "r1", "r2");
 const to = fc.constantFrom("TO-1", "TO-2");
+const po = fc.constantFrom("PO-1", "PO-2");
 const status = fc.constantFrom(...STOCK_STATUSES);
 
 export const commandForArb: fc.Arbitrary<CommandFor> = fc.oneof(
@@ -88,13 +90,24 @@ export const commandForArb: fc.Arbitrary<CommandFor> = fc.oneof(
         shipTransfer(n, o, { position, businessTime: t }),
   ),
   {
-    arbitrary: fc.tuple(qty(6), time, to).map(
-      ([n, t, o]) =>
+    arbitrary: fc.tuple(qty(6), time, to, fc.option(time)).map(
+      ([n, t, o, eta]) =>
         (position: Position) =>
-          inboundTransfer(n, o, { position, businessTime: t }),
+          inboundTransfer(n, o, { position, businessTime: t, ...(eta ? { eta } : {}) }),
     ),
     weight: 2,
   },
+  // Purchasing announces open PO lines (0 cancels); receipts that name the PO count against them.
+  fc.tuple(fc.integer({ min: 0, max: 20 }), po, time).map(
+    ([n, p, t]) =>
+      (position: Position) =>
+        expectReceipt(n, p, t, { position, businessTime: t }),
+  ),
+  fc.tuple(qty(10), po, time).map(
+    ([n, p, t]) =>
+      (position: Position) =>
+        receive(n, { position, businessTime: t, documents: { po: p } }),
+  ),
   fc.tuple(qty(4), time, to).map(
     ([n, t, o]) =>
       (position: Position) =>

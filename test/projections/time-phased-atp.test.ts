@@ -1,11 +1,12 @@
 /**
- * Time-phased ATP: today's net ATP plus what arrives by each day, from inbound transfers (ETA derived
- * from ship time and lane transit while the event has no ETA) and expected receipts.
+ * Time-phased ATP: today's net ATP plus what arrives by each day, from inbound transfers (at their
+ * ETA, or derived from ship time and lane transit) and expected receipts (open purchase order lines).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Position } from "../../domain/ids.ts";
 import { positionKey } from "../../domain/ids.ts";
+import { initialPositionState } from "../../domain/position.decider.ts";
 import {
   decodeKvKeyPart,
   encodeKvKeyPart,
@@ -14,7 +15,7 @@ import {
 } from "../../projections/atp-keys.ts";
 import { applyToRegionalAtp, type RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
 import { atpOnDate, type TimePhasedConfig, timePhasedAtp } from "../../projections/time-phased-atp.ts";
-import { at } from "../domain/position-spec.ts";
+import { at, expectReceipt, inboundTransfer, POS, receive, step } from "../domain/position-spec.ts";
 import { decideAll, FEW_POSITIONS, positionedCommandArb } from "./event-streams.ts";
 
 const P: Position = { region: "eu", location: "DC1", sku: "S1" };
@@ -76,6 +77,43 @@ describe("time-phased ATP", () => {
     expect(tp.days.map((d) => d.atp)).toEqual([0, 6, 6, 6, 6, 6, 6, 6]);
   });
 
+  it("from domain events: a transfer's ETA and a PO's open quantity land on their days, nothing derived", () => {
+    const day = (d: number) => at(d * 24 * 60);
+    let state = initialPositionState(POS);
+    let entry: RegionalAtpEntry | undefined;
+    const run = (...commands: Parameters<typeof step>[1][]) => {
+      for (const c of commands) {
+        const r = step(state, c);
+        expect(r.outcome.kind).toBe("accepted");
+        state = r.state;
+        for (const e of r.stored) {
+          const applied = applyToRegionalAtp(entry, e);
+          if (applied.kind !== "applied") throw new Error(applied.kind);
+          entry = applied.entry;
+        }
+      }
+    };
+    run(
+      receive(5),
+      expectReceipt(20, "PO-1", day(3)),
+      expectReceipt(6, "PO-2", day(5)),
+      // 8 of PO-1 arrive early: 12 are still expected on day 3.
+      receive(8, { documents: { po: "PO-1" } }),
+      inboundTransfer(4, "TO-1", { eta: day(1) }),
+      // PO-2 is cancelled.
+      expectReceipt(0, "PO-2", day(5)),
+    );
+    expect(entry!.expectedReceipts).toEqual({ "PO-1": { po: "PO-1", quantity: 12, expectedAt: day(3) } });
+    expect(entry!.inbound["TO-1"]?.eta).toBe(day(1));
+    const tp = timePhasedAtp([entry!], [], at(0), cfg);
+    expect(tp.days.map((d) => d.incoming)).toEqual([0, 4, 0, 12, 0, 0, 0, 0]);
+    expect(tp.days.map((d) => d.atp)).toEqual([13, 17, 17, 29, 29, 29, 29, 29]);
+    expect(tp.derivedEtas).toBe(0);
+    // The rest of PO-1 arrives: nothing is expected any more.
+    run(receive(12, { documents: { po: "PO-1" } }));
+    expect(entry!.expectedReceipts).toBeUndefined();
+  });
+
   it("from real read-model entries: never decreases over the horizon, starts at today's ATP, ends at net + all in transit", () => {
     fc.assert(
       fc.property(
@@ -93,12 +131,22 @@ describe("time-phased ATP", () => {
             const tp = timePhasedAtp([entry], [], now, cfg);
             for (let d = 1; d < tp.days.length; d++)
               expect(tp.days[d]!.atp).toBeGreaterThanOrEqual(tp.days[d - 1]!.atp);
-            const known = Object.values(entry.inbound).filter((t) => t.shippedAt);
-            const dueToday = known.filter(
-              (t) => Date.parse(t.shippedAt!) + 2 * 86_400_000 < Date.parse("2024-05-02"),
-            );
+            // Arrivals: transfers at their ETA or ship time + 2 days, open PO lines at their date.
+            const arrivals = [
+              ...Object.values(entry.inbound)
+                .filter((t) => t.eta || t.shippedAt)
+                .map((t) => ({
+                  quantity: t.inTransit,
+                  atMs: t.eta ? Date.parse(t.eta) : Date.parse(t.shippedAt!) + 2 * 86_400_000,
+                })),
+              ...Object.values(entry.expectedReceipts ?? {}).map((r) => ({
+                quantity: r.quantity,
+                atMs: Date.parse(r.expectedAt),
+              })),
+            ].filter((a) => a.quantity > 0);
+            const dueToday = arrivals.filter((a) => a.atMs < Date.parse("2024-05-02"));
             if (dueToday.length === 0) expect(tp.days[0]!.atp).toBe(entry.atp.atp);
-            const arriving = known.reduce((s, t) => s + t.inTransit, 0);
+            const arriving = arrivals.reduce((s, a) => s + a.quantity, 0);
             expect(tp.days[tp.days.length - 1]!.atp).toBe(
               entry.atp.sellable ? Math.max(0, entry.atp.net + arriving) : 0,
             );
