@@ -123,6 +123,7 @@ export interface PostingWorkerOptions {
   /** Charged failures before a dead letter (default 6). */
   readonly maxAttempts?: number;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Ack wait of the consumer (default 10 s; messages being worked on are kept with `working()`). */
   readonly ackWaitMs?: number;
   readonly fetchBatch?: number;
 }
@@ -156,8 +157,6 @@ export class PostingWorker {
   private readonly log: Logger;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  private lastHeartbeat = 0;
-  private inHand: readonly WorkItem[] = [];
 
   constructor(private readonly opts: PostingWorkerOptions) {
     this.js = jetstream(opts.nc, opts.domain ? { domain: opts.domain } : {});
@@ -165,7 +164,7 @@ export class PostingWorker {
     this.maxAttempts = opts.maxAttempts ?? 6;
     this.initialBackoff = opts.backoff?.initialMs ?? 200;
     this.maxBackoff = opts.backoff?.maxMs ?? 30_000;
-    this.ackWaitMs = opts.ackWaitMs ?? 30_000;
+    this.ackWaitMs = opts.ackWaitMs ?? 10_000;
     this.log = opts.logger.child({ target: opts.target.connector.id, region: opts.region });
     deadLetters.set({ target: this.targetId }, opts.ledger.deadCount(this.targetId));
   }
@@ -179,7 +178,9 @@ export class PostingWorker {
     const jsm = await jetstreamManager(this.opts.nc, this.opts.domain ? { domain: this.opts.domain } : {});
     const stream = evtStreamName(this.opts.region);
     try {
-      await jsm.consumers.info(stream, this.durable);
+      const info = await jsm.consumers.info(stream, this.durable);
+      if (info.config.ack_wait !== nanos(this.ackWaitMs))
+        await jsm.consumers.update(stream, this.durable, { ack_wait: nanos(this.ackWaitMs) });
     } catch {
       await jsm.consumers.add(stream, {
         durable_name: this.durable,
@@ -194,14 +195,24 @@ export class PostingWorker {
     const consumer = await this.js.consumers.get(stream, this.durable);
     this.loop = (async () => {
       while (!this.stopped) {
+        const msgs: JsMsg[] = [];
         try {
-          const batch = await consumer.fetch({ max_messages: this.opts.fetchBatch ?? 100, expires: 1_000 });
-          const msgs: JsMsg[] = [];
-          for await (const m of batch) msgs.push(m);
+          try {
+            const batch = await consumer.fetch({ max_messages: this.opts.fetchBatch ?? 100, expires: 1_000 });
+            for await (const m of batch) msgs.push(m);
+          } catch (err) {
+            // A fetch can end in an error after it delivered messages (nats.js stops it when two idle
+            // heartbeats seem missed, which a busy event loop fakes). Those messages are ours: post
+            // them now rather than leave them to come back after the ack wait.
+            if (this.stopped) break;
+            this.log.warn({ err, delivered: msgs.length }, "fetch ended early; posting what it delivered");
+          }
           if (msgs.length > 0) await this.handle(msgs);
         } catch (err) {
           if (this.stopped) break;
           this.log.error({ err }, "posting loop error; retrying");
+          // Give back what was not acknowledged (a no-op for the rest), so it returns at once.
+          for (const m of msgs) m.nak(500);
           await sleep(500);
         }
       }
@@ -215,6 +226,19 @@ export class PostingWorker {
   }
 
   private async handle(msgs: JsMsg[]): Promise<void> {
+    // The whole batch stays ours while it is worked on (breaker waits, backoff, a slow target), so
+    // the ack wait can be short: a message stranded by a broken fetch comes back within it.
+    const beat = setInterval(() => {
+      for (const m of msgs) m.working();
+    }, this.ackWaitMs / 3);
+    try {
+      await this.handleBatch(msgs);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private async handleBatch(msgs: JsMsg[]): Promise<void> {
     const work: WorkItem[] = [];
     const connector = this.opts.target.connector;
     for (const msg of msgs) {
@@ -298,18 +322,9 @@ export class PostingWorker {
       }
       work.push({ msg, key, event, payload: transform.payload, row });
     }
-    this.inHand = work;
     for (let i = 0; i < work.length; i += connector.maxBatch) {
       await this.postWithRetry(work.slice(i, i + connector.maxBatch), { wait: true });
     }
-  }
-
-  /** Keeps the fetched, unacknowledged messages (not only the chunk being posted) from being redelivered. */
-  private heartbeat(items: readonly WorkItem[]): void {
-    const now = Date.now();
-    if (now - this.lastHeartbeat < this.ackWaitMs / 3) return;
-    this.lastHeartbeat = now;
-    for (const it of new Set([...items, ...this.inHand])) it.msg?.working();
   }
 
   /**
@@ -327,7 +342,6 @@ export class PostingWorker {
     while (pending.length > 0) {
       if (this.stopped && mode.wait) return outcomes;
       if (breaker.opened && mode.wait) {
-        this.heartbeat(pending);
         await sleep(100);
         continue;
       }
@@ -376,7 +390,6 @@ export class PostingWorker {
           { err: message, errorClass, waiting: pending.length, backoffMs: backoff },
           "posting failed; retrying",
         );
-        this.heartbeat(pending);
         await sleep(backoff * (0.75 + Math.random() / 2));
         backoff = Math.min(backoff * 2, this.maxBackoff);
         continue;
