@@ -94,6 +94,9 @@ export const startConsumerLoop = async (
     if (draining) return;
     draining = drain().finally(() => {
       draining = undefined;
+      // A message can arrive after the drain saw an empty queue and before it was marked done; it
+      // would otherwise wait for the next message (for the last one of a burst: indefinitely).
+      if (queue.length > 0) kick();
     });
   };
   const done = (async () => {

@@ -229,16 +229,22 @@ export class GlobalProjector {
   }
 
   private async load(): Promise<void> {
-    const keys = await this.kv!.keys();
-    const list: string[] = [];
-    for await (const k of keys) list.push(k);
-    for (const k of list) {
-      const e = await this.kv!.get(k);
-      if (e?.operation !== "PUT" || e.length === 0) continue;
-      const v = JSON.parse(td.decode(e.value)) as GlobalSkuView;
-      this.skus.set(v.sku, { sku: v.sku, locations: v.locations });
+    const startedAt = Date.now();
+    const lastSeq = (await this.kv!.status()).streamInfo.state.last_seq;
+    if (lastSeq > 0) {
+      // One pass over the bucket's current values (a watch delivers the last value of every key in
+      // stream order), not a round trip per key: a restart with 100k SKUs must not take minutes.
+      const iter = await this.kv!.watch();
+      for await (const e of iter) {
+        if (e.operation === "PUT" && e.length > 0) {
+          const v = JSON.parse(td.decode(e.value)) as GlobalSkuView;
+          this.skus.set(v.sku, { sku: v.sku, locations: v.locations });
+        }
+        if (e.revision >= lastSeq) break;
+      }
+      iter.stop();
     }
-    this.log.info({ skus: this.skus.size }, "global ATP loaded from KV");
+    this.log.info({ skus: this.skus.size, ms: Date.now() - startedAt }, "global ATP loaded from KV");
   }
 
   private async handle(region: string, batch: JsMsg[]): Promise<void> {
@@ -260,7 +266,8 @@ export class GlobalProjector {
           { err, region, subject: m.subject, seq: m.seq },
           "undecodable mirrored event skipped (dead-lettered by the region's projector)",
         );
-        m.term("not a canonical event");
+        // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would leave it pending.
+        m.term();
         this.fresh.set(region, noteRegionSeq(this.fresh.get(region)!, m.seq));
         continue;
       }

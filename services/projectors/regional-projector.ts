@@ -181,7 +181,8 @@ export class RegionalProjector {
         }
         this.stats.rejected++;
         metrics.events.inc({ ...labels, result: "rejected" });
-        m.term("not a canonical event");
+        // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would leave it pending.
+        m.term();
         continue;
       }
       const key = regionalAtpKey(event.position.location, event.position.sku);

@@ -10,6 +10,7 @@ import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { type Position, positionKey } from "../../domain/ids.ts";
 import { dlqStreamName, evtStreamName, evtSubject } from "../../infra/nats/subjects.ts";
 import { applyToRegionalAtp, type RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import { GlobalProjector } from "../../services/projectors/global-projector.ts";
 import type { DeadLetter } from "../../services/regional-node/dead-letters.ts";
 import { ALL_POSITIONS, decideAll, domainAtp, REGIONS, SKUS, sampleCommands } from "./event-streams.ts";
 import { type Federation, startFederation, waitFor } from "./federation-fixture.ts";
@@ -152,5 +153,36 @@ describe("convergence: global ATP = sum of regional read models = fold of every 
     expect((await jsm.streams.getMessage(evtStreamName(r), { seq: cut.seq }))?.string()).toContain(
       "quantity",
     );
+  });
+
+  it("a restarted global projector takes its view from atp_global and re-applies nothing", async () => {
+    const again = new GlobalProjector({
+      nc: fed.hubNc,
+      regions: REGIONS,
+      durableName: "restart-check",
+      staleAfterMs: 3_000,
+      probeIntervalMs: 250,
+      probeTimeoutMs: 500,
+    });
+    await again.start();
+    try {
+      // Its new durables read every mirrored event again: each one is already in the loaded view.
+      const hub = await jetstreamManager(fed.hubNc, { domain: "hub" });
+      await waitFor("the restarted projector through every mirrored event", async () => {
+        for (const r of REGIONS) {
+          const c = await hub.consumers.info(evtStreamName(r), "restart-check");
+          if (c.num_pending > 0 || c.num_ack_pending > 0) return false;
+        }
+        return true;
+      });
+      expect(again.stats.duplicates).toBeGreaterThan(1000);
+      expect(again.stats.applied).toBe(0);
+      for (const sku of [...SKUS, "SKU-AFTER"])
+        expect(again.getGlobalAvailability(sku)?.locations).toEqual(
+          fed.global.getGlobalAvailability(sku)?.locations,
+        );
+    } finally {
+      await again.stop();
+    }
   });
 });
