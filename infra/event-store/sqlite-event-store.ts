@@ -161,6 +161,53 @@ const serialise = (streamId: string, events: readonly NewEvent<unknown>[]) =>
 
 type Serialised = ReturnType<typeof serialise>;
 
+/** A batch item checked and serialised (`serialiseBatch`): plain strings, cheap to send to another thread. */
+export interface SerialisedItem {
+  readonly streamId: string;
+  readonly expectedRevision: ExpectedRevision;
+  readonly events: Serialised;
+}
+
+/** Checks and serialises a batch up front, so a bad item fails before the transaction, naming it. */
+export const serialiseBatch = (batch: readonly AppendBatchItem<unknown>[]): SerialisedItem[] =>
+  batch.map((item) => {
+    if (typeof item.streamId !== "string" || item.streamId.length === 0) {
+      throw new TypeError(`streamId: expected a non-empty string, got ${JSON.stringify(item.streamId)}`);
+    }
+    assertExpectedRevision(item.streamId, item.expectedRevision);
+    return {
+      streamId: item.streamId,
+      expectedRevision: item.expectedRevision,
+      events: serialise(item.streamId, item.events),
+    };
+  });
+
+/**
+ * The events a group commit wrote, as the global log holds them, from its items and outcomes: one
+ * transaction inserts an item's events at consecutive positions and revisions, ending at its outcome's.
+ */
+export const committedEvents = (
+  items: readonly SerialisedItem[],
+  outcomes: readonly AppendBatchOutcome[],
+): RawLogEvent[] => {
+  const out: RawLogEvent[] = [];
+  items.forEach((item, i) => {
+    const o = outcomes[i];
+    if (!o?.ok) return;
+    const n = item.events.length;
+    item.events.forEach((e, k) => {
+      out.push({
+        globalPosition: o.lastGlobalPosition - n + 1 + k,
+        streamId: item.streamId,
+        revision: o.nextExpectedRevision - n + 1 + k,
+        type: e.type,
+        data: e.data,
+      });
+    });
+  });
+  return out;
+};
+
 export class SqliteEventStore<Data = unknown, State = unknown>
   implements EventStore<Data>, SnapshotStore<State>, CheckpointStore
 {
@@ -281,17 +328,11 @@ export class SqliteEventStore<Data = unknown, State = unknown>
    * items; outcomes in the order of `batch`.
    */
   appendManySync(batch: readonly AppendBatchItem<Data>[]): AppendBatchOutcome[] {
-    const items = batch.map((item) => {
-      if (typeof item.streamId !== "string" || item.streamId.length === 0) {
-        throw new TypeError(`streamId: expected a non-empty string, got ${JSON.stringify(item.streamId)}`);
-      }
-      assertExpectedRevision(item.streamId, item.expectedRevision);
-      return {
-        streamId: item.streamId,
-        expectedRevision: item.expectedRevision,
-        events: serialise(item.streamId, item.events),
-      };
-    });
+    return this.appendSerialisedSync(serialiseBatch(batch));
+  }
+
+  /** `appendManySync` of a batch already serialised (by `serialiseBatch`, e.g. in another thread). */
+  appendSerialisedSync(items: readonly SerialisedItem[]): AppendBatchOutcome[] {
     if (items.length === 0) return [];
     const outcomes = this.appendTx.immediate(items);
     let last = 0;

@@ -5,12 +5,17 @@
  * commands while the disk syncs. The main thread keeps its own connection for reads (WAL lets readers
  * and one writer work at once).
  *
- * Messages in: `{ id, batch }`. Out: `{ id, outcomes }` with conflicts as plain data (a class instance
- * does not survive the structured clone), or `{ id, error }`.
+ * Messages in: `{ id, items }`, the batch already serialised by the main thread (`serialiseBatch`:
+ * strings clone far cheaper than event objects, and the relay reuses them). Out: `{ id, outcomes }`
+ * with conflicts as plain data (a class instance does not survive the structured clone), or
+ * `{ id, error }`.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { AppendBatchItem } from "../../infra/event-store/event-store.ts";
-import { openSqliteEventStore, type SqliteSynchronous } from "../../infra/event-store/sqlite-event-store.ts";
+import {
+  openSqliteEventStore,
+  type SerialisedItem,
+  type SqliteSynchronous,
+} from "../../infra/event-store/sqlite-event-store.ts";
 
 export type WireOutcome =
   | { readonly ok: true; readonly nextExpectedRevision: number; readonly lastGlobalPosition: number }
@@ -27,13 +32,13 @@ const store = openSqliteEventStore({ path, synchronous });
 const port = parentPort;
 if (!port) throw new Error("append-worker.ts runs as a worker thread");
 
-port.on("message", (m: { id: number; batch?: readonly AppendBatchItem[]; close?: true }) => {
+port.on("message", (m: { id: number; items?: readonly SerialisedItem[]; close?: true }) => {
   if (m.close) {
     void store.close().then(() => port.postMessage({ id: m.id, closed: true }));
     return;
   }
   try {
-    const outcomes: WireOutcome[] = store.appendManySync(m.batch ?? []).map((o) => {
+    const outcomes: WireOutcome[] = store.appendSerialisedSync(m.items ?? []).map((o) => {
       if (o.ok) return o;
       const e = o.error as Error & { streamId?: string; expected?: unknown; actual?: unknown };
       return {

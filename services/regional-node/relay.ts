@@ -38,6 +38,8 @@ export interface RelayOptions {
   /** With `readAllRaw` (SQLite), events are published as the JSON text the store holds, never re-serialised. */
   readonly store: Pick<EventStore, "readAll" | "onAppended"> & {
     readAllRaw?: (options: ReadAllOptions) => readonly RawLogEvent[];
+    /** Each commit's events as stored (WorkerAppendStore): the live tail is published without a read. */
+    onCommitted?: (listener: (events: readonly RawLogEvent[]) => void) => () => void;
   };
   readonly nodeDb: NodeDb;
   readonly window: number;
@@ -71,6 +73,8 @@ interface LogItem {
 
 /** Subjects by stream id, so the relay does not re-encode them for every event (bounded). */
 const SUBJECT_CACHE_MAX = 100_000;
+/** Committed events held for the relay; beyond this it has fallen behind and reads the store instead. */
+const TAIL_MAX = 50_000;
 
 export class Relay {
   private readonly js: JetStreamClient;
@@ -90,6 +94,10 @@ export class Relay {
   private savedTransfer = -1;
   private drainWaiters: Array<() => void> = [];
   private readonly subjects = new Map<string, string>();
+  /** Events of our own recent commits not yet read, in log order (`tailHead` is the first unread). */
+  private tail: RawLogEvent[] = [];
+  private tailHead = 0;
+  private stopTail: (() => void) | undefined;
 
   constructor(private readonly o: RelayOptions) {
     this.js = jetstream(o.nc);
@@ -106,6 +114,10 @@ export class Relay {
     this.ackedThrough = this.o.nodeDb.getCheckpointSync(this.relayName) ?? 0;
     this.transferCheckpoint = this.o.nodeDb.getCheckpointSync(this.transferName) ?? 0;
     this.known = Math.max(this.ackedThrough, this.transferCheckpoint);
+    this.stopTail = this.o.store.onCommitted?.((events) => {
+      if (this.tail.length - this.tailHead + events.length > TAIL_MAX) this.dropTail();
+      for (const e of events) this.tail.push(e);
+    });
     this.unsubscribe = this.o.store.onAppended((p) => {
       if (p > this.known) this.known = p;
       this.wake?.();
@@ -127,6 +139,8 @@ export class Relay {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.stopTail?.();
+    this.dropTail();
     this.wake?.();
     await this.loop;
     this.saveCheckpoints(true);
@@ -140,10 +154,14 @@ export class Relay {
     this.lastSaved = now;
     this.savedRelay = this.ackedThrough;
     this.savedTransfer = this.transferCheckpoint;
-    this.o.nodeDb.saveCheckpoints([
-      [this.relayName, this.ackedThrough],
-      [this.transferName, this.transferCheckpoint],
-    ]);
+    this.o.nodeDb.saveCheckpoints(
+      [
+        [this.relayName, this.ackedThrough],
+        [this.transferName, this.transferCheckpoint],
+      ],
+      // The throttled saves under load skip their fsync (node-db.ts); forced ones (stop, break) sync.
+      { relaxed: !force },
+    );
   }
 
   private async run(): Promise<void> {
@@ -239,10 +257,39 @@ export class Relay {
     }
   }
 
+  private dropTail(): void {
+    this.tail = [];
+    this.tailHead = 0;
+  }
+
+  /**
+   * The log after `fromPosition` from the events our commits handed over, if they continue it without
+   * a gap; undefined when they do not (after a restart, a break, another writer): then read the store.
+   */
+  private fromTail(fromPosition: number): RawLogEvent[] | undefined {
+    const tail = this.tail;
+    let head = this.tailHead;
+    while (head < tail.length && tail[head]!.globalPosition <= fromPosition) head++;
+    const out: RawLogEvent[] = [];
+    let next = fromPosition + 1;
+    while (head < tail.length && out.length < this.o.batch && tail[head]!.globalPosition === next) {
+      out.push(tail[head]!);
+      head++;
+      next++;
+    }
+    if (head === tail.length) this.dropTail();
+    else if (head > 4096 && head * 2 > tail.length) {
+      this.tail = tail.slice(head);
+      this.tailHead = 0;
+    } else this.tailHead = head;
+    return out.length > 0 ? out : undefined;
+  }
+
   private async read(fromPosition: number): Promise<LogItem[]> {
     const options = { fromPosition, maxCount: this.o.batch };
     if (this.o.store.readAllRaw) {
-      return this.o.store.readAllRaw(options).map((r) => {
+      const rows = this.fromTail(fromPosition) ?? this.o.store.readAllRaw(options);
+      return rows.map((r) => {
         let event: CanonicalEvent | undefined;
         const parse = () => {
           event ??= JSON.parse(r.data) as CanonicalEvent;

@@ -6,7 +6,9 @@
  * (rehydration, relay) stay on the main thread's own connection. Every append goes through the worker,
  * so there is still exactly one writer and the expected-revision check stays in the store.
  *
- * `onAppended` fires when a worker commit returns (the main connection sees the commit by then).
+ * `onAppended` fires when a worker commit returns (the main connection sees the commit by then);
+ * `onCommitted` hands over, just before, the committed events as the log holds them, so the relay
+ * can publish them without reading them back.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -25,21 +27,26 @@ import {
   type RecordedEvent,
   WrongExpectedRevisionError,
 } from "../../infra/event-store/event-store.ts";
-import type {
-  RawLogEvent,
-  SqliteEventStore,
-  SqliteSynchronous,
+import {
+  committedEvents,
+  type RawLogEvent,
+  type SqliteEventStore,
+  type SqliteSynchronous,
+  serialiseBatch,
 } from "../../infra/event-store/sqlite-event-store.ts";
 import type { WireOutcome } from "./append-worker.ts";
 
 const workerFile = fileURLToPath(new URL("./append-worker.ts", import.meta.url));
+/** An esbuild bundle of the worker beside an esbuild bundle of the node (the profiling benchmark). */
+const bundledWorker = new URL("./append-worker.mjs", import.meta.url);
 
 /**
  * The worker runs TypeScript: its bootstrap registers tsx itself, so it loads the same way under tsx,
- * vitest and `node --import tsx`. False when the source file is not beside this module (an esbuild
- * bundle, as the profiling benchmark runs): then the caller keeps writing on the main thread.
+ * vitest and `node --import tsx`. Inside a bundle it runs `append-worker.mjs` when that was bundled
+ * too. False when neither is there: then the caller keeps writing on the main thread.
  */
-export const appendWorkerAvailable = (): boolean => existsSync(workerFile);
+export const appendWorkerAvailable = (): boolean =>
+  existsSync(workerFile) || existsSync(fileURLToPath(bundledWorker));
 
 const BOOTSTRAP = `
 const { register } = await import("tsx/esm/api");
@@ -54,6 +61,7 @@ export class WorkerAppendStore implements EventStore {
   private readonly ready: Promise<void>;
   private readonly waiting = new Map<number, Waiter>();
   private readonly listeners = new Set<(lastGlobalPosition: number) => void>();
+  private readonly committedListeners = new Set<(events: readonly RawLogEvent[]) => void>();
   private nextId = 1;
   private closed: Promise<void> | undefined;
   private failure: Error | undefined;
@@ -62,12 +70,12 @@ export class WorkerAppendStore implements EventStore {
     private readonly reader: SqliteEventStore,
     opts: { readonly path: string; readonly synchronous: SqliteSynchronous },
   ) {
-    this.worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: { path: opts.path, synchronous: opts.synchronous },
-      // the worker needs no loader flags of its parent (vitest's, tsx's): it registers tsx itself
-      execArgv: [],
-    });
+    const workerData = { path: opts.path, synchronous: opts.synchronous };
+    this.worker = existsSync(workerFile)
+      ? // the worker needs no loader flags of its parent (vitest's, tsx's): it registers tsx itself
+        new Worker(BOOTSTRAP, { eval: true, workerData, execArgv: [] })
+      : // a bundle runs without loaders; it keeps the parent's flags (`--cpu-prof` profiles it too)
+        new Worker(bundledWorker, { workerData });
     this.ready = new Promise<void>((resolve, reject) => {
       this.worker.on(
         "message",
@@ -105,10 +113,11 @@ export class WorkerAppendStore implements EventStore {
     if (batch.length === 0) return [];
     await this.ready;
     if (this.failure) throw this.failure;
+    const items = serialiseBatch(batch);
     const id = this.nextId++;
     const wire = await new Promise<WireOutcome[]>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, batch });
+      this.worker.postMessage({ id, items });
     });
     let last = 0;
     const outcomes = wire.map((o, i): AppendBatchOutcome => {
@@ -125,7 +134,14 @@ export class WorkerAppendStore implements EventStore {
         ),
       };
     });
-    if (last > 0) for (const l of this.listeners) queueMicrotask(() => l(last));
+    if (last > 0) {
+      // Replies come in commit order, and so do these calls: listeners see the log in order.
+      if (this.committedListeners.size > 0) {
+        const events = committedEvents(items, outcomes);
+        for (const l of this.committedListeners) l(events);
+      }
+      for (const l of this.listeners) queueMicrotask(() => l(last));
+    }
     return outcomes;
   }
 
@@ -164,6 +180,14 @@ export class WorkerAppendStore implements EventStore {
     };
   }
 
+  /** Called synchronously with the events of each commit, in commit order; must not throw. */
+  onCommitted(listener: (events: readonly RawLogEvent[]) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => {
+      this.committedListeners.delete(listener);
+    };
+  }
+
   listStreams(options?: ListStreamsOptions): Promise<string[]> {
     return this.reader.listStreams(options);
   }
@@ -171,6 +195,7 @@ export class WorkerAppendStore implements EventStore {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.listeners.clear();
+      this.committedListeners.clear();
       if (!this.failure) {
         const id = this.nextId++;
         await new Promise<void>((resolve) => {

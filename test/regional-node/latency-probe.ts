@@ -35,15 +35,19 @@ if (profileDir) {
   // Profiled from an esbuild bundle (code run through tsx profiles as anonymous functions).
   const { build } = await import("esbuild");
   const outfile = path.join(profileDir, "node-child.mjs");
-  await build({
-    entryPoints: [path.join(here, "../../bench/node-child.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    packages: "external",
-    logLevel: "warning",
-  });
+  const bundle = (entry: string, out: string) =>
+    build({
+      entryPoints: [path.join(here, entry)],
+      outfile: out,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      packages: "external",
+      logLevel: "warning",
+    });
+  await bundle("../../bench/node-child.ts", outfile);
+  // Beside the node's bundle, so commits run in their worker thread as they normally do.
+  await bundle("../../services/regional-node/append-worker.ts", path.join(profileDir, "append-worker.mjs"));
   node = forkChild(outfile, {
     tsx: false,
     execArgv: [...nodeArgs, "--cpu-prof", "--cpu-prof-dir", profileDir],

@@ -59,4 +59,23 @@ describe("WorkerAppendStore (group commits in a worker thread)", () => {
     expect(await other.streamRevision("a")).toBe(1);
     expect(await other.lastGlobalPosition()).toBe(4);
   });
+
+  it("hands each commit's events to onCommitted exactly as the log then reads, conflicts left out", async () => {
+    const { store } = await open();
+    const committed: unknown[] = [];
+    store.onCommitted((events) => committed.push(...events));
+    await store.appendMany([
+      { streamId: "a", events: [ev(1), ev(2)], expectedRevision: NO_STREAM },
+      { streamId: "b", events: [ev(3)], expectedRevision: NO_STREAM },
+    ]);
+    await store.appendMany([
+      { streamId: "b", events: [ev(4), ev(5)], expectedRevision: 0 },
+      { streamId: "a", events: [ev(6)], expectedRevision: 0 }, // stale: a is at 1
+      { streamId: "c", events: [ev(7)], expectedRevision: NO_STREAM },
+      { streamId: "a", events: [ev(8)], expectedRevision: 1 },
+    ]);
+    const read = store.readAllRaw({ fromPosition: 0, maxCount: 100 });
+    expect(read.map((e) => JSON.parse(e.data).n)).toEqual([1, 2, 3, 4, 5, 7, 8]);
+    expect(committed).toEqual(read);
+  });
 });
