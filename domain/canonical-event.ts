@@ -170,7 +170,11 @@ export const PendingEventCodecs = {
     expectedAt: IsoTimestampC,
     documents: t.intersection([DocumentsC, t.type({ po: NonEmptyStringC })]),
   }),
-  TransferReceived: kind("TransferReceived", { status: StockStatusC, ...withTransferOrder }),
+  /** `origin` when known (announced or reported): a target posts a receipt from another system differently. */
+  TransferReceived: t.intersection([
+    kind("TransferReceived", { status: StockStatusC, ...withTransferOrder }),
+    t.partial({ origin: LocationRefC }),
+  ]),
   ReturnReceived: kind("ReturnReceived", { status: ReturnDispositionC }),
   CountRecorded: kind("CountRecorded", {
     status: StockStatusC,

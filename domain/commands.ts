@@ -79,11 +79,14 @@ export const CommandCodecs = {
     },
     {},
   ),
-  /** Fact, at the destination: goods of a transfer order arrived. */
+  /**
+   * Fact, at the destination: goods of a transfer order arrived. `origin` when the WMS knows it;
+   * otherwise the event takes it from the origin's announcement (`recordInboundTransfer`).
+   */
   receiveTransfer: command(
     "receiveTransfer",
     { quantity: MovementQuantityC, ...transferOrderDocs },
-    { status: StockStatusC, ...TrackingC.props },
+    { status: StockStatusC, origin: LocationRefC, ...TrackingC.props },
   ),
   /** Fact: a customer return arrived, into inspection or straight to available. */
   receiveReturn: command(

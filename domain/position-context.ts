@@ -80,6 +80,13 @@ export const idempotencyRecordOf = (ctx: PositionContext, key: string): Idempote
   return undefined;
 };
 
+/** A transfer order on its way to the position: announced (shipped at origin) and received so far. */
+export interface InboundTransferState {
+  readonly shipped: number;
+  readonly received: number;
+  readonly origin?: { readonly region: string; readonly location: string };
+}
+
 export interface PositionContext {
   readonly position: Position;
   readonly lifecycle: Lifecycle;
@@ -93,7 +100,7 @@ export interface PositionContext {
   readonly reserved: number;
   readonly safetyStock: number;
   /** Inbound transfers by transfer order: announced (shipped at origin) and received so far. */
-  readonly inbound: Readonly<Record<string, { readonly shipped: number; readonly received: number }>>;
+  readonly inbound: Readonly<Record<string, InboundTransferState>>;
   readonly idempotency: IdempotencyWindow;
   /** Last source sequence seen per source system. */
   readonly sequences: Readonly<Record<string, number>>;
@@ -186,9 +193,20 @@ const withoutKey = <V>(rec: Readonly<Record<string, V>>, key: string): Record<st
   return rest;
 };
 
-const addInbound = (ctx: PositionContext, to: string, shipped: number, received: number): PositionContext => {
-  const prev = ownValue(ctx.inbound, to) ?? { shipped: 0, received: 0 };
-  const next = { shipped: prev.shipped + shipped, received: prev.received + received };
+const addInbound = (
+  ctx: PositionContext,
+  to: string,
+  shipped: number,
+  received: number,
+  origin?: { readonly region: string; readonly location: string },
+): PositionContext => {
+  const prev: InboundTransferState = ownValue(ctx.inbound, to) ?? { shipped: 0, received: 0 };
+  const from = prev.origin ?? origin;
+  const next: InboundTransferState = {
+    shipped: prev.shipped + shipped,
+    received: prev.received + received,
+    ...(from ? { origin: { region: from.region, location: from.location } } : {}),
+  };
   // A transfer order is settled once what was announced has arrived; forget it then.
   const settled = next.shipped > 0 && next.received >= next.shipped;
   return { ...ctx, inbound: settled ? withoutKey(ctx.inbound, to) : { ...ctx.inbound, [to]: next } };
@@ -219,7 +237,7 @@ export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): Posit
     case "StatusChanged":
       return move(move(ctx, e.fromStatus, t, -q), e.toStatus, t, q);
     case "TransferInboundRecorded":
-      return addInbound(ctx, e.documents.transferOrder, q, 0);
+      return addInbound(ctx, e.documents.transferOrder, q, 0, e.origin);
     case "TransferReceived":
       return addInbound(move(ctx, e.status, t, q), e.documents.transferOrder, 0, q);
     case "CountRecorded":

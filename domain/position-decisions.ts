@@ -325,8 +325,18 @@ const planCommand = (
           },
         });
       }
+      const origin = c.origin ?? prev?.origin;
       return plan(
-        [{ type: "TransferReceived", quantity: n, ...orig, status: c.status ?? "available", ...tracking(c) }],
+        [
+          {
+            type: "TransferReceived",
+            quantity: n,
+            ...orig,
+            status: c.status ?? "available",
+            ...(origin ? { origin: { region: origin.region, location: origin.location } } : {}),
+            ...tracking(c),
+          },
+        ],
         anomalies,
       );
     }

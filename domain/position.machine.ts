@@ -34,7 +34,8 @@ import { applyEvent, type PositionContext } from "./position-context.ts";
 import { type DecisionEnv, decideCommand, type Outcome } from "./position-decisions.ts";
 
 /** Bump when the machine or its context shape changes in a way persisted snapshots cannot follow. */
-export const POSITION_MACHINE_VERSION = 2;
+// 3: inbound transfers remember their origin.
+export const POSITION_MACHINE_VERSION = 3;
 
 export type PositionMachineEvent =
   | { readonly type: "COMMAND"; readonly command: Command; readonly env: DecisionEnv }

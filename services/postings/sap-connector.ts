@@ -10,6 +10,9 @@
  *   ShipmentPosted 601, ReturnReceived 602 (262 for a production order), TransferShipped 311 / 301
  *   into the transit storage location of the destination plant, TransferReceived 311 out of it,
  *   StockAdjusted / CountRecorded 701 / 702, StatusChanged 501 / 201.
+ *   A transfer to or from a location this SAP does not manage (another ERP's DC) is cross-company:
+ *   the shipment is a goods issue (643), the receipt a goods receipt (101 with the PO, else 501);
+ *   nothing goes through the transit storage location, which the other side never empties or fills.
  */
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { targetStockEffect } from "../../projections/reconciliation.ts";
@@ -94,6 +97,14 @@ export const sapMaterialDocumentFor = (
       code = "06";
       break;
     case "TransferShipped": {
+      const elsewhere =
+        event.destination.location !== event.position.location && !cfg.locations[event.destination.location];
+      if (elsewhere) {
+        mvt = "643";
+        code = "03";
+        item.MaterialDocumentItemText = `to ${event.destination.region}/${event.destination.location}`;
+        break;
+      }
       const dest =
         event.destination.location === event.position.location
           ? undefined
@@ -105,12 +116,21 @@ export const sapMaterialDocumentFor = (
       item.IssuingOrReceivingStorageLoc = transit;
       break;
     }
-    case "TransferReceived":
+    case "TransferReceived": {
+      if (event.origin && !cfg.locations[event.origin.location]) {
+        const po = clip(docs.po, 10);
+        mvt = po ? "101" : "501";
+        code = po ? "01" : "05";
+        if (po) item.PurchaseOrder = po;
+        item.MaterialDocumentItemText = `from ${event.origin.region}/${event.origin.location}`;
+        break;
+      }
       mvt = "311";
       code = "04";
       item.StorageLocation = transit;
       item.IssuingOrReceivingStorageLoc = loc.storageLocation;
       break;
+    }
     case "StockAdjusted":
     case "CountRecorded":
       mvt = effect > 0 ? "701" : "702";

@@ -147,6 +147,8 @@ export const MOVEMENT_TYPES: Readonly<Record<string, { effect: MovementEffect; t
   "562": { effect: -1, text: "Reversal of 561" },
   "601": { effect: -1, text: "GD goods issue: delivery" },
   "602": { effect: 1, text: "Reversal of 601" },
+  "643": { effect: -1, text: "GI for cross-company stock transport order" },
+  "644": { effect: 1, text: "Reversal of 643" },
   "701": { effect: 1, text: "Inventory difference: surplus" },
   "702": { effect: -1, text: "Inventory difference: shortage" },
 };

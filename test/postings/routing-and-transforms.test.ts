@@ -118,6 +118,54 @@ describe("transforms", () => {
     });
   });
 
+  it("posts a transfer to or from another ERP's DC as a cross-company issue and receipt, not via transit", () => {
+    const out = new PositionHistory({ region: "eu", location: "DC1", sku: "MAT-1" });
+    out.apply(receive(10));
+    const shipped = out.apply({
+      kind: "shipTransfer",
+      quantity: { value: 3, uom: "EA" },
+      destination: { region: "us", location: "DC-NJ" },
+      documents: { transferOrder: "TO-X" },
+    })[0];
+    const issue = movement(shipped) as Record<string, string>;
+    expect(issue).toMatchObject({ GoodsMovementType: "643", Plant: "1010", QuantityInEntryUnit: "3" });
+    expect(issue.IssuingOrReceivingStorageLoc).toBeUndefined();
+
+    const into = new PositionHistory({ region: "eu", location: "DC2", sku: "MAT-1" });
+    // Announced by the origin (the node derives this from the origin's TransferShipped) ...
+    into.apply({
+      kind: "recordInboundTransfer",
+      quantity: { value: 3, uom: "EA" },
+      origin: { region: "us", location: "DC-NJ" },
+      documents: { transferOrder: "TO-Y" },
+    });
+    const received = into.apply({
+      kind: "receiveTransfer",
+      quantity: { value: 3, uom: "EA" },
+      documents: { transferOrder: "TO-Y" },
+    })[0];
+    // ... so the receipt knows where it came from.
+    expect(received).toMatchObject({ type: "TransferReceived", origin: { region: "us", location: "DC-NJ" } });
+    expect(movement(received)).toMatchObject({
+      GoodsMovementType: "501",
+      Plant: "1020",
+      StorageLocation: "0001",
+    });
+    // From a DC this SAP manages: out of the transit storage location, as before.
+    into.apply({
+      kind: "recordInboundTransfer",
+      quantity: { value: 2, uom: "EA" },
+      origin: { region: "eu", location: "DC1" },
+      documents: { transferOrder: "TO-Z" },
+    });
+    const local = into.apply({
+      kind: "receiveTransfer",
+      quantity: { value: 2, uom: "EA" },
+      documents: { transferOrder: "TO-Z" },
+    })[0];
+    expect(movement(local)).toMatchObject({ GoodsMovementType: "311", StorageLocation: "TRAN" });
+  });
+
   it("refuses (to the dead letters) an event at a location without mapping", () => {
     const h = new PositionHistory({ region: "eu", location: "DC9", sku: "MAT-1" });
     const [e] = h.apply(receive(1));
