@@ -5,7 +5,6 @@
  * with a freshness flag; postings per ERP; and on a schedule a reconciliation with its findings.
  */
 import path from "node:path";
-import type { SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import type { RunResult } from "../reconciliation/reconciler.ts";
 import type { DemoFeed, FeedKind } from "./demo-feed.ts";
@@ -128,10 +127,15 @@ export class StatusView {
   private async regionFigures(region: string): Promise<RegionFigures> {
     const p = this.sys.parts.get(region);
     if (!p) throw new Error(`no region ${region}`);
-    const store = p.node.store as Partial<SqliteEventStore>;
-    // Relayed first: read the other way round, the relay could look ahead of the store.
+    // Relayed first: read the other way round, the relay could look ahead of the store. The store's
+    // head is then what follows the relay's checkpoint (the relay is close behind it).
     const relayed = p.node.relay.checkpoint;
-    const committed = store.lastGlobalPosition ? await store.lastGlobalPosition() : 0;
+    let committed = relayed;
+    for (;;) {
+      const page = await p.node.store.readAll({ fromPosition: committed, maxCount: 1_000 });
+      if (page.length === 0) break;
+      committed = page[page.length - 1]!.globalPosition;
+    }
     let projectorPending: number | undefined;
     try {
       const ci = await p.jsm.consumers.info(evtStreamName(region), "atp-projector");

@@ -25,6 +25,7 @@ import { applyToRegionalAtp, type RegionalAtpEntry } from "../../projections/reg
 import { replayPosition, verifyPositions } from "../../services/audit/replay.ts";
 import { DemoFeed, loadCatalog } from "../../services/local-system/demo-feed.ts";
 import { type LocalSystem, startLocalSystem } from "../../services/local-system/local-system.ts";
+import { StatusView } from "../../services/local-system/status-view.ts";
 import { postingKey } from "../../services/postings/posting-worker.ts";
 
 const FEED_MS = 10_000;
@@ -165,6 +166,16 @@ describe("the local system, end to end", () => {
       for (const a of regional) expect(g.byRegion[a.region]?.atp).toBe(a.total.atp);
     }
     expect(sys.global.freshness().every((f) => !f.stale && f.link === "up")).toBe(true);
+
+    // What `make run` prints: per region the events committed and relayed, all of them by now.
+    const view = await new StatusView(sys, feed, () => {}).render();
+    for (const r of sys.regions) {
+      const count = (await storedEvents(r)).length;
+      const line = view.split("\n").find((l) => l.startsWith(`${r} `));
+      expect(line?.replace(/(\d)[\s\u202f](?=\d{3}\b)/g, "$1")).toMatch(
+        new RegExp(`^${r}\\s+${count}\\s+${count}\\s+0\\s`),
+      );
+    }
   }, 120_000);
 
   it("promises open purchase orders and transfers on their dates (time-phased ATP through the API)", async () => {
