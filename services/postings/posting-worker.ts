@@ -367,6 +367,28 @@ export class PostingWorker {
         const errorClass = unavailable ? "unavailable" : "failed";
         const message = (err as Error).message;
         postingCall.observe({ target: this.targetId }, callMs / 1000);
+        if (!unavailable && mode.wait && pending.length > 1) {
+          // A failure of the whole call does not say which item caused it: post the halves on their
+          // own (uncharged for now), so one bad item ends alone in the dead letters instead of
+          // taking a bulk of good ones with it.
+          for (const p of pending)
+            p.row = this.opts.ledger.markFailed(p.row.id, {
+              error: message,
+              errorClass,
+              callMs,
+              charged: false,
+            });
+          postingsTotal.inc({ target: this.targetId, outcome: "retry-split" }, pending.length);
+          this.log.warn(
+            { err: message, items: pending.length },
+            "bulk posting failed; posting its halves apart",
+          );
+          await sleep(backoff * (0.75 + Math.random() / 2));
+          const half = Math.ceil(pending.length / 2);
+          for (const part of [pending.slice(0, half), pending.slice(half)])
+            for (const [k, v] of await this.postWithRetry(part, mode)) outcomes.set(k, v);
+          return outcomes;
+        }
         const next: WorkItem[] = [];
         for (const p of pending) {
           p.row = this.opts.ledger.markFailed(p.row.id, {

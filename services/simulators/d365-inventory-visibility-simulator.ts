@@ -150,6 +150,11 @@ export interface D365Simulator extends SimulatorControls {
   stats(): D365State["stats"];
   /** Applies on-hand changes outside the sync (a store counting stock by hand); `id` optional. */
   inject(envId: string, changes: unknown): D365LedgerEntry[];
+  /**
+   * A fault: a bulk that contains a change for one of these products fails as a whole with 500 and
+   * applies nothing (a service error on one row takes the request down). Empty to clear.
+   */
+  failBulksContaining(productIds: readonly string[]): void;
 }
 
 const TRACE = () => `00-${randomUUID().replace(/-/g, "")}-${randomUUID().replace(/-/g, "").slice(0, 16)}-00`;
@@ -646,9 +651,18 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
     }),
   );
 
+  let poisonProducts = new Set<string>();
   const bulk = (envId: string, body: unknown, kind: "onhand" | "setonhand") => {
     if (!Array.isArray(body))
       throw new D365Refusal(400, "The request body must be a JSON array of on-hand change events");
+    const poisoned = body.find(
+      (item: unknown) =>
+        typeof item === "object" &&
+        item !== null &&
+        poisonProducts.has(String((item as { productId?: unknown }).productId)),
+    );
+    if (poisoned)
+      throw new Error(`simulated service error on product ${(poisoned as { productId: string }).productId}`);
     let duplicates = 0;
     const results = body.map((item: unknown): D365Result => {
       try {
@@ -741,6 +755,9 @@ export const createD365Simulator = (options: D365SimulatorOptions = {}): D365Sim
         persist();
         return entries;
       }),
+    failBulksContaining: (productIds) => {
+      poisonProducts = new Set(productIds);
+    },
     reset,
   };
 };

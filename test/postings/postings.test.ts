@@ -282,10 +282,44 @@ describe("outbound postings", () => {
       );
       expect(dead.errorClass).toBe("failed");
       expect(dead.chargedFailures).toBe(4);
-      expect(ledger.attemptsOf(dead.id).map((a) => a.outcome)).toEqual(Array(4).fill("failed (failed)"));
+      // Every attempt failed; 4 were charged (one more if it first went out in a bulk with others, split).
+      const attempts = ledger.attemptsOf(dead.id).map((a) => a.outcome);
+      expect(attempts.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(attempts)).toEqual(new Set(["failed (failed)"]));
       expect(d365.ledger().filter((c) => c.productId === "F-1")).toHaveLength(0);
     } finally {
       d365.setFaults({ errorRate: 0 });
+    }
+  });
+
+  it("a bulk that fails as a whole is split: only the bad change is dead-lettered, the others are posted", async () => {
+    const skus = ["B-1", "B-2", "B-POISON", "B-4", "B-5"];
+    const histories = skus.map(
+      (sku) => new PositionHistory({ region: nats.region, location: "STORE9", sku }),
+    );
+    d365.failBulksContaining(["B-POISON"]);
+    try {
+      const events = histories.flatMap((h) => h.apply(receive(3)));
+      // One publish burst: the worker fetches them together and posts them in one bulk first.
+      await nats.publish(events);
+      const poison = events.find((e) => e.position.sku === "B-POISON")!;
+      const dead = await waitFor(
+        "the bad change dead-lettered",
+        () => ledger.list({ target: "d365", status: "dead" }).find((r) => r.eventId === poison.eventId),
+        20_000,
+      );
+      expect(dead.chargedFailures).toBe(4);
+      for (const e of events.filter((x) => x !== poison))
+        await waitFor(
+          `${e.position.sku} acknowledged`,
+          () => ledger.get(postingKey(e), "d365")?.status === "acked",
+        );
+      const posted = d365.ledger().filter((c) => c.origin === "api" && skus.includes(c.productId));
+      expect(posted.map((c) => c.productId).sort()).toEqual(["B-1", "B-2", "B-4", "B-5"]);
+      // The good ones went through more than one call (the first bulk failed as a whole).
+      expect(ledger.get(postingKey(events[0]!), "d365")!.attempts).toBeGreaterThan(1);
+    } finally {
+      d365.failBulksContaining([]);
     }
   });
 });
