@@ -81,7 +81,7 @@ const errorSchema = {
 const issueSchema = {
   type: "object",
   properties: {
-    kind: { type: "string", enum: ["hash", "link", "gap", "envelope", "undecodable", "truncated"] },
+    kind: { type: "string", enum: ["hash", "link", "gap", "envelope", "undecodable", "truncated", "diverged"] },
     revision: { type: "integer" },
     expected: { type: "string" },
     actual: { type: "string" },

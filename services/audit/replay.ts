@@ -17,7 +17,11 @@
  * - `gap`: revisions are missing (a row deleted);
  * - `envelope`: the stored row and the event disagree on revision, id, type or position;
  * - `undecodable`: the event is not a canonical event any more (it is not folded into the state);
- * - `truncated`: the stream's snapshot was taken at a revision the stream no longer reaches.
+ * - `truncated`: the stream's snapshot was taken at a revision the stream no longer reaches, or
+ *   later revisions were published to the region's event stream;
+ * - `diverged`: the stored event differs from the one published to the region's event stream (an
+ *   independent copy): the stream was rewritten after it was published, even if every hash and
+ *   link was recomputed.
  * Warnings (not failures): `balances`, the event's own `balancesAfter` differs from the replay
  * (the machine evolved differently than when the event was decided, e.g. after an upgrade).
  */
@@ -49,7 +53,20 @@ export interface AsOf {
   readonly by: AsOfBy;
 }
 
-export type ChainIssueKind = "hash" | "link" | "gap" | "envelope" | "undecodable" | "truncated";
+export type ChainIssueKind = "hash" | "link" | "gap" | "envelope" | "undecodable" | "truncated" | "diverged";
+
+/** The last event of a position as published to its region's event stream (`INV_EVT_<R>`). */
+export interface PublishedHead {
+  readonly revision: number;
+  readonly hash: string;
+  /** Where it was read, for the message (e.g. `INV_EVT_EU#1234`). */
+  readonly where: string;
+}
+/** Reads the published head of a position; undefined when nothing of it was published (or kept). */
+export type PublishedHeads = (position: {
+  location: string;
+  sku: string;
+}) => Promise<PublishedHead | undefined>;
 
 export interface ChainIssue {
   readonly kind: ChainIssueKind;
@@ -126,6 +143,8 @@ export interface ReplayOptions {
    * truncation check; default: the store itself when it keeps snapshots.
    */
   readonly snapshots?: Pick<SnapshotStore, "loadSnapshot">;
+  /** The published copy to hold the stored stream against (truncation and rewrites). */
+  readonly published?: PublishedHeads;
   /** Called after each page with the number of events read so far. */
   readonly onEvents?: (eventsRead: number) => void;
 }
@@ -343,6 +362,9 @@ export const replayPosition = async (
     }
   }
 
+  if (verify && options.published)
+    issues.push(...(await againstPublished(store, streamId, prev, position, options.published)));
+
   return {
     streamId,
     position: state.position,
@@ -405,12 +427,56 @@ export const locationStreamPrefix = (location: string): string =>
  * Verifies the hash chain of every position stream in a store (a region: one store per region),
  * or of one location's positions. Chain only (no folding), so it runs at hashing speed.
  */
+/** The stored head against the published one: a shorter stream is truncated, another hash is a rewrite. */
+const againstPublished = async (
+  store: ReplayStore,
+  streamId: string,
+  head: { revision: number; hash: string },
+  position: { location: string; sku: string },
+  published: PublishedHeads,
+): Promise<ChainIssue[]> => {
+  const pub = await published(position);
+  if (pub === undefined) return [];
+  if (pub.revision > head.revision) {
+    return [
+      {
+        kind: "truncated",
+        revision: head.revision + 1,
+        expected: `events up to revision ${pub.revision} (published to ${pub.where})`,
+        actual: `last stored revision ${head.revision}`,
+        message: `revisions ${head.revision + 1}..${pub.revision} are missing at the end: they were published to ${pub.where}, the stream ends at ${head.revision}`,
+      },
+    ];
+  }
+  const stored =
+    pub.revision === head.revision
+      ? head.hash
+      : String(
+          (
+            (await store.readStream(streamId, { from: pub.revision, maxCount: 1 }))[0]?.data as {
+              hash?: unknown;
+            }
+          )?.hash,
+        );
+  if (stored === pub.hash) return [];
+  return [
+    {
+      kind: "diverged",
+      revision: pub.revision,
+      expected: `hash ${pub.hash} (published to ${pub.where})`,
+      actual: `hash ${stored}`,
+      message: `revision ${pub.revision} is not the event published to ${pub.where} (hash ${short(stored)} stored, ${short(pub.hash)} published): the stream was rewritten after it was published`,
+    },
+  ];
+};
+
 export const verifyPositions = async (
   store: VerifyStore,
   scope: {
     location?: string | undefined;
     region?: string | undefined;
     snapshots?: Pick<SnapshotStore, "loadSnapshot">;
+    published?: PublishedHeads;
   } = {},
   onProgress?: (p: VerifyProgress) => void,
 ): Promise<VerifyManyResult> => {
@@ -430,6 +496,7 @@ export const verifyPositions = async (
         verify: true,
         fold: false,
         ...(scope.snapshots ? { snapshots: scope.snapshots } : {}),
+        ...(scope.published ? { published: scope.published } : {}),
         collectEvents: false,
         onEvents: (n) => {
           onProgress?.({

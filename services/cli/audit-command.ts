@@ -1,14 +1,18 @@
 /**
  * Audit commands of `stockline` (issue 5):
- *   stockline replay <location> <sku> [--region r] [--as-of t] [--by recorded|business] [--verify] [--store path] [--json]
- *   stockline verify (--location l | --region r) [--store path] [--json]
+ *   stockline replay <location> <sku> [--region r] [--as-of t] [--by recorded|business] [--verify] [--against url] [--store path] [--json]
+ *   stockline verify (--location l | --region r) [--against url] [--store path] [--json]
  *   stockline trace <correlationId> [--store path ...] [--region r ...] [--postings path ...] [--json]
  *
  * A store is a regional SQLite event store: `--store <path>`, or the node's default for `--region r`
- * (`.data/<r>/events.db`). Exit codes: 0 fine, 1 a chain is broken, 2 bad usage or nothing found.
+ * (`.data/<r>/events.db`). `--against <nats-url>` (with `--region`) also holds each stream's head
+ * against the last event the relay published to `INV_EVT_<R>` there (`--js-domain d` to reach it
+ * through another server, e.g. the hub's mirror): a truncated tail or a rewritten stream shows even
+ * when every hash was recomputed. Exit codes: 0 fine, 1 a chain is broken, 2 bad usage or nothing found.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { Option } from "commander";
@@ -18,8 +22,10 @@ import { toDecodeErrors } from "../../domain/decode-errors.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import { IsoTimestampC, RegionC } from "../../domain/scalars.ts";
 import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
+import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { renderReplay, renderTrace, renderVerifyMany } from "../audit/audit-report.ts";
-import { type AsOfBy, replayPosition, verifyPositions } from "../audit/replay.ts";
+import { jetStreamPublishedHeads } from "../audit/published-heads.ts";
+import { type AsOfBy, type PublishedHeads, replayPosition, verifyPositions } from "../audit/replay.ts";
 import { ledgerPostingsFor, type PostingRecord, type PostingsFor, traceCorrelation } from "../audit/trace.ts";
 
 export interface AuditIo {
@@ -96,7 +102,11 @@ const progressBar = (io: AuditIo, format: string): SingleBar =>
     { barCompleteChar: "#", barIncompleteChar: "-", format },
   );
 
-interface ReplayOpts {
+interface AgainstOpts {
+  against?: string;
+  jsDomain?: string;
+}
+interface ReplayOpts extends AgainstOpts {
   region?: string;
   asOf?: string;
   by: AsOfBy;
@@ -104,12 +114,34 @@ interface ReplayOpts {
   store?: string;
   json?: boolean;
 }
-interface VerifyOpts {
+interface VerifyOpts extends AgainstOpts {
   location?: string;
   region?: string;
   store?: string;
   json?: boolean;
 }
+
+/** Runs `body` with the published heads of `--against` (a NATS connection for its duration), or none. */
+const withPublished = async <T>(
+  opts: AgainstOpts,
+  region: string | undefined,
+  body: (published: PublishedHeads | undefined) => Promise<T>,
+): Promise<T> => {
+  if (!opts.against) return body(undefined);
+  if (!region) throw new UsageError("--against needs --region <r> (whose INV_EVT_<R> to read)");
+  let nc: Awaited<ReturnType<typeof connectNats>>;
+  try {
+    nc = await connectNats({ servers: opts.against, name: "stockline-audit", reconnect: false });
+  } catch (err) {
+    throw new UsageError(`--against ${opts.against}: ${(err as Error).message}`);
+  }
+  try {
+    const jsm = await jetstreamManager(nc, opts.jsDomain ? { domain: opts.jsDomain } : {});
+    return await body(jetStreamPublishedHeads(jsm, region));
+  } finally {
+    await drainAndClose(nc).catch(() => {});
+  }
+};
 interface TraceOpts {
   store?: string[];
   region?: string[];
@@ -136,6 +168,11 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
         .default("recorded"),
     )
     .option("--verify", "verify the hash chain; exit 1 when it is broken")
+    .option("--against <nats-url>", "with --verify and --region: hold the head against INV_EVT_<R> there")
+    .option(
+      "--js-domain <domain>",
+      "JetStream domain of INV_EVT_<R> behind --against (e.g. the region's, from the hub)",
+    )
     .option("--store <path>", "SQLite event store (default .data/<region>/events.db)")
     .option("--json", "print the result as JSON")
     .action(
@@ -150,14 +187,17 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
               ? progressBar(io, "replaying [{bar}] {value}/{total} events")
               : undefined;
           bar?.start(head === null ? 0 : head + 1, 0);
-          const r = await replayPosition(
-            store,
-            { location, sku, region },
-            {
-              verify: opts.verify ?? false,
-              ...(asOf ? { asOf } : {}),
-              onEvents: (n) => bar?.update(n),
-            },
+          const r = await withPublished(opts, region, (published) =>
+            replayPosition(
+              store,
+              { location, sku, region },
+              {
+                verify: opts.verify ?? false,
+                ...(asOf ? { asOf } : {}),
+                ...(published ? { published } : {}),
+                onEvents: (n) => bar?.update(n),
+              },
+            ),
           );
           bar?.stop();
           if (r === undefined) {
@@ -179,6 +219,11 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
     .description("verify the hash chain of every position at a location, or in a region's store")
     .option("--location <location>", "only the positions at this location")
     .option("--region <region>", "the region (its default store, and the region every event must name)")
+    .option("--against <nats-url>", "with --region: hold every head against INV_EVT_<R> there")
+    .option(
+      "--js-domain <domain>",
+      "JetStream domain of INV_EVT_<R> behind --against (e.g. the region's, from the hub)",
+    )
     .option("--store <path>", "SQLite event store (default .data/<region>/events.db)")
     .option("--json", "print the result as JSON")
     .action(
@@ -189,13 +234,19 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
         try {
           const bar = progressBar(io, "verifying [{bar}] {value}/{total} positions, {events} events");
           let started = false;
-          const r = await verifyPositions(store, { location: opts.location, region }, (p) => {
-            if (!started) {
-              bar.start(p.streamsTotal, 0, { events: 0 });
-              started = true;
-            }
-            bar.update(p.streamsDone, { events: p.eventsChecked });
-          });
+          const r = await withPublished(opts, region, (published) =>
+            verifyPositions(
+              store,
+              { location: opts.location, region, ...(published ? { published } : {}) },
+              (p) => {
+                if (!started) {
+                  bar.start(p.streamsTotal, 0, { events: 0 });
+                  started = true;
+                }
+                bar.update(p.streamsDone, { events: p.eventsChecked });
+              },
+            ),
+          );
           if (started) bar.stop();
           const scope = [opts.location ? `location ${opts.location}` : "", region ? `region ${region}` : ""]
             .filter(Boolean)
