@@ -100,7 +100,7 @@ describe("regional ATP projection", () => {
             Object.fromEntries(
               Object.values(entry!.inbound).map((t) => [
                 t.transferOrder,
-                { shipped: t.shipped, received: t.received },
+                { shipped: t.shipped, received: t.received, ...(t.origin ? { origin: t.origin } : {}) },
               ]),
             ),
           ).toEqual(state.inbound);
