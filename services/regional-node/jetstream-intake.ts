@@ -75,7 +75,15 @@ export class JetStreamIntake {
   private onMessage(msg: JsMsg): void {
     if (this.stopped) return; // not acknowledged: redelivered to whoever consumes next
     this.inFlight++;
-    const meta = { via: "jetstream", subject: msg.subject, streamSequence: msg.seq } as const;
+    // The stream sequence is parsed from the reply subject on every read of `seq`: only dead
+    // letters need it, so it is read lazily.
+    const meta = {
+      via: "jetstream",
+      subject: msg.subject,
+      get streamSequence() {
+        return msg.seq;
+      },
+    } as const;
     // One `then` with both callbacks (no extra promises per message on the hot path).
     this.o.handler.handleBytes(msg.data, meta).then(
       (settled) => this.answer(msg, settled.disposition === "ack"),

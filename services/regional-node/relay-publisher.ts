@@ -44,7 +44,8 @@ export class RelayPublisher<P = number> {
   private failure: unknown;
   private failed = false;
   private slotWaiters: Array<() => void> = [];
-  private idleWaiters: Array<() => void> = [];
+  /** One promise for everyone waiting for the acks in flight (the relay asks after every commit). */
+  private idle: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
   readonly stats = { published: 0, duplicates: 0 };
 
   constructor(
@@ -92,11 +93,28 @@ export class RelayPublisher<P = number> {
 
   /** Waits until nothing is in flight; throws `PublishPipelineBrokenError` if anything failed. */
   async flush(): Promise<P | undefined> {
-    while (this.waiting.size > 0 && !this.failed) {
-      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    }
+    while (this.waiting.size > 0 && !this.failed) await this.whenIdle();
     if (this.failed) throw this.brokenError();
     return this.prefix.watermark;
+  }
+
+  /** Resolves (never rejects) once nothing is in flight or the pipeline broke. */
+  whenIdle(): Promise<void> {
+    if (this.waiting.size === 0 || this.failed) return Promise.resolve();
+    if (!this.idle) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.idle = { promise, resolve };
+    }
+    return this.idle.promise;
+  }
+
+  private wakeIdle(): void {
+    const idle = this.idle;
+    this.idle = undefined;
+    idle?.resolve();
   }
 
   /** Stops listening for acks; call once the publisher is done with (flushed or broken). */
@@ -135,7 +153,7 @@ export class RelayPublisher<P = number> {
     entry.acked = true;
     this.prefix.advance();
     this.slotWaiters.shift()?.();
-    if (this.waiting.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.waiting.size === 0) this.wakeIdle();
   }
 
   private checkTimeouts(): void {
@@ -151,7 +169,7 @@ export class RelayPublisher<P = number> {
     this.failed = true;
     this.failure = err;
     for (const wake of this.slotWaiters.splice(0)) wake();
-    for (const wake of this.idleWaiters.splice(0)) wake();
+    this.wakeIdle();
   }
 
   private brokenError(): PublishPipelineBrokenError<P> {

@@ -98,6 +98,8 @@ export class Relay {
   private tail: RawLogEvent[] = [];
   private tailHead = 0;
   private stopTail: (() => void) | undefined;
+  /** Whether the store may hold events the relay was not told about (start, after the idle timeout). */
+  private readStore = true;
 
   constructor(private readonly o: RelayOptions) {
     this.js = jetstream(o.nc);
@@ -206,6 +208,8 @@ export class Relay {
     while (!this.stopped) {
       const batch = await this.read(pos);
       if (batch.length === 0) {
+        // Caught up. A commit landing while acks are in flight is published at once, not after them.
+        if (publisher.inFlight > 0 && (await this.waitForCommit(pos, publisher.whenIdle()))) continue;
         await this.settle(publisher);
         // Throttled like the busy path: under light load the relay goes idle after nearly every
         // commit, and a forced save here was one synchronous FULL fsync of node.db per commit on the
@@ -215,14 +219,12 @@ export class Relay {
         for (const w of this.drainWaiters.splice(0)) w();
         // Woken by our own commits; the timeout catches other writers of a shared store (and saves
         // a checkpoint the throttle held back).
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 250);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 250);
         });
-        this.wake = undefined;
+        if (!(await this.waitForCommit(pos, timeout))) this.readStore = true;
+        clearTimeout(timer);
         continue;
       }
       const transfers: Promise<void>[] = [];
@@ -257,6 +259,17 @@ export class Relay {
     }
   }
 
+  /** Resolves true once a commit of ours went beyond `pos` (maybe already), false when `until` settles first. */
+  private async waitForCommit(pos: number, until: Promise<unknown>): Promise<boolean> {
+    if (this.known > pos) return true;
+    const woken = await new Promise<boolean>((resolve) => {
+      this.wake = () => resolve(true);
+      void until.then(() => resolve(false));
+    });
+    this.wake = undefined;
+    return woken;
+  }
+
   private dropTail(): void {
     this.tail = [];
     this.tailHead = 0;
@@ -288,7 +301,15 @@ export class Relay {
   private async read(fromPosition: number): Promise<LogItem[]> {
     const options = { fromPosition, maxCount: this.o.batch };
     if (this.o.store.readAllRaw) {
-      const rows = this.fromTail(fromPosition) ?? this.o.store.readAllRaw(options);
+      let rows: readonly RawLogEvent[] | undefined = this.fromTail(fromPosition);
+      if (rows === undefined) {
+        // Nothing of ours is unread: no query (one per commit under light load). `readStore` is set
+        // until a read reaches the head, and by the idle timeout (other writers of a shared store).
+        if (!this.readStore && fromPosition >= this.known) return [];
+        const read = this.o.store.readAllRaw(options);
+        this.readStore = read.length === options.maxCount;
+        rows = read;
+      }
       return rows.map((r) => {
         let event: CanonicalEvent | undefined;
         const parse = () => {
