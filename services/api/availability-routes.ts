@@ -217,6 +217,78 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
     },
   );
 
+  const dayItems = {
+    type: "array",
+    items: {
+      type: "object",
+      properties: { date: { type: "string" }, incoming: { type: "integer" }, atp: { type: "integer" } },
+    },
+  };
+  const phasedProps = {
+    from: { type: "string", description: "today (UTC), the first day" },
+    days: dayItems,
+    beyondHorizon: { type: "integer", description: "expected after the last day" },
+    overdue: { type: "integer", description: "expected before today and not received (counted today)" },
+    derivedEtas: {
+      type: "integer",
+      description: "inbound transfers without an ETA (ship time + lane transit)",
+    },
+  };
+  app.get<{ Params: { sku: string }; Querystring: { region?: string } }>(
+    "/v1/availability/:sku/timeline",
+    {
+      config: { roles: ROUTE_ROLES.availability },
+      schema: {
+        summary:
+          "Time-phased ATP of one SKU: by day over the horizon, in total and per location (transfers at their ETA, open PO lines at their date)",
+        tags: ["availability"],
+        security: [{ apiKey: [] }],
+        params: { type: "object", properties: { sku: { type: "string" } }, required: ["sku"] },
+        querystring: {
+          type: "object",
+          properties: { region: { type: "string", description: "comma-separated region filter" } },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              sku: { type: "string" },
+              ...phasedProps,
+              locations: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    region: { type: "string" },
+                    location: { type: "string" },
+                    stale: { type: "boolean" },
+                    ...phasedProps,
+                  },
+                },
+              },
+              stale: { type: "boolean" },
+              asOf: { type: "string" },
+              freshness: availabilitySchema.properties.freshness,
+            },
+          },
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          429: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      let regions: string[] | undefined;
+      if (req.query.region !== undefined) {
+        regions = req.query.region.split(",").map((s) => s.trim());
+        if (!checkRegions(regions, "region", reply)) return reply;
+      }
+      const body = await d.service.timeline(req.params.sku, regions, d.readTimePhased, Date.now());
+      return reply.type(JSON_TYPE).send(body);
+    },
+  );
+
   app.post<{ Body: unknown }>(
     "/v1/availability/query",
     {

@@ -262,30 +262,67 @@ export class AvailabilityService {
     const fresh = this.freshness(regions);
     const stale = new Set(fresh.filter((f) => f.stale).map((f) => f.region));
     const f = this.figures(sku, regions, stale);
-    const locations = await Promise.all(
-      f.locations.map(async (l) => {
-        let entry: TimePhasedPosition | undefined;
-        try {
-          entry = await read(l.region, l.location, sku);
-        } catch {
-          entry = undefined;
-        }
-        // Unreachable region: only what is promisable now counts (no inbound known).
-        const positions: TimePhasedPosition[] = [
-          entry ?? {
-            position: { region: l.region, location: l.location, sku },
-            atp: { net: l.promisable, sellable: l.lifecycle === "active" },
-            inbound: [],
-          },
-        ];
-        const tp = timePhasedAtp(positions, [], now);
-        return { ...l, atpOnDate: atpOnDate(tp, date) ?? 0 };
-      }),
-    );
+    const phased = await timePhasedPositions(sku, f.locations, read);
+    const locations = f.locations.map((l, i) => ({
+      ...l,
+      atpOnDate: atpOnDate(timePhasedAtp([phased[i]!], [], now), date) ?? 0,
+    }));
     const summary = this.summarize(sku, locations, stale);
     return `${JSON.stringify({ ...summary, date }).slice(0, -1)},${freshnessJson(fresh)}}`;
   }
+
+  /**
+   * ATP by day over the horizon, in total and per location: what arrives when (transfers at their
+   * ETA, open purchase order lines at their date) on top of today's figure.
+   */
+  async timeline(
+    sku: string,
+    regions: readonly string[] | undefined,
+    read: TimePhasedReader,
+    now: number,
+  ): Promise<string> {
+    const fresh = this.freshness(regions);
+    const stale = new Set(fresh.filter((f) => f.stale).map((f) => f.region));
+    const f = this.figures(sku, regions, stale);
+    const phased = await timePhasedPositions(sku, f.locations, read);
+    const body = {
+      sku,
+      ...timePhasedAtp(phased, [], now),
+      locations: f.locations.map((l, i) => {
+        const tp = timePhasedAtp([phased[i]!], [], now);
+        return { region: l.region, location: l.location, stale: l.stale, ...tp };
+      }),
+    };
+    return `${JSON.stringify(body).slice(0, -1)},${freshnessJson(fresh)}}`;
+  }
 }
+
+/**
+ * The regional entries of the locations, for time-phased ATP. An unreachable region counts with
+ * what is promisable now and nothing incoming (its inbound transfers and open POs are not known).
+ */
+const timePhasedPositions = (
+  sku: string,
+  locations: readonly LocationFigures[],
+  read: TimePhasedReader,
+): Promise<TimePhasedPosition[]> =>
+  Promise.all(
+    locations.map(async (l) => {
+      let entry: TimePhasedPosition | undefined;
+      try {
+        entry = await read(l.region, l.location, sku);
+      } catch {
+        entry = undefined;
+      }
+      return (
+        entry ?? {
+          position: { region: l.region, location: l.location, sku },
+          atp: { net: l.promisable, sellable: l.lifecycle === "active" },
+          inbound: [],
+        }
+      );
+    }),
+  );
 
 const freshnessJson = (fresh: readonly FreshnessView[]): string => {
   let stale = false;

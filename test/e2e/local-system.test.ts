@@ -217,6 +217,33 @@ describe("the local system, end to end", () => {
       expect(at?.atpOnDate).toBe(e.atp.sellable ? Math.max(0, e.atp.net + arriving) : 0);
       // Transfers carry the carrier's ETA: nothing is derived from a transit-time guess.
       for (const t of Object.values(e.inbound)) expect(t.eta).toBeDefined();
+
+      // The whole horizon at once: each open PO line arrives on its day.
+      const tl = await fetch(`${sys.apiUrl}/v1/availability/${encodeURIComponent(e.position.sku)}/timeline`, {
+        headers: { "x-api-key": sys.keys.commerce },
+      });
+      expect(tl.status).toBe(200);
+      const timeline = (await tl.json()) as {
+        days: { date: string; incoming: number; atp: number }[];
+        derivedEtas: number;
+        locations: {
+          region: string;
+          location: string;
+          days: { date: string; incoming: number; atp: number }[];
+        }[];
+      };
+      const mine = timeline.locations.find(
+        (l) => l.region === e.position.region && l.location === e.position.location,
+      )!;
+      for (const r of Object.values(e.expectedReceipts!))
+        expect(mine.days.find((d) => d.date === r.expectedAt.slice(0, 10))?.incoming).toBeGreaterThanOrEqual(
+          r.quantity,
+        );
+      expect(mine.days.find((d) => d.date === date)?.atp).toBe(at?.atpOnDate);
+      expect(timeline.derivedEtas).toBe(0);
+      // The total is the sum of the locations, day by day.
+      for (const [i, d] of timeline.days.entries())
+        expect(d.atp).toBe(timeline.locations.reduce((sum, l) => sum + l.days[i]!.atp, 0));
     }
   });
 
