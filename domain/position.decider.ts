@@ -4,7 +4,7 @@
  * exercise exactly the transitions a live actor runs. (The hot path uses live actors, see
  * position.machine.ts; `transition()` is slower but side-effect free.)
  */
-import { transition } from "xstate";
+import { createActor, transition } from "xstate";
 import type { CanonicalEvent, PendingEvent } from "./canonical-event.ts";
 import { chainEvents } from "./canonical-event.ts";
 import { sha256Hex } from "./canonical-json.ts";
@@ -83,6 +83,30 @@ export const evolve = (state: PositionState, event: CanonicalEvent): PositionSta
   return next.context;
 };
 
+/**
+ * Evolves a state event by event through one live actor: the same machine as `evolve`, without
+ * the throwaway actor XState's pure `transition` builds on every call (about 4× faster on long
+ * streams: rehydration, audit replays). `stop` when done.
+ */
+export const evolver = (initial: PositionState) => {
+  const actor = createActor(positionMachine, { input: { context: initial } }).start();
+  return {
+    apply(event: CanonicalEvent): PositionState {
+      actor.send({ type: "EVENT", event });
+      const s = actor.getSnapshot();
+      // A throw inside the machine stops the actor with an error snapshot instead of throwing here.
+      if (s.status === "error") throw s.error;
+      if (s.value !== s.context.lifecycle) {
+        throw new Error(
+          `machine state ${String(s.value)} disagrees with context lifecycle ${s.context.lifecycle}`,
+        );
+      }
+      return s.context;
+    },
+    stop: () => actor.stop(),
+  };
+};
+
 /** Rebuilds a position from its stored events. */
 export const rehydrate = (
   position: Position,
@@ -90,7 +114,12 @@ export const rehydrate = (
   limits: PositionLimits = DEFAULT_LIMITS,
 ): PositionState => {
   let s = initialPositionState(position, limits);
-  for (const e of events) s = evolve(s, e);
+  const live = evolver(s);
+  try {
+    for (const e of events) s = live.apply(e);
+  } finally {
+    live.stop();
+  }
   return s;
 };
 

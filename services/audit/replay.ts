@@ -39,7 +39,7 @@ import {
   type AtpBreakdown,
   atpOf,
   balancesOf,
-  evolve,
+  evolver,
   initialPositionState,
   type PositionLimits,
   type PositionState,
@@ -279,71 +279,80 @@ export const replayPosition = async (
   let prev = { revision: -1, hash: GENESIS_HASH };
   let read = 0;
 
-  for (let from = 0; ; ) {
-    const page = await store.readStream(streamId, { from, maxCount: pageSize });
-    for (const recorded of page) {
-      const data = (recorded.data ?? {}) as Record<string, unknown>;
-      if (state === undefined) {
-        const region =
-          position.region ?? str((data.position as Record<string, unknown> | undefined)?.region) ?? "unknown";
-        state = initialPositionState(
-          { region, location: position.location, sku: position.sku },
-          options.limits,
-        );
-      }
-      if (verify) issues.push(...checkLink(recorded, prev, position));
-      prev = { revision: recorded.revision, hash: String(data.hash) };
+  // One live actor for the whole stream (see `evolver`); stopped below, whatever happens.
+  let live: ReturnType<typeof evolver> | undefined;
+  try {
+    for (let from = 0; ; ) {
+      const page = await store.readStream(streamId, { from, maxCount: pageSize });
+      for (const recorded of page) {
+        const data = (recorded.data ?? {}) as Record<string, unknown>;
+        if (state === undefined) {
+          const region =
+            position.region ??
+            str((data.position as Record<string, unknown> | undefined)?.region) ??
+            "unknown";
+          state = initialPositionState(
+            { region, location: position.location, sku: position.sku },
+            options.limits,
+          );
+          live = evolver(state);
+        }
+        if (verify) issues.push(...checkLink(recorded, prev, position));
+        prev = { revision: recorded.revision, hash: String(data.hash) };
 
-      if (!selected(asOf, data, recorded.recordedTime)) continue;
-      const decoded = decodeCanonicalEvent(data);
-      if (E.isLeft(decoded)) {
-        if (verify)
-          issues.push({
-            kind: "undecodable",
+        if (!selected(asOf, data, recorded.recordedTime)) continue;
+        const decoded = decodeCanonicalEvent(data);
+        if (E.isLeft(decoded)) {
+          if (verify)
+            issues.push({
+              kind: "undecodable",
+              revision: recorded.revision,
+              expected: "a canonical event",
+              actual: formatDecodeErrors(decoded.left),
+              message: `revision ${recorded.revision} is not a canonical event (not replayed): ${formatDecodeErrors(decoded.left)}`,
+            });
+        } else if (fold) {
+          const event = decoded.right;
+          state = live!.apply(event);
+          folded = recorded.revision;
+          const balances = balancesOf(state);
+          // Meaningful only when every earlier event was folded too (not for a business-time view).
+          // Only the first divergence: every later event inherits it.
+          const diff = verify && asOf?.by !== "business" && warnings.length === 0;
+          const differences = diff ? balanceDifferences(balances, event.balancesAfter) : [];
+          if (differences.length > 0) {
+            warnings.push({
+              kind: "balances",
+              revision: recorded.revision,
+              message: `from revision ${recorded.revision} on, the replay differs from the balances stored with the events: ${differences.join(", ")}`,
+            });
+          }
+        }
+        if (collect) {
+          const ok = E.isRight(decoded) && fold;
+          events.push({
             revision: recorded.revision,
-            expected: "a canonical event",
-            actual: formatDecodeErrors(decoded.left),
-            message: `revision ${recorded.revision} is not a canonical event (not replayed): ${formatDecodeErrors(decoded.left)}`,
-          });
-      } else if (fold) {
-        const event = decoded.right;
-        state = evolve(state, event);
-        folded = recorded.revision;
-        const balances = balancesOf(state);
-        // Meaningful only when every earlier event was folded too (not for a business-time view).
-        // Only the first divergence: every later event inherits it.
-        const diff = verify && asOf?.by !== "business" && warnings.length === 0;
-        const differences = diff ? balanceDifferences(balances, event.balancesAfter) : [];
-        if (differences.length > 0) {
-          warnings.push({
-            kind: "balances",
-            revision: recorded.revision,
-            message: `from revision ${recorded.revision} on, the replay differs from the balances stored with the events: ${differences.join(", ")}`,
+            eventId: recorded.eventId,
+            type: recorded.type,
+            quantity: typeof data.quantity === "number" ? data.quantity : null,
+            businessTime: str(data.businessTime),
+            recordedTime: str(data.recordedTime) ?? recorded.recordedTime,
+            source: sourceOf(data),
+            correlationId: str(data.correlationId),
+            causationId: str(data.causationId),
+            balances: ok ? balancesOf(state) : null,
+            atp: ok ? atpOf(state) : null,
           });
         }
       }
-      if (collect) {
-        const ok = E.isRight(decoded) && fold;
-        events.push({
-          revision: recorded.revision,
-          eventId: recorded.eventId,
-          type: recorded.type,
-          quantity: typeof data.quantity === "number" ? data.quantity : null,
-          businessTime: str(data.businessTime),
-          recordedTime: str(data.recordedTime) ?? recorded.recordedTime,
-          source: sourceOf(data),
-          correlationId: str(data.correlationId),
-          causationId: str(data.causationId),
-          balances: ok ? balancesOf(state) : null,
-          atp: ok ? atpOf(state) : null,
-        });
-      }
+      read += page.length;
+      options.onEvents?.(read);
+      if (page.length < pageSize) break;
+      const last = page[page.length - 1];
+      from = (last?.revision ?? from) + 1;
     }
-    read += page.length;
-    options.onEvents?.(read);
-    if (page.length < pageSize) break;
-    const last = page[page.length - 1];
-    from = (last?.revision ?? from) + 1;
+  } finally {
+    live?.stop();
   }
   if (state === undefined) return undefined;
 
