@@ -240,7 +240,8 @@ export class GlobalProjector {
           const v = JSON.parse(td.decode(e.value)) as GlobalSkuView;
           this.skus.set(v.sku, { sku: v.sku, locations: v.locations });
         }
-        if (e.revision >= lastSeq) break;
+        // `delta` 0: nothing more was pending when this one was sent (the tail may have aged out).
+        if (e.revision >= lastSeq || e.delta === 0) break;
       }
       iter.stop();
     }
