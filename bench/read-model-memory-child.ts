@@ -31,17 +31,6 @@ export const syntheticEntry = (region: string, i: number): RegionalAtpEntry => {
     onHand: { available, inspection: i % 11 === 0 ? 2 : 0, blocked: 0, consigned: 0, picked: i % 5 },
     inboundInTransit: 0,
     inbound: {},
-    reservations:
-      reserved > 0
-        ? {
-            [`R-${i}`]: {
-              quantity: reserved,
-              channel: "web",
-              expiresAt: recordedTime,
-              placedAt: recordedTime,
-            },
-          }
-        : {},
     atp: {
       available,
       reserved,

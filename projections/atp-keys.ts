@@ -5,6 +5,7 @@
  * `encodeURIComponent` always escapes `=`, so the mapping is reversible and one id has one key.
  *
  * - `atp_<r>`: `<enc(location)>.<enc(sku)>` (one entry per position; `.` never occurs inside a part).
+ * - `atp_res_<r>`: `<enc(location)>.<enc(sku)>.<enc(reservationId)>` (one key per open reservation).
  * - `atp_global`: `<enc(sku)>` (one entry per SKU).
  */
 
@@ -31,6 +32,26 @@ export const parseRegionalAtpKey = (key: string): { location: string; sku: strin
     const location = decodeKvKeyPart(parts[0]);
     const sku = decodeKvKeyPart(parts[1]);
     return regionalAtpKey(location, sku) === key ? { location, sku } : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Key of an open reservation in its region's bucket `atp_res_<r>`: the position's key, then the id. */
+export const regionalReservationKey = (location: string, sku: string, reservationId: string): string =>
+  `${regionalAtpKey(location, sku)}.${encodeKvKeyPart(reservationId)}`;
+
+/** Inverse of `regionalReservationKey`. */
+export const parseRegionalReservationKey = (
+  key: string,
+): { location: string; sku: string; reservationId: string } | undefined => {
+  const cut = key.lastIndexOf(".");
+  if (cut <= 0) return undefined;
+  const position = parseRegionalAtpKey(key.slice(0, cut));
+  if (!position) return undefined;
+  try {
+    const reservationId = decodeKvKeyPart(key.slice(cut + 1));
+    return encodeKvKeyPart(reservationId) === key.slice(cut + 1) ? { ...position, reservationId } : undefined;
   } catch {
     return undefined;
   }

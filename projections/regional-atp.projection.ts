@@ -1,9 +1,14 @@
 /**
  * The regional ATP read model: one entry per position (SKU-location), folded from the position's
  * canonical events in revision order. Balances come from each event's `balancesAfter` (the machine
- * already computed them, we do not re-implement it); what the balances do not carry (open
- * reservations by id, inbound transfers by transfer order) is folded from the events themselves,
+ * already computed them, we do not re-implement it); what the balances do not carry (inbound
+ * transfers by transfer order, open purchase order lines) is folded from the events themselves,
  * with the same rules as the position (`domain/position-context.ts`).
+ *
+ * Open reservations are not part of the entry: a busy web-shop position can hold thousands, and an
+ * entry rewritten with all of them on every event grows past what a KV value may hold (1 MB by
+ * default). Each event says what it does to one reservation (`reservationChange`); the runner keeps
+ * one key per open reservation in `atp_res_<r>`.
  *
  * Idempotent by revision: an event at or below the entry's `lastRevision` is a duplicate and changes
  * nothing; an event beyond `lastRevision + 1` is a gap. A gap is returned as a value, never skipped:
@@ -47,7 +52,10 @@ export interface ExpectedReceiptView {
   readonly expectedAt: string;
 }
 
+/** An open reservation as the read model shows it (its key in `atp_res_<r>` names it). */
 export interface ReservationView {
+  readonly reservationId: string;
+  readonly position: Position;
   readonly quantity: number;
   readonly channel: string;
   readonly expiresAt: string;
@@ -73,8 +81,6 @@ export interface RegionalAtpEntry {
   readonly inboundInTransit: number;
   /** Open inbound transfers by transfer order. */
   readonly inbound: Readonly<Record<string, InboundTransfer>>;
-  /** Open reservations by reservation id. */
-  readonly reservations: Readonly<Record<string, ReservationView>>;
   /** Open expected receipts by purchase order; absent when there are none (most positions). */
   readonly expectedReceipts?: Readonly<Record<string, ExpectedReceiptView>>;
   readonly atp: AtpBreakdownView;
@@ -148,51 +154,70 @@ const withExpected = (
   return Object.keys(next).length > 0 ? next : undefined;
 };
 
-/** The details a balance does not carry, folded from one event. */
-const foldDetails = (
+/** Inbound transfers, folded from one event. */
+const foldInbound = (
   e: CanonicalEvent,
-  reservations: Readonly<Record<string, ReservationView>>,
   inbound: Readonly<Record<string, InboundTransfer>>,
-): {
-  reservations: Readonly<Record<string, ReservationView>>;
-  inbound: Readonly<Record<string, InboundTransfer>>;
-} => {
+): Readonly<Record<string, InboundTransfer>> => {
   switch (e.type) {
-    case "ReservationPlaced": {
-      const r: ReservationView = {
-        quantity: e.quantity,
-        channel: e.channel,
-        expiresAt: e.expiresAt,
-        placedAt: e.businessTime,
-        ...(e.documents.order ? { order: e.documents.order } : {}),
+    case "TransferInboundRecorded":
+      return withInbound(inbound, e.documents.transferOrder, e.quantity, 0, {
+        origin: e.origin,
+        shippedAt: e.businessTime,
+        ...(e.eta ? { eta: e.eta } : {}),
+      });
+    case "TransferReceived":
+      return withInbound(inbound, e.documents.transferOrder, 0, e.quantity);
+    default:
+      return inbound;
+  }
+};
+
+/** What an event does to one open reservation of its position (`undefined`: nothing). */
+export type ReservationChange =
+  | { readonly kind: "put"; readonly view: ReservationView }
+  | { readonly kind: "delete"; readonly reservationId: string }
+  /** Partly consumed: the rest stays open (the runner keeps the other fields it has). */
+  | { readonly kind: "remaining"; readonly reservationId: string; readonly quantity: number };
+
+export const reservationChange = (e: CanonicalEvent): ReservationChange | undefined => {
+  switch (e.type) {
+    case "ReservationPlaced":
+      return {
+        kind: "put",
+        view: {
+          reservationId: e.reservationId,
+          position: { region: e.position.region, location: e.position.location, sku: e.position.sku },
+          quantity: e.quantity,
+          channel: e.channel,
+          expiresAt: e.expiresAt,
+          placedAt: e.businessTime,
+          ...(e.documents.order ? { order: e.documents.order } : {}),
+        },
       };
-      return { reservations: { ...reservations, [e.reservationId]: r }, inbound };
-    }
     case "ReservationReleased":
     case "ReservationExpired":
-      return { reservations: without(reservations, e.reservationId), inbound };
-    case "ReservationConsumed": {
-      const r = reservations[e.reservationId];
-      if (!r || e.remaining <= 0) return { reservations: without(reservations, e.reservationId), inbound };
-      return {
-        reservations: { ...reservations, [e.reservationId]: { ...r, quantity: e.remaining } },
-        inbound,
-      };
-    }
-    case "TransferInboundRecorded":
-      return {
-        reservations,
-        inbound: withInbound(inbound, e.documents.transferOrder, e.quantity, 0, {
-          origin: e.origin,
-          shippedAt: e.businessTime,
-          ...(e.eta ? { eta: e.eta } : {}),
-        }),
-      };
-    case "TransferReceived":
-      return { reservations, inbound: withInbound(inbound, e.documents.transferOrder, 0, e.quantity) };
+      return { kind: "delete", reservationId: e.reservationId };
+    case "ReservationConsumed":
+      return e.remaining > 0
+        ? { kind: "remaining", reservationId: e.reservationId, quantity: e.remaining }
+        : { kind: "delete", reservationId: e.reservationId };
     default:
-      return { reservations, inbound };
+      return undefined;
   }
+};
+
+/** Applies a change to a map of open reservations by id (for folds in memory and tests). Pure. */
+export const applyReservationChange = (
+  open: Readonly<Record<string, ReservationView>>,
+  c: ReservationChange | undefined,
+): Readonly<Record<string, ReservationView>> => {
+  if (c === undefined) return open;
+  if (c.kind === "put") return { ...open, [c.view.reservationId]: c.view };
+  const current = Object.hasOwn(open, c.reservationId) ? open[c.reservationId] : undefined;
+  if (c.kind === "remaining" && current)
+    return { ...open, [c.reservationId]: { ...current, quantity: c.quantity } };
+  return current ? without(open, c.reservationId) : open;
 };
 
 /** The entry of a position that has seen no event yet (revision −1). */
@@ -201,7 +226,6 @@ export const emptyRegionalEntry = (position: Position): RegionalAtpEntry => ({
   onHand: { available: 0, inspection: 0, blocked: 0, consigned: 0, picked: 0 },
   inboundInTransit: 0,
   inbound: {},
-  reservations: {},
   atp: { available: 0, reserved: 0, safetyStock: 0, net: 0, atp: 0, sellable: true, lifecycle: "active" },
   lastRevision: -1,
   lastEventId: "",
@@ -228,7 +252,7 @@ export const applyToRegionalAtp = (
     return { kind: "gap", position: current.position, expected: current.lastRevision + 1, got: e.revision };
   }
   const b = e.balancesAfter;
-  const details = foldDetails(e, current.reservations, current.inbound);
+  const inbound = foldInbound(e, current.inbound);
   const expectedReceipts = withExpected(current.expectedReceipts, e);
   const net = b.onHand.available - b.reserved - b.safetyStock;
   return {
@@ -243,8 +267,7 @@ export const applyToRegionalAtp = (
         picked: b.onHand.picked,
       },
       inboundInTransit: b.inboundInTransit,
-      inbound: details.inbound,
-      reservations: details.reservations,
+      inbound,
       ...(expectedReceipts ? { expectedReceipts } : {}),
       atp: {
         available: b.onHand.available,
@@ -294,6 +317,8 @@ export type GapFillOutcome = {
   readonly result: "applied" | "duplicate";
   /** Events read from the store and applied to close a gap (0 when there was none). */
   readonly filled: number;
+  /** Every event applied, in order: the filled ones, then the delivered one (none when a duplicate). */
+  readonly applied: readonly CanonicalEvent[];
 };
 
 /**
@@ -307,20 +332,21 @@ export const applyWithGapFill = async (
   read: ReadPositionStream,
 ): Promise<GapFillOutcome> => {
   const first = applyToRegionalAtp(entry, e);
-  if (first.kind === "applied") return { entry: first.entry, result: "applied", filled: 0 };
-  if (first.kind === "duplicate") return { entry, result: "duplicate", filled: 0 };
+  if (first.kind === "applied") return { entry: first.entry, result: "applied", filled: 0, applied: [e] };
+  if (first.kind === "duplicate") return { entry, result: "duplicate", filled: 0, applied: [] };
   const missing = await read(first.position, first.expected);
   let current = entry;
-  let filled = 0;
+  const applied: CanonicalEvent[] = [];
   for (const m of missing) {
     if (m.revision >= e.revision) break;
     const r = applyToRegionalAtp(current, m);
     if (r.kind === "gap") break;
     if (r.kind === "applied") {
       current = r.entry;
-      filled++;
+      applied.push(m);
     }
   }
+  const filled = applied.length;
   const last = applyToRegionalAtp(current, e);
   if (last.kind === "gap") {
     throw new UnfillableGapError(
@@ -333,6 +359,6 @@ export const applyWithGapFill = async (
     );
   }
   return last.kind === "applied"
-    ? { entry: last.entry, result: "applied", filled }
-    : { entry: current, result: "duplicate", filled };
+    ? { entry: last.entry, result: "applied", filled, applied: [...applied, e] }
+    : { entry: current, result: "duplicate", filled, applied };
 };

@@ -27,6 +27,7 @@ import type { KV, Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 import {
   atpBucketName,
+  atpReservationsBucketName,
   cmdStreamName,
   cmdWildcard,
   dlqStreamName,
@@ -181,6 +182,18 @@ export const ensureAtpBucket = (
 ): Promise<KV> =>
   kvm.create(atpBucketName(region), {
     history: opts.history ?? 1,
+    storage: StorageType.File,
+    replicas: opts.replicas ?? 1,
+  });
+
+/** The bucket of a region's open reservations (`atp_res_<r>`), created if missing. */
+export const ensureAtpReservationsBucket = (
+  kvm: Kvm,
+  region: string,
+  opts: { replicas?: number } = {},
+): Promise<KV> =>
+  kvm.create(atpReservationsBucketName(region), {
+    history: 1,
     storage: StorageType.File,
     replicas: opts.replicas ?? 1,
   });

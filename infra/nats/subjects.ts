@@ -111,5 +111,7 @@ export const evtStreamName = (region: string): string => `INV_EVT_${streamSuffix
 export const dlqStreamName = (region: string): string => `INV_DLQ_${streamSuffix(region)}`;
 /** `atp_<r>`: the regional ATP read model (KV bucket names allow `-`). */
 export const atpBucketName = (region: string): string => `atp_${assertRegionId(region)}`;
+/** The open reservations of a region's positions, one key each (kept out of the position entries). */
+export const atpReservationsBucketName = (region: string): string => `atp_res_${assertRegionId(region)}`;
 /** The JetStream API prefix of a region's domain, as used by hub mirrors (`$JS.<r>.API`). */
 export const domainApiPrefix = (domain: string): string => `$JS.${assertRegionId(domain)}.API`;

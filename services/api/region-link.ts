@@ -12,9 +12,9 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { type NatsConnection, NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
 import * as E from "fp-ts/lib/Either.js";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
-import { atpBucketName, reqSubject } from "../../infra/nats/subjects.ts";
-import { regionalAtpKey } from "../../projections/atp-keys.ts";
-import type { RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import { atpBucketName, atpReservationsBucketName, reqSubject } from "../../infra/nats/subjects.ts";
+import { regionalAtpKey, regionalReservationKey } from "../../projections/atp-keys.ts";
+import type { RegionalAtpEntry, ReservationView } from "../../projections/regional-atp.projection.ts";
 import { type CommandReply, decodeCommandReply } from "../regional-node/command-reply.ts";
 
 export type RequestOutcome =
@@ -65,16 +65,16 @@ export class RegionalEntryReader {
     private readonly opts: { timeoutMs: number; sameDomain?: boolean } = { timeoutMs: 1_000 },
   ) {}
 
-  private bucket(region: string): Promise<KV> {
-    let kv = this.buckets.get(region);
+  private bucket(region: string, name: string = atpBucketName(region)): Promise<KV> {
+    let kv = this.buckets.get(name);
     if (!kv) {
       const js = jetstream(this.nc, {
         ...(this.opts.sameDomain ? {} : { domain: region }),
         timeout: this.opts.timeoutMs,
       });
-      kv = new Kvm(js).open(atpBucketName(region));
-      kv.catch(() => this.buckets.delete(region));
-      this.buckets.set(region, kv);
+      kv = new Kvm(js).open(name);
+      kv.catch(() => this.buckets.delete(name));
+      this.buckets.set(name, kv);
     }
     return kv;
   }
@@ -85,6 +85,23 @@ export class RegionalEntryReader {
     const e = await withTimeout(kv.get(regionalAtpKey(location, sku)), this.opts.timeoutMs, region);
     if (e?.operation !== "PUT" || e.length === 0) return undefined;
     return JSON.parse(td.decode(e.value)) as RegionalAtpEntry;
+  }
+
+  /** An open reservation of the position, `undefined` if it has none by that id; throws when unreachable. */
+  async reservation(
+    region: string,
+    location: string,
+    sku: string,
+    reservationId: string,
+  ): Promise<ReservationView | undefined> {
+    const kv = await this.bucket(region, atpReservationsBucketName(region));
+    const e = await withTimeout(
+      kv.get(regionalReservationKey(location, sku, reservationId)),
+      this.opts.timeoutMs,
+      region,
+    );
+    if (e?.operation !== "PUT" || e.length === 0) return undefined;
+    return JSON.parse(td.decode(e.value)) as ReservationView;
   }
 }
 

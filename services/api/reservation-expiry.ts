@@ -4,8 +4,8 @@
  * works while the region is cut off from the hub.
  *
  * Durable across restarts because it keeps no state of its own: the due times come from the
- * region's ATP read model `atp_<r>` (every open reservation with its `expiresAt`), watched from the
- * start (current values, then changes). After a restart of the node, the projector or this process,
+ * region's read model of open reservations `atp_res_<r>` (one key per reservation, with its
+ * `expiresAt`), watched from the start (current values, then changes). After a restart of the node, the projector or this process,
  * the watch delivers every open reservation again and those already due are expired at once.
  *
  * The command is deterministic per reservation and expiry (`idempotencyKey = expire:<id>:<expiresAt>`,
@@ -18,9 +18,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createLogger } from "../../infra/logging.ts";
 import { counter } from "../../infra/metrics.ts";
-import { ensureAtpBucket } from "../../infra/nats/streams.ts";
-import { parseRegionalAtpKey } from "../../projections/atp-keys.ts";
-import type { RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import { ensureAtpReservationsBucket } from "../../infra/nats/streams.ts";
+import { parseRegionalReservationKey } from "../../projections/atp-keys.ts";
+import type { ReservationView } from "../../projections/regional-atp.projection.ts";
 import { requestDecision } from "./region-link.ts";
 
 export interface ReservationExpiryOptions {
@@ -45,6 +45,7 @@ export interface ReservationExpiry {
 
 interface Due {
   readonly at: number;
+  /** The reservation's key in `atp_res_<r>`. */
   readonly id: string;
 }
 
@@ -103,15 +104,16 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const startReservationExpiry = async (o: ReservationExpiryOptions): Promise<ReservationExpiry> => {
   const log = (o.logger ?? createLogger("reservation-expiry")).child({ region: o.region });
   const js = jetstream(o.nc, o.domain ? { domain: o.domain } : {});
-  const kv: KV = await ensureAtpBucket(new Kvm(js), o.region);
+  const kv: KV = await ensureAtpReservationsBucket(new Kvm(js), o.region);
   const system = o.sourceSystem ?? "stockline-expiry";
   const timeoutMs = o.requestTimeoutMs ?? 5_000;
   const retryMs = o.retryMs ?? 1_000;
 
-  /** Open reservations by id: where and until when. */
-  const open = new Map<string, { location: string; sku: string; expiresAt: string; notBefore: number }>();
-  /** Reservation ids per KV key, to notice the ones an update closed. */
-  const byKey = new Map<string, Set<string>>();
+  /** Open reservations by key: which, where and until when. */
+  const open = new Map<
+    string,
+    { reservationId: string; location: string; sku: string; expiresAt: string; notBefore: number }
+  >();
   const heap = new DueHeap();
   const inFlight = new Set<string>();
   const stats = { expired: 0, alreadyGone: 0, early: 0, retries: 0 };
@@ -143,10 +145,11 @@ export const startReservationExpiry = async (o: ReservationExpiryOptions): Promi
     arm();
   };
 
-  const expire = async (id: string) => {
-    const r = open.get(id);
-    if (!r || inFlight.has(id)) return;
-    inFlight.add(id);
+  const expire = async (key: string) => {
+    const r = open.get(key);
+    if (!r || inFlight.has(key)) return;
+    inFlight.add(key);
+    const id = r.reservationId;
     const command = {
       kind: "expireReservation",
       idempotencyKey: `expire:${id}:${r.expiresAt}`,
@@ -162,34 +165,34 @@ export const startReservationExpiry = async (o: ReservationExpiryOptions): Promi
         stats.retries++;
         metrics.expiries.inc({ region: o.region, outcome: "retry" });
         log.warn({ reservationId: id, reason: out.message }, "expiry not delivered; will retry");
-        schedule(id, Date.now() + retryMs);
+        schedule(key, Date.now() + retryMs);
         return;
       }
       const reply = out.reply;
       if (reply.outcome === "accepted" || reply.outcome === "duplicate") {
         stats.expired++;
         metrics.expiries.inc({ region: o.region, outcome: "expired" });
-        open.delete(id);
+        open.delete(key);
       } else if (reply.outcome === "rejected" && reply.reason.code === "unknownReservation") {
         stats.alreadyGone++;
         metrics.expiries.inc({ region: o.region, outcome: "gone" });
-        open.delete(id);
+        open.delete(key);
       } else if (reply.outcome === "rejected" && reply.reason.code === "reservationNotExpired") {
         // The node's clock is behind ours: try again when it agrees.
         stats.early++;
-        schedule(id, Math.max(Date.now() + 50, Date.parse(r.expiresAt) + 50));
+        schedule(key, Math.max(Date.now() + 50, Date.parse(r.expiresAt) + 50));
       } else {
         stats.retries++;
         metrics.expiries.inc({ region: o.region, outcome: "refused" });
         log.error({ reservationId: id, reply }, "expiry refused by the node; will retry");
-        schedule(id, Date.now() + Math.max(retryMs, 10_000));
+        schedule(key, Date.now() + Math.max(retryMs, 10_000));
       }
     } catch (err) {
       stats.retries++;
       log.error({ err, reservationId: id }, "expiry failed; will retry");
-      schedule(id, Date.now() + retryMs);
+      schedule(key, Date.now() + retryMs);
     } finally {
-      inFlight.delete(id);
+      inFlight.delete(key);
     }
   };
 
@@ -205,21 +208,19 @@ export const startReservationExpiry = async (o: ReservationExpiryOptions): Promi
     arm();
   }
 
-  const onEntry = (key: string, entry: RegionalAtpEntry | undefined) => {
-    const where = parseRegionalAtpKey(key);
+  const onReservation = (key: string, view: ReservationView | undefined) => {
+    const where = parseRegionalReservationKey(key);
     if (!where) return;
-    const now = new Set<string>();
-    for (const [id, r] of Object.entries(entry?.reservations ?? {})) {
-      now.add(id);
-      const known = open.get(id);
-      if (known && known.expiresAt === r.expiresAt) continue;
-      const at = Date.parse(r.expiresAt);
-      open.set(id, { location: where.location, sku: where.sku, expiresAt: r.expiresAt, notBefore: at });
-      heap.push({ at, id });
+    if (!view) {
+      // Closed (released, consumed or expired): its heap entry is dropped when it comes up.
+      open.delete(key);
+      return;
     }
-    for (const id of byKey.get(key) ?? []) if (!now.has(id)) open.delete(id);
-    if (now.size > 0) byKey.set(key, now);
-    else byKey.delete(key);
+    const known = open.get(key);
+    if (known && known.expiresAt === view.expiresAt) return;
+    const at = Date.parse(view.expiresAt);
+    open.set(key, { ...where, expiresAt: view.expiresAt, notBefore: at });
+    heap.push({ at, id: key });
     arm();
   };
 
@@ -228,14 +229,14 @@ export const startReservationExpiry = async (o: ReservationExpiryOptions): Promi
     for await (const e of watcher) {
       if (stopped) break;
       try {
-        onEntry(
+        onReservation(
           e.key,
           e.operation === "PUT" && e.length > 0
-            ? (JSON.parse(td.decode(e.value)) as RegionalAtpEntry)
+            ? (JSON.parse(td.decode(e.value)) as ReservationView)
             : undefined,
         );
       } catch (err) {
-        log.error({ err, key: e.key }, "unreadable read-model entry ignored by the expiry scheduler");
+        log.error({ err, key: e.key }, "unreadable reservation ignored by the expiry scheduler");
       }
     }
   })();

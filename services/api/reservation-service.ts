@@ -442,12 +442,15 @@ export class ReservationService {
     const row = this.d.store.get(id);
     let reachable = true;
     let entry: Awaited<ReturnType<RegionalEntryReader["get"]>>;
+    let open: Awaited<ReturnType<RegionalEntryReader["reservation"]>>;
     try {
-      entry = await this.d.reader.get(position.region, position.location, position.sku);
+      [entry, open] = await Promise.all([
+        this.d.reader.get(position.region, position.location, position.sku),
+        this.d.reader.reservation(position.region, position.location, position.sku, id),
+      ]);
     } catch {
       reachable = false;
     }
-    const open = entry?.reservations[id];
     if (open) {
       return {
         status: 200,

@@ -6,9 +6,9 @@
  * Memory: a region may hold millions of positions, so entries are not kept as objects. Figures live
  * in typed-array columns indexed by a slot number; SKUs and locations are interned once; the slots of
  * one SKU form a linked list (`nextOfSku`), so a SKU lookup walks its locations without any per-SKU
- * array. About 90 bytes per position plus the interned strings. Reservation details are not held
- * (read one entry with `detail()`); open inbound transfers and expected receipts are, sparsely, for
- * time-phased ATP.
+ * array. About 90 bytes per position plus the interned strings. Open reservations are not in the
+ * entries (they are keys of their own in `atp_res_<r>`); open inbound transfers and expected
+ * receipts are held, sparsely, for time-phased ATP.
  */
 import { jetstream } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
@@ -475,7 +475,7 @@ export class AtpReadModel {
     return this.columns.timePhased(sku, now, receipts, config, locations);
   }
 
-  /** The full entry of one position (reservations and inbound by id), read from the bucket. */
+  /** The full entry of one position (inbound transfers and open PO lines), read from the bucket. */
   async detail(location: string, sku: string): Promise<RegionalAtpEntry | undefined> {
     const e = await this.kv?.get(regionalAtpKey(location, sku));
     if (e?.operation !== "PUT" || e.length === 0) return undefined;

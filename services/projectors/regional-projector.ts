@@ -18,14 +18,17 @@ import { formatDecodeErrors } from "../../domain/decode-errors.ts";
 import { type Position, positionStreamId } from "../../domain/ids.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { createLogger, positionLogger } from "../../infra/logging.ts";
-import { ensureAtpBucket } from "../../infra/nats/streams.ts";
+import { ensureAtpBucket, ensureAtpReservationsBucket } from "../../infra/nats/streams.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
 import { observeSyncLatency } from "../../infra/sync-metrics.ts";
-import { regionalAtpKey } from "../../projections/atp-keys.ts";
+import { regionalAtpKey, regionalReservationKey } from "../../projections/atp-keys.ts";
 import {
   applyWithGapFill,
   type ReadPositionStream,
   type RegionalAtpEntry,
+  type ReservationChange,
+  type ReservationView,
+  reservationChange,
 } from "../../projections/regional-atp.projection.ts";
 import { DeadLetterPublisher } from "../regional-node/dead-letters.ts";
 import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
@@ -80,6 +83,8 @@ export class RegionalProjector {
   private readonly log: Logger;
   private readonly cache: LRUCache<string, RegionalAtpEntry>;
   private kv: KV | undefined;
+  /** `atp_res_<r>`: one key per open reservation (kept out of the entries, see the projection). */
+  private reservationsKv: KV | undefined;
   private loop: ConsumerLoop | undefined;
   private deadLetters: DeadLetterPublisher | undefined;
   private readonly stream: string;
@@ -107,6 +112,7 @@ export class RegionalProjector {
     const js = jetstream(this.opts.nc, { domain });
     const jsm = await jetstreamManager(this.opts.nc, { domain });
     this.kv = await ensureAtpBucket(new Kvm(js), this.region);
+    this.reservationsKv = await ensureAtpReservationsBucket(new Kvm(js), this.region);
     this.deadLetters = new DeadLetterPublisher(js, this.region, this.log);
     this.loop = await consumeDurable(js, jsm, this.stream, this.durable, (batch) => this.handle(batch), {
       log: this.log,
@@ -131,6 +137,29 @@ export class RegionalProjector {
     const entry = JSON.parse(td.decode(stored.value)) as RegionalAtpEntry;
     this.cache.set(key, entry);
     return entry;
+  }
+
+  /** Stages what an event does to one reservation; a partial consumption keeps the other fields. */
+  private async stageReservation(
+    staged: Map<string, ReservationView | null>,
+    position: { location: string; sku: string },
+    c: ReservationChange,
+  ): Promise<void> {
+    const id = c.kind === "put" ? c.view.reservationId : c.reservationId;
+    const key = regionalReservationKey(position.location, position.sku, id);
+    if (c.kind === "put") staged.set(key, c.view);
+    else if (c.kind === "delete") staged.set(key, null);
+    else {
+      let current = staged.get(key);
+      if (current === undefined) {
+        const stored = await this.reservationsKv!.get(key);
+        current =
+          stored?.operation === "PUT" && stored.length > 0
+            ? (JSON.parse(td.decode(stored.value)) as ReservationView)
+            : null;
+      }
+      if (current) staged.set(key, { ...current, quantity: c.quantity });
+    }
   }
 
   /** True once the dead letter is stored (idempotent per stream sequence), false if it could not be. */
@@ -161,6 +190,7 @@ export class RegionalProjector {
   private async handle(batch: JsMsg[]): Promise<void> {
     const labels = { projector: "regional", region: this.region };
     const dirty = new Map<string, RegionalAtpEntry>();
+    const reservations = new Map<string, ReservationView | null>();
     const done: JsMsg[] = [];
     const appliedTimes: number[] = [];
     const businessTimes: string[] = [];
@@ -201,6 +231,10 @@ export class RegionalProjector {
             "revision gap filled from the event store",
           );
         }
+        for (const applied of r.applied) {
+          const change = reservationChange(applied);
+          if (change) await this.stageReservation(reservations, applied.position, change);
+        }
         if (r.result === "applied" && r.entry) {
           dirty.set(key, r.entry);
           this.cache.set(key, r.entry);
@@ -225,6 +259,15 @@ export class RegionalProjector {
       }
     }
     try {
+      // Reservations first: an entry is the checkpoint of its events (a redelivered event below its
+      // revision is a duplicate), so what the events did to reservations must be stored before it.
+      await Promise.all(
+        [...reservations].map(([key, view]) =>
+          view
+            ? this.reservationsKv!.put(key, te.encode(JSON.stringify(view)))
+            : this.reservationsKv!.delete(key),
+        ),
+      );
       await Promise.all(
         [...dirty].map(([key, entry]) => this.kv!.put(key, te.encode(JSON.stringify(entry)))),
       );

@@ -5,11 +5,22 @@
  * regional read models = the fold of every stored event.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { type Position, positionKey } from "../../domain/ids.ts";
-import { dlqStreamName, evtStreamName, evtSubject } from "../../infra/nats/subjects.ts";
-import { applyToRegionalAtp, type RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
+import {
+  atpReservationsBucketName,
+  dlqStreamName,
+  evtStreamName,
+  evtSubject,
+} from "../../infra/nats/subjects.ts";
+import { regionalReservationKey } from "../../projections/atp-keys.ts";
+import {
+  applyToRegionalAtp,
+  type RegionalAtpEntry,
+  type ReservationView,
+} from "../../projections/regional-atp.projection.ts";
 import { GlobalProjector } from "../../services/projectors/global-projector.ts";
 import type { DeadLetter } from "../../services/regional-node/dead-letters.ts";
 import { ALL_POSITIONS, decideAll, domainAtp, REGIONS, SKUS, sampleCommands } from "./event-streams.ts";
@@ -85,6 +96,28 @@ describe("convergence: global ATP = sum of regional read models = fold of every 
         lifecycle: d.lifecycle,
       });
     }
+    // Open reservations: one key each in atp_res_<r>, exactly the positions' own (gap-filled ones too).
+    let openReservations = 0;
+    for (const r of REGIONS) {
+      const kv = await new Kvm(jetstream(fed.regionNc[r]!)).open(atpReservationsBucketName(r));
+      const stored = new Map<string, ReservationView>();
+      for await (const key of await kv.keys()) {
+        const e = await kv.get(key);
+        if (e?.operation === "PUT") stored.set(key, e.json<ReservationView>());
+      }
+      const expectedOpen = new Map<string, number>();
+      for (const { state } of domain.values())
+        if (state.position.region === r)
+          for (const [id, res] of Object.entries(state.reservations))
+            expectedOpen.set(
+              regionalReservationKey(state.position.location, state.position.sku, id),
+              res.quantity,
+            );
+      expect(new Map([...stored].map(([k, v]) => [k, v.quantity]))).toEqual(expectedOpen);
+      openReservations += stored.size;
+    }
+    expect(openReservations).toBeGreaterThan(5);
+
     const filled = REGIONS.reduce((s, r) => s + fed.projectors[r]!.stats.filledFromStore, 0);
     expect(filled).toBe(lost.length);
     const applied = REGIONS.reduce(
