@@ -13,17 +13,18 @@ import {
 import type { Balances, CanonicalEvent, Lifecycle, PendingEvent } from "./canonical-event.ts";
 import { GENESIS_HASH } from "./canonical-event.ts";
 import type { Position } from "./ids.ts";
+import {
+  deleteReservation,
+  EMPTY_BOOK,
+  type Reservation,
+  type ReservationBook,
+  reservationIn,
+  setReservation,
+} from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
 import { BUCKETS, type Bucket } from "./statuses.ts";
 
-export interface Reservation {
-  /** Remaining reserved quantity (base unit), > 0. */
-  readonly quantity: number;
-  readonly channel: string;
-  readonly expiresAt: string;
-  readonly order?: string;
-  readonly placedAt: string;
-}
+export type { Reservation, ReservationBook } from "./reservation-book.ts";
 
 export interface IdempotencyRecord {
   readonly commandHash: string;
@@ -95,7 +96,8 @@ export interface PositionContext {
   /** Hash of the last applied stored event (the next event's `prevHash`). */
   readonly lastHash: string;
   readonly buckets: Readonly<Record<Bucket, BitemporalBalance>>;
-  readonly reservations: Readonly<Record<string, Reservation>>;
+  /** Open reservations by id (see reservation-book.ts for why they are kept in chunks). */
+  readonly reservations: ReservationBook;
   /** Sum of the open reservations' quantities, kept with them so ATP needs no scan of them all. */
   readonly reserved: number;
   readonly safetyStock: number;
@@ -116,7 +118,7 @@ export const initialPositionContext = (
   revision: -1,
   lastHash: GENESIS_HASH,
   buckets: Object.fromEntries(BUCKETS.map((b) => [b, emptyBalance()])) as Record<Bucket, BitemporalBalance>,
-  reservations: {},
+  reservations: EMPTY_BOOK,
   reserved: 0,
   safetyStock: 0,
   inbound: {},
@@ -256,28 +258,28 @@ export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): Posit
         placedAt: e.businessTime,
         ...(e.documents.order ? { order: e.documents.order } : {}),
       };
-      const replaced = ownValue(ctx.reservations, e.reservationId)?.quantity ?? 0;
+      const replaced = reservationIn(ctx.reservations, e.reservationId)?.quantity ?? 0;
       return {
         ...ctx,
-        reservations: { ...ctx.reservations, [e.reservationId]: r },
+        reservations: setReservation(ctx.reservations, e.reservationId, r),
         reserved: ctx.reserved - replaced + q,
       };
     }
     case "ReservationReleased":
     case "ReservationExpired":
     case "ReservationConsumed": {
-      const r = ownValue(ctx.reservations, e.reservationId);
+      const r = reservationIn(ctx.reservations, e.reservationId);
       if (!r) return ctx;
       if (e.type === "ReservationConsumed" && e.remaining > 0) {
         return {
           ...ctx,
-          reservations: { ...ctx.reservations, [e.reservationId]: { ...r, quantity: e.remaining } },
+          reservations: setReservation(ctx.reservations, e.reservationId, { ...r, quantity: e.remaining }),
           reserved: ctx.reserved - r.quantity + e.remaining,
         };
       }
       return {
         ...ctx,
-        reservations: withoutKey(ctx.reservations, e.reservationId),
+        reservations: deleteReservation(ctx.reservations, e.reservationId),
         reserved: ctx.reserved - r.quantity,
       };
     }

@@ -21,6 +21,7 @@ import {
   reservedOf,
 } from "./position-context.ts";
 import type { SourceQuantity } from "./quantity.ts";
+import { reservationEntries, reservationIn } from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
 import { BUCKETS, type StockStatus } from "./statuses.ts";
 import { type ConversionError, toBaseQuantity, type UnitMaster } from "./units.ts";
@@ -214,7 +215,7 @@ const planCommand = (
   switch (c.kind) {
     case "releaseReservation":
     case "expireReservation": {
-      const r = own(ctx.reservations, c.reservationId);
+      const r = reservationIn(ctx.reservations, c.reservationId);
       if (!r) {
         return E.left({
           code: "unknownReservation",
@@ -443,7 +444,7 @@ const planReservation = (
 ): E.Either<RejectionReason, Plan> => {
   if (lifecycle === "onHold") return E.left(onHoldRejection());
   if (lifecycle === "discontinued") return E.left(discontinuedRejection());
-  if (own(ctx.reservations, c.reservationId)) {
+  if (reservationIn(ctx.reservations, c.reservationId)) {
     return E.left({
       code: "reservationExists",
       reservationId: c.reservationId,
@@ -507,7 +508,7 @@ const planPick = (
   const anomalies: Flag[] = [];
   let candidates: [string, { quantity: number }][] = [];
   if (c.reservationId !== undefined) {
-    const r = own(ctx.reservations, c.reservationId);
+    const r = reservationIn(ctx.reservations, c.reservationId);
     if (r) candidates = [[c.reservationId, r]];
     else {
       anomalies.push({
@@ -522,7 +523,7 @@ const planPick = (
     }
   } else if (c.documents?.order !== undefined) {
     const order = c.documents.order;
-    candidates = Object.entries(ctx.reservations)
+    candidates = [...reservationEntries(ctx.reservations)]
       .filter(([, r]) => r.order === order)
       .sort(
         ([ia, a], [ib, b]) => timeOf(a.placedAt) - timeOf(b.placedAt) || (ia < ib ? -1 : ia > ib ? 1 : 0),

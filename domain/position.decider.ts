@@ -19,6 +19,7 @@ import {
   type PositionLimits,
 } from "./position-context.ts";
 import type { DecisionConfig, DecisionEnv, Outcome } from "./position-decisions.ts";
+import { reservationEntries } from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
 import { EACH_ONLY } from "./units.ts";
 
@@ -185,7 +186,7 @@ export const nextReservationExpiry = (
   state: PositionState,
 ): { reservationId: string; expiresAt: string } | undefined => {
   let best: { reservationId: string; expiresAt: string } | undefined;
-  for (const [reservationId, r] of Object.entries(state.reservations)) {
+  for (const [reservationId, r] of reservationEntries(state.reservations)) {
     if (!best || timeOf(r.expiresAt) < timeOf(best.expiresAt))
       best = { reservationId, expiresAt: r.expiresAt };
   }

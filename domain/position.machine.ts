@@ -34,8 +34,8 @@ import { applyEvent, type PositionContext } from "./position-context.ts";
 import { type DecisionEnv, decideCommand, type Outcome } from "./position-decisions.ts";
 
 /** Bump when the machine or its context shape changes in a way persisted snapshots cannot follow. */
-// 3: inbound transfers remember their origin.
-export const POSITION_MACHINE_VERSION = 3;
+// 3: inbound transfers remember their origin. 4: open reservations kept in chunks.
+export const POSITION_MACHINE_VERSION = 4;
 
 export type PositionMachineEvent =
   | { readonly type: "COMMAND"; readonly command: Command; readonly env: DecisionEnv }

@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
+import { reservationsById } from "../../domain/reservation-book.ts";
 import { IsoTimestampC, NonEmptyStringC, RegionC } from "../../domain/scalars.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
 import { type ReplayResult, type ReplayStore, replayPosition } from "./replay.ts";
@@ -81,7 +82,10 @@ const errorSchema = {
 const issueSchema = {
   type: "object",
   properties: {
-    kind: { type: "string", enum: ["hash", "link", "gap", "envelope", "undecodable", "truncated", "diverged"] },
+    kind: {
+      type: "string",
+      enum: ["hash", "link", "gap", "envelope", "undecodable", "truncated", "diverged"],
+    },
     revision: { type: "integer" },
     expected: { type: "string" },
     actual: { type: "string" },
@@ -97,7 +101,7 @@ const stateBody = (r: ReplayResult) => ({
   headHash: r.headHash,
   balances: r.balances,
   atp: r.atp,
-  reservations: r.state.reservations,
+  reservations: reservationsById(r.state.reservations),
   inbound: r.state.inbound,
 });
 

@@ -2,6 +2,7 @@
  * The position context stays cheap to change as it fills up: applying an event copies a bounded
  * part of it and shares the rest with the previous state (which it never mutates).
  */
+
 import { describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { decide, defaultEnv, evolve, initialPositionState } from "../../domain/position.decider.ts";
@@ -13,6 +14,7 @@ import {
   idempotencyRecordOf,
   type PositionContext,
 } from "../../domain/position-context.ts";
+import { EMPTY_BOOK } from "../../domain/reservation-book.ts";
 import {
   expire,
   given,
@@ -136,7 +138,7 @@ describe("totals kept with their parts", () => {
     const s = given(receive(10), reserve("a", 2), reserve("b", 3)).state;
     expect(balancesOf(s).reserved).toBe(5);
     // The total is what ATP reads; the reservations themselves are not summed again.
-    const tampered = { ...s, reservations: {} };
+    const tampered = { ...s, reservations: EMPTY_BOOK };
     expect(balancesOf(tampered).reserved).toBe(5);
   });
 

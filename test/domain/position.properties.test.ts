@@ -23,6 +23,7 @@ import {
   toCanonicalEvents,
 } from "../../domain/position.decider.ts";
 import { positionMachine } from "../../domain/position.machine.ts";
+import { reservationIn, reservationsById } from "../../domain/reservation-book.ts";
 import { BUCKETS, type Bucket, STOCK_STATUSES } from "../../domain/statuses.ts";
 import {
   adjust,
@@ -319,9 +320,13 @@ describe("position properties", () => {
         commands.forEach((c, i) => {
           const after = live.states[i] as PositionState;
           const o = live.outcomes[i] as Outcome;
-          const reserved = Object.values(after.reservations).reduce((s, r) => s + r.quantity, 0);
+          const reserved = Object.values(reservationsById(after.reservations)).reduce(
+            (s, r) => s + r.quantity,
+            0,
+          );
           expect(atpOf(after).reserved).toBe(reserved);
-          for (const r of Object.values(after.reservations)) expect(r.quantity).toBeGreaterThan(0);
+          for (const r of Object.values(reservationsById(after.reservations)))
+            expect(r.quantity).toBeGreaterThan(0);
           if (o.kind === "accepted" && c.kind === "placeReservation") {
             expect(atpOf(after).net).toBeGreaterThanOrEqual(0);
           }
@@ -331,7 +336,8 @@ describe("position properties", () => {
               .reduce((s, e) => s + e.quantity, 0);
             const pickQty = o.events[0]?.quantity ?? 0;
             // A pick consumes what it can of the reservation it names.
-            const named = c.reservationId !== undefined ? before.reservations[c.reservationId] : undefined;
+            const named =
+              c.reservationId !== undefined ? reservationIn(before.reservations, c.reservationId) : undefined;
             if (named) expect(consumed).toBe(Math.min(pickQty, named.quantity));
             const aBefore = atpOf(before);
             const aAfter = atpOf(after);

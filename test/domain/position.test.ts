@@ -14,6 +14,7 @@ import {
 } from "../../domain/position.decider.ts";
 import { positionMachine } from "../../domain/position.machine.ts";
 import { idempotencyRecordOf } from "../../domain/position-context.ts";
+import { reservationsById } from "../../domain/reservation-book.ts";
 import {
   adjust,
   at,
@@ -276,7 +277,7 @@ describe("requests: reservations, safety stock, lifecycle", () => {
       },
     );
     expect(atpOf(r.state)).toMatchObject({ available: 6, reserved: 0, atp: 6 });
-    expect(r.state.reservations).toEqual({});
+    expect(reservationsById(r.state.reservations)).toEqual({});
   });
 
   it("a pick that names only the order consumes that order's reservations, oldest first, partially", () => {

@@ -9,6 +9,7 @@ import { Kvm } from "@nats-io/kv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { type Position, positionKey } from "../../domain/ids.ts";
+import { reservationsById } from "../../domain/reservation-book.ts";
 import {
   atpReservationsBucketName,
   dlqStreamName,
@@ -108,7 +109,7 @@ describe("convergence: global ATP = sum of regional read models = fold of every 
       const expectedOpen = new Map<string, number>();
       for (const { state } of domain.values())
         if (state.position.region === r)
-          for (const [id, res] of Object.entries(state.reservations))
+          for (const [id, res] of Object.entries(reservationsById(state.reservations)))
             expectedOpen.set(
               regionalReservationKey(state.position.location, state.position.sku, id),
               res.quantity,

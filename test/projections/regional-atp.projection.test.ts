@@ -9,6 +9,7 @@ import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { type Position, positionKey } from "../../domain/ids.ts";
 import { initialPositionState } from "../../domain/position.decider.ts";
 import { balancesOf } from "../../domain/position-context.ts";
+import { reservationsById } from "../../domain/reservation-book.ts";
 import {
   applyReservationChange,
   applyToRegionalAtp,
@@ -108,7 +109,7 @@ describe("regional ATP projection", () => {
             Object.fromEntries(
               Object.values(open).map(({ reservationId, position: _p, ...r }) => [reservationId, r]),
             ),
-          ).toEqual(state.reservations);
+          ).toEqual(reservationsById(state.reservations));
           const reservedSum = Object.values(open).reduce((s, r) => s + r.quantity, 0);
           expect(reservedSum).toBe(entry!.atp.reserved);
           // Inbound by transfer order, as the position holds them.
