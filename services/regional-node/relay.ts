@@ -98,6 +98,8 @@ export class Relay {
   private tail: RawLogEvent[] = [];
   private tailHead = 0;
   private stopTail: (() => void) | undefined;
+  /** A commit of ours came while the relay was not waiting for one (it was publishing or settling). */
+  private committedUnseen = false;
   /** Whether the store may hold events the relay was not told about (start, after the idle timeout). */
   private readStore = true;
 
@@ -122,7 +124,8 @@ export class Relay {
     });
     this.unsubscribe = this.o.store.onAppended((p) => {
       if (p > this.known) this.known = p;
-      this.wake?.();
+      if (this.wake) this.wake();
+      else this.committedUnseen = true;
     });
     this.loop = this.run();
   }
@@ -209,7 +212,7 @@ export class Relay {
       const batch = await this.read(pos);
       if (batch.length === 0) {
         // Caught up. A commit landing while acks are in flight is published at once, not after them.
-        if (publisher.inFlight > 0 && (await this.waitForCommit(pos, publisher.whenIdle()))) continue;
+        if (publisher.inFlight > 0 && (await this.waitForCommit(publisher.whenIdle()))) continue;
         await this.settle(publisher);
         // Throttled like the busy path: under light load the relay goes idle after nearly every
         // commit, and a forced save here was one synchronous FULL fsync of node.db per commit on the
@@ -223,7 +226,7 @@ export class Relay {
         const timeout = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, 250);
         });
-        if (!(await this.waitForCommit(pos, timeout))) this.readStore = true;
+        if (!(await this.waitForCommit(timeout))) this.readStore = true;
         clearTimeout(timer);
         continue;
       }
@@ -259,9 +262,15 @@ export class Relay {
     }
   }
 
-  /** Resolves true once a commit of ours went beyond `pos` (maybe already), false when `until` settles first. */
-  private async waitForCommit(pos: number, until: Promise<unknown>): Promise<boolean> {
-    if (this.known > pos) return true;
+  /**
+   * Resolves true on a commit of ours (or at once if one came while the relay was not waiting), false
+   * when `until` settles first.
+   */
+  private async waitForCommit(until: Promise<unknown>): Promise<boolean> {
+    if (this.committedUnseen) {
+      this.committedUnseen = false;
+      return true;
+    }
     const woken = await new Promise<boolean>((resolve) => {
       this.wake = () => resolve(true);
       void until.then(() => resolve(false));
