@@ -126,7 +126,20 @@ export interface PostingWorkerOptions {
   /** Ack wait of the consumer (default 10 s; messages being worked on are kept with `working()`). */
   readonly ackWaitMs?: number;
   readonly fetchBatch?: number;
+  /**
+   * Independent lanes of postings (default 4). A SKU always posts in the same lane, in stream order,
+   * at every location (a transfer's issue reaches the ERP before its receipt, which the ERP would
+   * refuse first as a deficit); a document the ERP keeps refusing holds only its lane.
+   */
+  readonly lanes?: number;
 }
+
+/** The lane of a SKU: a stable hash (FNV-1a) of its id. */
+export const laneOf = (sku: string, lanes: number): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sku.length; i++) h = Math.imul(h ^ sku.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+};
 
 interface WorkItem {
   readonly msg?: JsMsg;
@@ -322,9 +335,14 @@ export class PostingWorker {
       }
       work.push({ msg, key, event, payload: transform.payload, row });
     }
-    for (let i = 0; i < work.length; i += connector.maxBatch) {
-      await this.postWithRetry(work.slice(i, i + connector.maxBatch), { wait: true });
-    }
+    const lanes: WorkItem[][] = Array.from({ length: Math.max(1, this.opts.lanes ?? 4) }, () => []);
+    for (const w of work) lanes[laneOf(w.event.position.sku, lanes.length)]!.push(w);
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (let i = 0; i < lane.length; i += connector.maxBatch)
+          await this.postWithRetry(lane.slice(i, i + connector.maxBatch), { wait: true });
+      }),
+    );
   }
 
   /**

@@ -107,6 +107,11 @@ export interface SapSimulator extends SimulatorControls {
   stats(): SapState["stats"];
   /** Posts a material document outside the sync (as a user in MIGO would). Throws on refusal. */
   inject(body: unknown): SapLedgerEntry;
+  /**
+   * A fault: documents with an item for one of these materials fail with 500 and post nothing (a
+   * short dump on that material). Empty to clear.
+   */
+  failDocumentsFor(materials: readonly string[]): void;
 }
 
 /** The OData V2 error body SAP Gateway answers with. */
@@ -490,9 +495,18 @@ export const createSapSimulator = (options: SapSimulatorOptions = {}): SapSimula
   }));
   app.get(`${SAP_MATERIAL_STOCK_SRV}/`, async () => ({ d: { EntitySets: ["A_MatlStkInAcctMod"] } }));
 
+  let failingMaterials = new Set<string>();
   app.post(`${SAP_MATERIAL_DOCUMENT_SRV}/A_MaterialDocumentHeader`, async (request, reply) => {
     const repeatability = request.headers["repeatability-request-id"];
     const body = request.body as Record<string, unknown> | undefined;
+    const items = (body?.to_MaterialDocumentItem ?? []) as unknown;
+    const failing = (Array.isArray(items) ? items : []).find((i: { Material?: unknown }) =>
+      failingMaterials.has(String(i?.Material)),
+    );
+    if (failing)
+      return reply
+        .code(500)
+        .send(sapODataError("SIM/DUMP", `Runtime error on material ${String(failing.Material)} (simulated)`));
     let key: string | undefined;
     if (typeof repeatability === "string" && repeatability !== "")
       key = `Repeatability-Request-ID:${repeatability}`;
@@ -689,6 +703,9 @@ export const createSapSimulator = (options: SapSimulatorOptions = {}): SapSimula
         if (error instanceof SapRefusal) throw new Error(`${error.code}: ${error.message}`);
         throw error;
       }
+    },
+    failDocumentsFor: (materials) => {
+      failingMaterials = new Set(materials);
     },
     reset,
   };

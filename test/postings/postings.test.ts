@@ -5,7 +5,12 @@ import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { createD365Connector } from "../../services/postings/d365-connector.ts";
 import { registerPostingRoutes } from "../../services/postings/posting-routes.ts";
-import { type GuardedTarget, postingKey, postingService } from "../../services/postings/posting-worker.ts";
+import {
+  type GuardedTarget,
+  laneOf,
+  postingKey,
+  postingService,
+} from "../../services/postings/posting-worker.ts";
 import type { PostingsLedger } from "../../services/postings/postings-ledger.ts";
 import { createSapConnector } from "../../services/postings/sap-connector.ts";
 import type { D365Simulator } from "../../services/simulators/d365-inventory-visibility-simulator.ts";
@@ -293,7 +298,11 @@ describe("outbound postings", () => {
   });
 
   it("a bulk that fails as a whole is split: only the bad change is dead-lettered, the others are posted", async () => {
-    const skus = ["B-1", "B-2", "B-POISON", "B-4", "B-5"];
+    // All in the lane of the bad one, so that they go out in one bulk with it.
+    const sameLane = Array.from({ length: 60 }, (_, i) => `B-${i}`)
+      .filter((sku) => laneOf(sku, 4) === laneOf("B-POISON", 4))
+      .slice(0, 4);
+    const skus = [sameLane[0]!, sameLane[1]!, "B-POISON", sameLane[2]!, sameLane[3]!];
     const histories = skus.map(
       (sku) => new PositionHistory({ region: nats.region, location: "STORE9", sku }),
     );
@@ -315,11 +324,44 @@ describe("outbound postings", () => {
           () => ledger.get(postingKey(e), "d365")?.status === "acked",
         );
       const posted = d365.ledger().filter((c) => c.origin === "api" && skus.includes(c.productId));
-      expect(posted.map((c) => c.productId).sort()).toEqual(["B-1", "B-2", "B-4", "B-5"]);
+      expect(posted.map((c) => c.productId).sort()).toEqual([...sameLane].sort());
       // The good ones went through more than one call (the first bulk failed as a whole).
       expect(ledger.get(postingKey(events[0]!), "d365")!.attempts).toBeGreaterThan(1);
     } finally {
       d365.failBulksContaining([]);
+    }
+  });
+
+  it("a document the ERP keeps refusing holds only its lane: SKUs of other lanes are posted meanwhile", async () => {
+    const poisonSku = "L-POISON";
+    const others = Array.from({ length: 40 }, (_, i) => `L-${i}`)
+      .filter((sku) => laneOf(sku, 4) !== laneOf(poisonSku, 4))
+      .slice(0, 4);
+    expect(others).toHaveLength(4);
+    sap.failDocumentsFor([poisonSku]);
+    try {
+      const [poison] = new PositionHistory({ region: nats.region, location: "DC1", sku: poisonSku }).apply(
+        receive(2),
+      );
+      const later = others.map(
+        (sku) => new PositionHistory({ region: nats.region, location: "DC1", sku }).apply(receive(3))[0]!,
+      );
+      // The refused document comes first in the stream.
+      await nats.publish([poison!, ...later]);
+      for (const e of later)
+        await waitFor(
+          `${e.position.sku} acknowledged by SAP`,
+          () => ledger.get(postingKey(e), "sap")?.status === "acked",
+        );
+      // By then the refused one is still being retried (sequential posting would have waited for its last attempt).
+      expect(ledger.get(postingKey(poison!), "sap")?.status).not.toBe("dead");
+      await waitFor(
+        "the refused document dead-lettered after its attempts",
+        () => ledger.get(postingKey(poison!), "sap")?.status === "dead",
+        20_000,
+      );
+    } finally {
+      sap.failDocumentsFor([]);
     }
   });
 });
