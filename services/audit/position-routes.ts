@@ -3,7 +3,8 @@
  * chain verification) and the lineage of a correlation id.
  *
  *   GET /v1/positions/:location/:sku                      state, ATP breakdown, revision, head hash
- *   GET /v1/positions/:location/:sku/history?asOf=&by=&verify=
+ *   GET /v1/positions/:location/:sku/history?asOf=&by=&verify=   (verify also holds the head against
+ *                                                                 the published events when wired)
  *   GET /v1/trace/:correlationId
  *
  * `region` (query) picks the regional store when the server has several; without it the stores
@@ -15,12 +16,14 @@ import * as t from "io-ts";
 import { reservationsById } from "../../domain/reservation-book.ts";
 import { IsoTimestampC, NonEmptyStringC, RegionC } from "../../domain/scalars.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
-import { type ReplayResult, type ReplayStore, replayPosition } from "./replay.ts";
+import { type PublishedHeads, type ReplayResult, type ReplayStore, replayPosition } from "./replay.ts";
 import { type PostingsFor, type TraceSource, traceCorrelation } from "./trace.ts";
 
 export interface RegionStore {
   readonly region: string;
   readonly store: ReplayStore & TraceSource["store"];
+  /** The region's published events, to hold a verified stream's head against (see replay.ts). */
+  readonly published?: PublishedHeads;
 }
 
 export interface PositionRoutesDeps {
@@ -117,7 +120,11 @@ export const registerPositionRoutes = (app: FastifyInstance, deps: PositionRoute
     options: Parameters<typeof replayPosition>[2],
   ): Promise<ReplayResult | undefined> => {
     for (const s of storesFor(region)) {
-      const r = await replayPosition(s.store, { location, sku, region: s.region }, options);
+      const r = await replayPosition(
+        s.store,
+        { location, sku, region: s.region },
+        options?.verify && s.published ? { ...options, published: s.published } : options,
+      );
       if (r !== undefined) return r;
     }
     return undefined;

@@ -28,6 +28,7 @@ import { resolveApiConfig } from "../api/api-config.ts";
 import { type ApiServer, startApiServer } from "../api/api-server.ts";
 import { type ReservationExpiry, startReservationExpiry } from "../api/reservation-expiry.ts";
 import { registerPositionRoutes } from "../audit/position-routes.ts";
+import { jetStreamPublishedHeads } from "../audit/published-heads.ts";
 import { ledgerPostingsFor } from "../audit/trace.ts";
 import { CommandDeadLetterDesk, startDeadLetterDepthSampler } from "../dead-letters/command-dead-letters.ts";
 import { registerExceptionRoutes } from "../dead-letters/exception-routes.ts";
@@ -522,7 +523,11 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
       sourceSystem: API_SOURCE_SYSTEM,
       extraRoutes: (app) => {
         registerPositionRoutes(app, {
-          stores: [...parts].map(([region, p]) => ({ region, store: p.node.store })),
+          stores: [...parts].map(([region, p]) => ({
+            region,
+            store: p.node.store,
+            published: jetStreamPublishedHeads(p.jsm, region),
+          })),
           postingsFor: ledgerPostingsFor(ledger),
         });
         registerPostingRoutes(app, service);

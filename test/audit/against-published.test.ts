@@ -5,6 +5,7 @@
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Command } from "commander";
+import Fastify from "fastify";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type CanonicalEvent, chainEvents, GENESIS_HASH } from "../../domain/canonical-event.ts";
 import { positionStreamId } from "../../domain/ids.ts";
@@ -12,6 +13,8 @@ import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { ensureRegionStreams } from "../../infra/nats/streams.ts";
 import { evtSubject } from "../../infra/nats/subjects.ts";
 import { startTopology, type Topology } from "../../infra/nats/topology.ts";
+import { registerPositionRoutes } from "../../services/audit/position-routes.ts";
+import { jetStreamPublishedHeads } from "../../services/audit/published-heads.ts";
 import { type AuditIo, registerAuditCommands } from "../../services/cli/audit-command.ts";
 import { buildFixture, eventsOf, type Fixture, ORIGIN, OTHER, tamper } from "./audit-fixture.ts";
 
@@ -129,5 +132,49 @@ describe("verify --against the published event stream", () => {
       (await run("verify", "--location", ORIGIN.location, "--store", f.paths.eu, "--against", url)).code,
     ).toBe(2);
     expect((await verify("--against", "nats://127.0.0.1:1")).code).toBe(2);
+  });
+
+  it("GET …/history?verify=true holds the head against the published events too", async () => {
+    const original = eventsOf(f, ORIGIN);
+    const forged = chainEvents(
+      GENESIS_HASH,
+      original.map(({ hash: _h, prevHash: _p, ...e }, i) =>
+        i === 0 ? { ...e, quantity: e.quantity + 1 } : e,
+      ),
+    ) as CanonicalEvent[];
+    for (const e of forged)
+      tamper(
+        f.paths.eu,
+        "UPDATE events SET data = ? WHERE stream_id = ? AND revision = ?",
+        JSON.stringify(e),
+        positionStreamId(ORIGIN),
+        e.revision,
+      );
+    const nc = await connectNats({ servers: url, name: "test-routes" });
+    const app = Fastify();
+    try {
+      registerPositionRoutes(app, {
+        stores: [
+          {
+            region: "eu-west",
+            store: f.eu,
+            published: jetStreamPublishedHeads(await jetstreamManager(nc), "eu-west"),
+          },
+        ],
+      });
+      const path = `/v1/positions/${encodeURIComponent(ORIGIN.location)}/${encodeURIComponent(ORIGIN.sku)}/history?verify=true`;
+      const res = await app.inject(path);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{
+        verification: { ok: boolean; issues: { kind: string; revision: number }[] };
+      }>();
+      expect(body.verification.ok).toBe(false);
+      expect(body.verification.issues.map((i) => [i.kind, i.revision])).toEqual([
+        ["diverged", original.length - 1],
+      ]);
+    } finally {
+      await app.close();
+      await drainAndClose(nc);
+    }
   });
 });
