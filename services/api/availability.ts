@@ -251,6 +251,14 @@ export class AvailabilityService {
     return `${entry.body},${freshnessJson(fresh)}}`;
   }
 
+  /** Freshness and figures of the SKU, with each location's regional entry for time-phased ATP. */
+  private async withEntries(sku: string, regions: readonly string[] | undefined, read: TimePhasedReader) {
+    const fresh = this.freshness(regions);
+    const stale = new Set(fresh.filter((f) => f.stale).map((f) => f.region));
+    const f = this.figures(sku, regions, stale);
+    return { fresh, stale, f, phased: await timePhasedPositions(sku, f.locations, read) };
+  }
+
   /** Figures with time-phased ATP on `date` (regional entries read per location; not cached). */
   async onDate(
     sku: string,
@@ -259,10 +267,7 @@ export class AvailabilityService {
     read: TimePhasedReader,
     now: number,
   ): Promise<string> {
-    const fresh = this.freshness(regions);
-    const stale = new Set(fresh.filter((f) => f.stale).map((f) => f.region));
-    const f = this.figures(sku, regions, stale);
-    const phased = await timePhasedPositions(sku, f.locations, read);
+    const { fresh, stale, f, phased } = await this.withEntries(sku, regions, read);
     const locations = f.locations.map((l, i) => ({
       ...l,
       atpOnDate: atpOnDate(timePhasedAtp([phased[i]!], [], now), date) ?? 0,
@@ -281,10 +286,7 @@ export class AvailabilityService {
     read: TimePhasedReader,
     now: number,
   ): Promise<string> {
-    const fresh = this.freshness(regions);
-    const stale = new Set(fresh.filter((f) => f.stale).map((f) => f.region));
-    const f = this.figures(sku, regions, stale);
-    const phased = await timePhasedPositions(sku, f.locations, read);
+    const { fresh, f, phased } = await this.withEntries(sku, regions, read);
     const body = {
       sku,
       ...timePhasedAtp(phased, [], now),

@@ -64,6 +64,26 @@ const run = async (...args: string[]) => {
   return { code, out: out.join("\n") };
 };
 
+/** What an attacker with the file does: change one event and re-chain the whole stream consistently. */
+const rewriteWithRecomputedHashes = (index: number, delta: number): CanonicalEvent[] => {
+  const original = eventsOf(f, ORIGIN);
+  const forged = chainEvents(
+    GENESIS_HASH,
+    original.map(({ hash: _h, prevHash: _p, ...e }, i) =>
+      i === index ? { ...e, quantity: e.quantity + delta } : e,
+    ),
+  ) as CanonicalEvent[];
+  for (const e of forged)
+    tamper(
+      f.paths.eu,
+      "UPDATE events SET data = ? WHERE stream_id = ? AND revision = ?",
+      JSON.stringify(e),
+      positionStreamId(ORIGIN),
+      e.revision,
+    );
+  return original;
+};
+
 const verify = (...extra: string[]) => run("verify", "--region", "eu-west", "--store", f.paths.eu, ...extra);
 
 describe("verify --against the published event stream", () => {
@@ -73,22 +93,7 @@ describe("verify --against the published event stream", () => {
   });
 
   it("names a stream rewritten with every hash recomputed, which the chain alone cannot see", async () => {
-    // The attacker changes a quantity and re-chains the whole stream consistently.
-    const original = eventsOf(f, ORIGIN);
-    const forged = chainEvents(
-      GENESIS_HASH,
-      original.map(({ hash: _h, prevHash: _p, ...e }, i) =>
-        i === 1 ? { ...e, quantity: e.quantity + 50 } : e,
-      ),
-    ) as CanonicalEvent[];
-    for (const e of forged)
-      tamper(
-        f.paths.eu,
-        "UPDATE events SET data = ? WHERE stream_id = ? AND revision = ?",
-        JSON.stringify(e),
-        positionStreamId(ORIGIN),
-        e.revision,
-      );
+    const original = rewriteWithRecomputedHashes(1, 50);
     expect((await verify()).code).toBe(0);
     const r = await verify("--against", url);
     expect(r.code).toBe(1);
@@ -135,21 +140,7 @@ describe("verify --against the published event stream", () => {
   });
 
   it("GET …/history?verify=true holds the head against the published events too", async () => {
-    const original = eventsOf(f, ORIGIN);
-    const forged = chainEvents(
-      GENESIS_HASH,
-      original.map(({ hash: _h, prevHash: _p, ...e }, i) =>
-        i === 0 ? { ...e, quantity: e.quantity + 1 } : e,
-      ),
-    ) as CanonicalEvent[];
-    for (const e of forged)
-      tamper(
-        f.paths.eu,
-        "UPDATE events SET data = ? WHERE stream_id = ? AND revision = ?",
-        JSON.stringify(e),
-        positionStreamId(ORIGIN),
-        e.revision,
-      );
+    const original = rewriteWithRecomputedHashes(0, 1);
     const nc = await connectNats({ servers: url, name: "test-routes" });
     const app = Fastify();
     try {
