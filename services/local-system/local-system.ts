@@ -23,7 +23,7 @@ import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { startConsumerLagSampler } from "../../infra/nats/consumer-lag.ts";
 import { cmdStreamName, cmdSubject, evtStreamName, reqSubject } from "../../infra/nats/subjects.ts";
-import { startTopology, type Topology } from "../../infra/nats/topology.ts";
+import { HUB_DOMAIN, startTopology, type Topology } from "../../infra/nats/topology.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { type ApiServer, startApiServer } from "../api/api-server.ts";
 import { type ReservationExpiry, startReservationExpiry } from "../api/reservation-expiry.ts";
@@ -496,7 +496,11 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
     );
     const depthSampler = startDeadLetterDepthSampler(desks.values(), { logger: log });
     const lagSampler = startConsumerLagSampler({
-      sources: [...parts].map(([r, p]) => ({ jsm: p.jsm, streams: [cmdStreamName(r), evtStreamName(r)] })),
+      sources: [
+        ...[...parts].map(([r, p]) => ({ jsm: p.jsm, streams: [cmdStreamName(r), evtStreamName(r)] })),
+        // The hub's mirrors carry the regions' stream names; their consumer is the global projector's.
+        { jsm: await jetstreamManager(hubNc, { domain: HUB_DOMAIN }), streams: regions.map(evtStreamName) },
+      ],
       logger: log,
     });
     stops.push({ what: "dead-letter depth sampler", stop: () => depthSampler.stop() });

@@ -167,6 +167,16 @@ describe("the local system, end to end", () => {
     }
     expect(sys.global.freshness().every((f) => !f.stale && f.link === "up")).toBe(true);
 
+    // Consumer lag on /metrics covers the hub's mirror consumers too (the global projector's).
+    await waitFor("the hub's mirror consumers in /metrics", async () => {
+      const text = await (await fetch(`${sys.apiUrl}/metrics`)).text();
+      return sys.regions.every((r) =>
+        text.includes(
+          `stockline_consumer_pending{stream="INV_EVT_${r.toUpperCase()}",consumer="global-atp"} 0`,
+        ),
+      );
+    });
+
     // What `make run` prints: per region the events committed and relayed, all of them by now.
     const view = await new StatusView(sys, feed, () => {}).render();
     for (const r of sys.regions) {
