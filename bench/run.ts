@@ -26,7 +26,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import autocannon from "autocannon";
 import { measureRawSqliteAppend } from "../infra/event-store/raw-sqlite-baseline.ts";
 import { connectNats, drainAndClose } from "../infra/nats/connection.ts";
-import { measureRawJetStreamPublish } from "../infra/nats/pipelined-publisher.ts";
+import { measureRawJetStreamPublish, publishWindowed } from "../infra/nats/pipelined-publisher.ts";
 import { ensureRegionStreams, ensureStream, regionStreamConfigs } from "../infra/nats/streams.ts";
 import { atpBucketName, dlqStreamName } from "../infra/nats/subjects.ts";
 import { HUB_DOMAIN, NATS_SERVER_BIN, startTopology, type Topology } from "../infra/nats/topology.ts";
@@ -108,39 +108,17 @@ const publishCommands = async (
   window: number,
   at?: (i: number) => number,
 ): Promise<{ acked: number; publishMs: number }> => {
-  const js = jetstream(nc);
-  let inFlight = 0;
-  let acked = 0;
-  let error: unknown;
-  let wake: (() => void) | undefined;
   const started = performance.now();
-  for (let i = 0; i < cmds.length; i++) {
+  await publishWindowed(jetstream(nc), cmds.length, window, async (i) => {
     if (at) {
-      const due = at(i);
-      const wait = due - performance.now();
+      const wait = at(i) - performance.now();
       if (wait > 1) await sleep(wait);
     }
-    while (inFlight >= window) await new Promise<void>((r) => (wake = r));
-    if (error) throw error;
     const c = cmds[i]!;
     ledger.register(c.correlationId, at ? at(i) : performance.now());
-    inFlight++;
-    js.publish(c.subject, c.data, { msgID: c.correlationId, timeout: 30_000 }).then(
-      () => {
-        acked++;
-        inFlight--;
-        wake?.();
-      },
-      (err: unknown) => {
-        error ??= err;
-        inFlight--;
-        wake?.();
-      },
-    );
-  }
-  while (inFlight > 0) await new Promise<void>((r) => (wake = r));
-  if (error) throw error;
-  return { acked, publishMs: performance.now() - started };
+    return { subject: c.subject, data: c.data, msgID: c.correlationId, timeout: 30_000 };
+  });
+  return { acked: cmds.length, publishMs: performance.now() - started };
 };
 
 interface NodeStats {

@@ -15,8 +15,9 @@
  * the runner reads the missing revisions from the event store and applies them first
  * (`applyWithGapFill` is that contract, with the store read injected).
  */
-import type { CanonicalEvent, Lifecycle } from "../domain/canonical-event.ts";
+import type { CanonicalEvent } from "../domain/canonical-event.ts";
 import type { Position } from "../domain/ids.ts";
+import type { AtpBreakdown } from "../domain/position-context.ts";
 
 export interface OnHandByStatus {
   readonly available: number;
@@ -63,17 +64,8 @@ export interface ReservationView {
   readonly order?: string;
 }
 
-export interface AtpBreakdownView {
-  readonly available: number;
-  readonly reserved: number;
-  readonly safetyStock: number;
-  /** available − reserved − safety stock (negative after facts that overdraw). */
-  readonly net: number;
-  /** What channels may promise: `net` clamped at 0, and 0 unless the position is active. */
-  readonly atp: number;
-  readonly sellable: boolean;
-  readonly lifecycle: Lifecycle;
-}
+/** The position's own ATP breakdown (`domain/position-context.ts`), as the read model shows it. */
+export type AtpBreakdownView = AtpBreakdown;
 
 export interface RegionalAtpEntry {
   readonly position: Position;

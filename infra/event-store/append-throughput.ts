@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type ExpectedRevision, NO_STREAM } from "./event-store.ts";
-import { measureRawSqliteAppend, type ThroughputResult } from "./raw-sqlite-baseline.ts";
+import { measureRawSqliteAppend, type ThroughputResult, throughputSince } from "./raw-sqlite-baseline.ts";
 import { openSqliteEventStore, type SqliteSynchronous } from "./sqlite-event-store.ts";
 
 export interface EventStoreAppendOptions {
@@ -53,13 +53,7 @@ export const measureSqliteEventStoreAppend = async (
       });
       transactions += 1;
     }
-    const elapsedMs = performance.now() - started;
-    return {
-      perSecond: Math.round((options.events * 1000) / elapsedMs),
-      events: options.events,
-      transactions,
-      elapsedMs,
-    };
+    return throughputSince(started, options.events, transactions);
   } finally {
     await store.close();
   }

@@ -24,6 +24,16 @@ export interface ThroughputResult {
   elapsedMs: number;
 }
 
+/** The result of `events` appended in `transactions` since `startedMs` (`performance.now()`). */
+export const throughputSince = (
+  startedMs: number,
+  events: number,
+  transactions: number,
+): ThroughputResult => {
+  const elapsedMs = performance.now() - startedMs;
+  return { perSecond: Math.round((events * 1000) / elapsedMs), events, transactions, elapsedMs };
+};
+
 export const measureRawSqliteAppend = async (options: RawSqliteAppendOptions): Promise<ThroughputResult> => {
   if (!(options.batchSize >= 1 && options.events >= 1))
     throw new RangeError("events and batchSize must be >= 1");
@@ -47,13 +57,7 @@ export const measureRawSqliteAppend = async (options: RawSqliteAppendOptions): P
       insertBatch(from, Math.min(options.events, from + options.batchSize));
       transactions += 1;
     }
-    const elapsedMs = performance.now() - started;
-    return {
-      perSecond: Math.round((options.events * 1000) / elapsedMs),
-      events: options.events,
-      transactions,
-      elapsedMs,
-    };
+    return throughputSince(started, options.events, transactions);
   } finally {
     db.close();
   }

@@ -148,6 +148,50 @@ export class PipelinedPublisher<P = number> {
   }
 }
 
+export interface WindowedMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly msgID: string;
+  readonly timeout?: number;
+}
+
+/**
+ * nats.js acked JetStream publishes with `window` in flight. `message(i)` gives the i-th message once
+ * there is room in the window; it may return a promise (a caller pacing its messages), which is
+ * awaited only then, so the raw baseline pays nothing for it. Resolves once every message is acknowledged; rejects with the first
+ * failure.
+ */
+export const publishWindowed = async (
+  js: JetStreamClient,
+  count: number,
+  window: number,
+  message: (i: number) => WindowedMessage | Promise<WindowedMessage>,
+): Promise<void> => {
+  let inFlight = 0;
+  let error: unknown;
+  let wake: (() => void) | undefined;
+  const settled = () => {
+    inFlight--;
+    wake?.();
+  };
+  for (let i = 0; i < count; i++) {
+    while (inFlight >= window) await new Promise<void>((resolve) => (wake = resolve));
+    if (error) throw error;
+    const next = message(i);
+    const m = next instanceof Promise ? await next : next;
+    inFlight++;
+    js.publish(m.subject, m.data, { msgID: m.msgID, ...(m.timeout ? { timeout: m.timeout } : {}) }).then(
+      settled,
+      (err: unknown) => {
+        error ??= err;
+        settled();
+      },
+    );
+  }
+  while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+  if (error) throw error;
+};
+
 export type RawPublishMeasurement = {
   count: number;
   payloadBytes: number;
@@ -175,28 +219,12 @@ export const measureRawJetStreamPublish = async (opts: {
   const js = jetstream(opts.nc, opts.domain ? { domain: opts.domain } : {});
   const payload = new Uint8Array(opts.payloadBytes).fill(120);
   const prefix = opts.msgIdPrefix ?? `raw-${process.pid}-${Date.now()}`;
-  let inFlight = 0;
-  let error: unknown;
-  let wake: (() => void) | undefined;
   const started = performance.now();
-  for (let i = 0; i < opts.count; i++) {
-    while (inFlight >= window) await new Promise<void>((resolve) => (wake = resolve));
-    if (error) throw error;
-    inFlight++;
-    js.publish(opts.subject, payload, { msgID: `${prefix}-${i}` }).then(
-      () => {
-        inFlight--;
-        wake?.();
-      },
-      (err: unknown) => {
-        error ??= err;
-        inFlight--;
-        wake?.();
-      },
-    );
-  }
-  while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
-  if (error) throw error;
+  await publishWindowed(js, opts.count, window, (i) => ({
+    subject: opts.subject,
+    data: payload,
+    msgID: `${prefix}-${i}`,
+  }));
   const elapsedMs = performance.now() - started;
   return {
     count: opts.count,

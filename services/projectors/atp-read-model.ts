@@ -18,6 +18,7 @@ import type { Lifecycle } from "../../domain/canonical-event.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { ensureAtpBucket } from "../../infra/nats/streams.ts";
 import { parseRegionalAtpKey, regionalAtpKey } from "../../projections/atp-keys.ts";
+import type { AtpTotals } from "../../projections/global-atp.projection.ts";
 import type {
   ExpectedReceiptView,
   InboundTransfer,
@@ -60,14 +61,7 @@ export interface SkuAvailability {
   readonly region: string;
   readonly sku: string;
   readonly locations: readonly PositionAtp[];
-  readonly total: {
-    readonly atp: number;
-    readonly available: number;
-    readonly reserved: number;
-    readonly safetyStock: number;
-    readonly onHand: number;
-    readonly inboundInTransit: number;
-  };
+  readonly total: Omit<AtpTotals, "locations">;
   /** Recorded time of the newest event behind these figures. */
   readonly lastRecordedTime?: string;
 }

@@ -117,18 +117,7 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
       ),
     };
     this.parkTx = db.transaction((parks: readonly ParkedRow[], unparks: readonly ParkedRow[]) => {
-      const added = parks.map(
-        (row) =>
-          this.stmt.park.run(
-            row.streamId,
-            row.system,
-            row.sequence,
-            row.idempotencyKey,
-            row.command,
-            row.parkedAt,
-            row.deadline,
-          ).changes > 0,
-      );
+      const added = parks.map((row) => this.park(row));
       for (const row of unparks)
         this.stmt.unpark.run(row.streamId, row.system, row.sequence, row.idempotencyKey);
       return added;

@@ -54,12 +54,7 @@ export type HandleResult =
       readonly events?: readonly CanonicalEvent[];
     }
   | { readonly kind: "rejected"; readonly reason: RejectionReason }
-  | {
-      readonly kind: "parked";
-      readonly system: string;
-      readonly expectedSequence: number;
-      readonly got: number;
-    }
+  | Extract<Outcome, { kind: "parked" }>
   /**
    * Not applied: revision conflicts persisted (`retryable: false`, dead-letter it) or the store failed
    * (`retryable: true`, redeliver later).
