@@ -123,3 +123,24 @@ export const applyCount = (
   const current = fold(b.base.balance, entries, Number.POSITIVE_INFINITY);
   return compact({ ...b, entries, lastCountT, current }, limit);
 };
+
+/**
+ * The balance of largest magnitude as of any business time from `t` on: what a change at `t`
+ * can have moved (limits are checked there, DESIGN §3.11). In time order nothing lies after `t`,
+ * and the current balance is the answer without a scan.
+ */
+export const extremeFrom = (b: BitemporalBalance, t: number): number => {
+  let extreme = b.current;
+  const keep = (v: number) => {
+    if (Math.abs(v) > Math.abs(extreme)) extreme = v;
+  };
+  if (b.base.t !== null && t <= b.base.t) keep(b.base.balance);
+  const last = b.entries[b.entries.length - 1];
+  if (!last || last.t <= t) return extreme;
+  let v = b.base.balance;
+  for (const e of b.entries) {
+    v = e.kind === "count" ? e.value : v + e.value;
+    if (e.t >= t) keep(v);
+  }
+  return extreme;
+};

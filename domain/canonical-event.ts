@@ -17,54 +17,61 @@ import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { canonicalJsonWithout, sha256Hex } from "./canonical-json.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
+import { MAX_SERIALS } from "./limits.ts";
 import { RecordedQuantityC } from "./quantity.ts";
 import {
+  boundedArrayC,
+  CodeC,
+  DocumentIdC,
   IntC,
   IsoTimestampC,
-  NonEmptyStringC,
+  KeyC,
+  LocationIdC,
   NonNegativeIntC,
   RegionC,
+  ReservationIdC,
+  SerialC,
   Sha256HexC,
+  SkuC,
+  SystemIdC,
+  TextC,
   taggedUnion,
 } from "./scalars.ts";
 import { ReturnDispositionC, StockStatusC } from "./statuses.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
-export const PositionC = t.type(
-  { sku: NonEmptyStringC, location: NonEmptyStringC, region: RegionC },
-  "Position",
-);
-export const LocationRefC = t.type({ region: RegionC, location: NonEmptyStringC }, "{ region, location }");
+export const PositionC = t.type({ sku: SkuC, location: LocationIdC, region: RegionC }, "Position");
+export const LocationRefC = t.type({ region: RegionC, location: LocationIdC }, "{ region, location }");
 
 export const SourceDocumentC = t.intersection(
-  [t.type({ type: NonEmptyStringC, id: NonEmptyStringC }), t.partial({ line: NonEmptyStringC })],
+  [t.type({ type: CodeC, id: DocumentIdC }), t.partial({ line: CodeC })],
   "a document { type, id, line? }",
 );
 export type SourceDocument = t.TypeOf<typeof SourceDocumentC>;
 
 /** Where a command or event came from. `sequence` is per (source system, position), gap-free when given. */
 export const SourceC = t.intersection(
-  [t.type({ system: NonEmptyStringC, document: SourceDocumentC }), t.partial({ sequence: NonNegativeIntC })],
+  [t.type({ system: SystemIdC, document: SourceDocumentC }), t.partial({ sequence: NonNegativeIntC })],
   "a source { system, document { type, id, line? }, sequence? }",
 );
 export type Source = t.TypeOf<typeof SourceC>;
 
 /** Business documents an event relates to. */
 export const DocumentsC = t.partial({
-  order: NonEmptyStringC,
-  asn: NonEmptyStringC,
-  transferOrder: NonEmptyStringC,
-  rma: NonEmptyStringC,
-  po: NonEmptyStringC,
-  productionOrder: NonEmptyStringC,
+  order: DocumentIdC,
+  asn: DocumentIdC,
+  transferOrder: DocumentIdC,
+  rma: DocumentIdC,
+  po: DocumentIdC,
+  productionOrder: DocumentIdC,
 });
 export type Documents = t.TypeOf<typeof DocumentsC>;
 
 /** Lot, serials and expiry, where the SKU is tracked that way. */
 export const TrackingC = t.partial({
-  lot: NonEmptyStringC,
-  serials: t.array(NonEmptyStringC),
+  lot: DocumentIdC,
+  serials: boundedArrayC(SerialC, MAX_SERIALS),
   expiry: IsoTimestampC,
 });
 
@@ -96,9 +103,9 @@ const PendingEnvelopeC = t.intersection([
     source: SourceC,
     documents: DocumentsC,
     businessTime: IsoTimestampC,
-    correlationId: NonEmptyStringC,
-    causationId: NonEmptyStringC,
-    idempotencyKey: NonEmptyStringC,
+    correlationId: KeyC,
+    causationId: KeyC,
+    idempotencyKey: KeyC,
     commandHash: Sha256HexC,
     balancesAfter: BalancesC,
   }),
@@ -108,7 +115,7 @@ const PendingEnvelopeC = t.intersection([
 
 /** Fields added when an event is appended to its stream. */
 export const StoredEnvelopeC = t.type({
-  eventId: NonEmptyStringC,
+  eventId: KeyC,
   revision: NonNegativeIntC,
   recordedTime: IsoTimestampC,
   prevHash: Sha256HexC,
@@ -120,7 +127,7 @@ const kind = <T extends string, P extends t.Props>(type: T, props: P) =>
   t.intersection([t.type({ type: t.literal(type), ...props }), PendingEnvelopeC], type);
 
 const withTransferOrder = {
-  documents: t.intersection([DocumentsC, t.type({ transferOrder: NonEmptyStringC })]),
+  documents: t.intersection([DocumentsC, t.type({ transferOrder: DocumentIdC })]),
 };
 
 export const AnomalyCodeC = t.keyof(
@@ -137,13 +144,13 @@ export const AnomalyCodeC = t.keyof(
 export type AnomalyCode = t.TypeOf<typeof AnomalyCodeC>;
 
 export const AnomalyC = t.intersection([
-  t.type({ code: AnomalyCodeC, message: NonEmptyStringC }),
+  t.type({ code: AnomalyCodeC, message: TextC }),
   t.partial({
-    bucket: NonEmptyStringC,
+    bucket: CodeC,
     balance: IntC,
-    reservationId: NonEmptyStringC,
-    transferOrder: NonEmptyStringC,
-    causedBy: NonEmptyStringC,
+    reservationId: ReservationIdC,
+    transferOrder: DocumentIdC,
+    causedBy: CodeC,
   }),
 ]);
 export type Anomaly = t.TypeOf<typeof AnomalyC>;
@@ -153,7 +160,7 @@ export const PendingEventCodecs = {
   GoodsReceived: kind("GoodsReceived", { status: StockStatusC }),
   PickConfirmed: t.intersection([
     kind("PickConfirmed", { status: t.literal("available") }),
-    t.partial({ reservationId: NonEmptyStringC }),
+    t.partial({ reservationId: ReservationIdC }),
   ]),
   PickReversed: kind("PickReversed", { status: t.literal("available") }),
   ShipmentPosted: kind("ShipmentPosted", {}),
@@ -168,7 +175,7 @@ export const PendingEventCodecs = {
   /** `quantity` is the open quantity of the PO at the position from now on (0: cancelled). */
   ReceiptExpected: kind("ReceiptExpected", {
     expectedAt: IsoTimestampC,
-    documents: t.intersection([DocumentsC, t.type({ po: NonEmptyStringC })]),
+    documents: t.intersection([DocumentsC, t.type({ po: DocumentIdC })]),
   }),
   /** `origin` when known (announced or reported): a target posts a receipt from another system differently. */
   TransferReceived: t.intersection([
@@ -181,23 +188,23 @@ export const PendingEventCodecs = {
     counted: NonNegativeIntC,
     balanceAsOf: IntC,
   }),
-  StockAdjusted: kind("StockAdjusted", { status: StockStatusC, reasonCode: NonEmptyStringC }),
+  StockAdjusted: kind("StockAdjusted", { status: StockStatusC, reasonCode: CodeC }),
   StatusChanged: kind("StatusChanged", { fromStatus: StockStatusC, toStatus: StockStatusC }),
   ProductionConsumed: kind("ProductionConsumed", { status: StockStatusC }),
   ProductionOutput: kind("ProductionOutput", { status: StockStatusC }),
   ReservationPlaced: kind("ReservationPlaced", {
-    reservationId: NonEmptyStringC,
-    channel: NonEmptyStringC,
+    reservationId: ReservationIdC,
+    channel: SystemIdC,
     expiresAt: IsoTimestampC,
   }),
-  ReservationReleased: kind("ReservationReleased", { reservationId: NonEmptyStringC }),
-  ReservationExpired: kind("ReservationExpired", { reservationId: NonEmptyStringC }),
+  ReservationReleased: kind("ReservationReleased", { reservationId: ReservationIdC }),
+  ReservationExpired: kind("ReservationExpired", { reservationId: ReservationIdC }),
   ReservationConsumed: kind("ReservationConsumed", {
-    reservationId: NonEmptyStringC,
+    reservationId: ReservationIdC,
     remaining: NonNegativeIntC,
   }),
   SafetyStockSet: kind("SafetyStockSet", { previous: NonNegativeIntC }),
-  LifecycleChanged: kind("LifecycleChanged", { from: LifecycleC, to: LifecycleC, reason: NonEmptyStringC }),
+  LifecycleChanged: kind("LifecycleChanged", { from: LifecycleC, to: LifecycleC, reason: TextC }),
   AnomalyRaised: kind("AnomalyRaised", { anomaly: AnomalyC }),
 } as const;
 

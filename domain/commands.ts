@@ -11,25 +11,35 @@ import * as t from "io-ts";
 import { DocumentsC, LocationRefC, PositionC, SourceC, TrackingC } from "./canonical-event.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
 import { DeltaQuantityC, LevelQuantityC, MovementQuantityC } from "./quantity.ts";
-import { IsoTimestampC, NonEmptyStringC, NonNegativeIntC, PositiveIntC, taggedUnion } from "./scalars.ts";
+import {
+  CodeC,
+  DocumentIdC,
+  IsoTimestampC,
+  KeyC,
+  ReservationIdC,
+  ReservationTtlSecondsC,
+  SystemIdC,
+  TextC,
+  taggedUnion,
+} from "./scalars.ts";
 import { ReturnDispositionC, StockStatusC } from "./statuses.ts";
 
 const CommonC = t.intersection([
   t.type({
-    idempotencyKey: NonEmptyStringC,
+    idempotencyKey: KeyC,
     source: SourceC,
     businessTime: IsoTimestampC,
-    correlationId: NonEmptyStringC,
+    correlationId: KeyC,
     position: PositionC,
   }),
-  t.partial({ causationId: NonEmptyStringC, documents: DocumentsC }),
+  t.partial({ causationId: KeyC, documents: DocumentsC }),
 ]);
 
 const command = <K extends string, R extends t.Props, O extends t.Props>(k: K, required: R, optional: O) =>
   t.intersection([t.type({ kind: t.literal(k), ...required }), t.partial(optional), CommonC], k);
 
 const transferOrderDocs = {
-  documents: t.intersection([DocumentsC, t.type({ transferOrder: NonEmptyStringC })]),
+  documents: t.intersection([DocumentsC, t.type({ transferOrder: DocumentIdC })]),
 };
 
 export const CommandCodecs = {
@@ -43,7 +53,7 @@ export const CommandCodecs = {
   confirmPick: command(
     "confirmPick",
     { quantity: MovementQuantityC },
-    { reservationId: NonEmptyStringC, ...TrackingC.props },
+    { reservationId: ReservationIdC, ...TrackingC.props },
   ),
   /** Fact: a confirmed pick was put back to available stock. */
   reversePick: command("reversePick", { quantity: MovementQuantityC }, TrackingC.props),
@@ -75,7 +85,7 @@ export const CommandCodecs = {
     {
       quantity: LevelQuantityC,
       expectedAt: IsoTimestampC,
-      documents: t.intersection([DocumentsC, t.type({ po: NonEmptyStringC })]),
+      documents: t.intersection([DocumentsC, t.type({ po: DocumentIdC })]),
     },
     {},
   ),
@@ -99,7 +109,7 @@ export const CommandCodecs = {
   /** Fact: a signed correction with a reason code. */
   adjustStock: command(
     "adjustStock",
-    { quantity: DeltaQuantityC, reasonCode: NonEmptyStringC },
+    { quantity: DeltaQuantityC, reasonCode: CodeC },
     { status: StockStatusC },
   ),
   /** Fact: stock moved from one status to another (quality release, damage, consignment). */
@@ -119,19 +129,16 @@ export const CommandCodecs = {
   /** Request: hold ATP for a channel until `expiresAt` (or business time + `ttlSeconds`). */
   placeReservation: command(
     "placeReservation",
-    { quantity: MovementQuantityC, reservationId: NonEmptyStringC, channel: NonEmptyStringC },
-    { expiresAt: IsoTimestampC, ttlSeconds: PositiveIntC },
+    { quantity: MovementQuantityC, reservationId: ReservationIdC, channel: SystemIdC },
+    // Bounded (limits.ts): an expiry past Date's range would throw where the node computes it.
+    { expiresAt: IsoTimestampC, ttlSeconds: ReservationTtlSecondsC },
   ),
   /** Request: give a reservation's remaining quantity back. */
-  releaseReservation: command("releaseReservation", { reservationId: NonEmptyStringC }, {}),
+  releaseReservation: command("releaseReservation", { reservationId: ReservationIdC }, {}),
   /** Request (from the runtime's timer): a reservation's time is up. */
-  expireReservation: command("expireReservation", { reservationId: NonEmptyStringC }, {}),
+  expireReservation: command("expireReservation", { reservationId: ReservationIdC }, {}),
   /** Request: the level kept out of ATP. */
-  setSafetyStock: command(
-    "setSafetyStock",
-    { quantity: t.type({ value: NonNegativeIntC, uom: NonEmptyStringC }) },
-    {},
-  ),
+  setSafetyStock: command("setSafetyStock", { quantity: LevelQuantityC }, {}),
   /** Request: put on quality hold, release the hold, or discontinue the position. */
   changeLifecycle: command(
     "changeLifecycle",
@@ -140,7 +147,7 @@ export const CommandCodecs = {
         { hold: null, releaseHold: null, discontinue: null },
         '"hold" | "releaseHold" | "discontinue"',
       ),
-      reason: NonEmptyStringC,
+      reason: TextC,
     },
     {},
   ),

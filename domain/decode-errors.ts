@@ -38,6 +38,9 @@ const EXPECTED_NAMES: Record<string, string> = {
 
 const show = (value: unknown): string => {
   if (value === undefined) return "nothing (missing)";
+  // A huge string is named by its length (and a prefix), never serialised whole.
+  if (typeof value === "string" && value.length > 80)
+    return `a string of ${value.length} characters (${JSON.stringify(value.slice(0, 40))}...)`;
   try {
     const s = JSON.stringify(value);
     return s.length > 80 ? `${s.slice(0, 77)}...` : s;
@@ -45,6 +48,13 @@ const show = (value: unknown): string => {
     return String(value);
   }
 };
+
+/** The value an error carries back (e.g. in a 400 body): a huge string is cut, so it is not echoed whole. */
+const MAX_ECHOED_CHARS = 256;
+const echoed = (value: unknown): unknown =>
+  typeof value === "string" && value.length > MAX_ECHOED_CHARS
+    ? `${value.slice(0, MAX_ECHOED_CHARS)}... (${value.length} characters)`
+    : value;
 
 export const toDecodeError = (e: t.ValidationError, options: DecodeErrorOptions = {}): DecodeError => {
   const brackets = options.arrayIndex === "brackets";
@@ -62,7 +72,7 @@ export const toDecodeError = (e: t.ValidationError, options: DecodeErrorOptions 
   const expected = EXPECTED_NAMES[name] ?? name;
   return {
     path,
-    value: e.value,
+    value: echoed(e.value),
     expected,
     message: `${path === "" ? "(input)" : path}: got ${show(e.value)}, expected ${expected}`,
   };

@@ -3,8 +3,10 @@
  *
  * Ids come from many systems and may contain anything (`.`, `*`, `>`, spaces, unicode). They are
  * kept verbatim in events; where they must become part of a NATS subject or an event-store stream
- * name they are encoded reversibly here, in one place.
+ * name they are encoded reversibly here, in one place. The codecs (scalars.ts, limits.ts) admit only
+ * ids that these encodings accept and whose encodings fit the server's limits.
  */
+import { MAX_REGION_CHARS } from "./limits.ts";
 
 /** Encode an id as one NATS subject token: no `.`, `*`, `>`, whitespace; reversible; readable for plain ids. */
 export const encodeSubjectToken = (id: string): string => {
@@ -29,7 +31,8 @@ export interface Position {
 }
 
 const REGION_PATTERN = /^[a-z0-9-]+$/;
-export const isRegion = (s: string): boolean => REGION_PATTERN.test(s);
+/** Regions are ours and short (limits.ts: `MAX_REGION_CHARS`), so they fit every subject and stream name. */
+export const isRegion = (s: string): boolean => s.length <= MAX_REGION_CHARS && REGION_PATTERN.test(s);
 
 /** Stream category of positions in the event store (EventStoreDB reads the category up to the first `-`). */
 export const POSITION_STREAM_CATEGORY = "position";

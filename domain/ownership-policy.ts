@@ -9,7 +9,7 @@ import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type Command, MOVEMENT_KINDS, MOVEMENT_OF, type MovementKind } from "./commands.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
-import { NonEmptyStringC } from "./scalars.ts";
+import { NonEmptyStringC, SystemIdC } from "./scalars.ts";
 
 const movementKeys = Object.fromEntries([...MOVEMENT_KINDS, "*"].map((k) => [k, null])) as Record<
   MovementKind | "*",
@@ -25,7 +25,7 @@ export const OwnershipRuleC = t.intersection(
     t.type({
       name: NonEmptyStringC,
       movements: t.array(MovementPatternC),
-      owners: t.array(NonEmptyStringC),
+      owners: t.array(SystemIdC),
     }),
     t.partial({ locations: NonEmptyStringC }),
   ],

@@ -4,10 +4,12 @@
  * never changes the context (the emitted events do that when they are applied).
  */
 import * as E from "fp-ts/lib/Either.js";
+import { balanceOutOfRange } from "./balance-limits.ts";
 import { withinHorizon } from "./bitemporal-balance.ts";
 import type { Anomaly, Lifecycle, PendingEvent } from "./canonical-event.ts";
 import { canonicalJson, sha256Hex } from "./canonical-json.ts";
 import type { Command, CommandOf } from "./commands.ts";
+import { MAX_RESERVATION_TTL_SECONDS } from "./limits.ts";
 import { checkOwnership, type OwnershipPolicy } from "./ownership-policy.ts";
 import {
   type AtpBreakdown,
@@ -63,6 +65,12 @@ export type RejectionReason = { readonly message: string } & (
   | { readonly code: "invalidLifecycleTransition"; readonly from: Lifecycle; readonly action: string }
   | { readonly code: "countOutsideHistory"; readonly asOf: string; readonly horizon: string }
   | { readonly code: "sameStatus"; readonly status: StockStatus }
+  | {
+      readonly code: "quantityOutOfRange";
+      readonly balance: string;
+      readonly value: number;
+      readonly limit: number;
+    }
 );
 export type RejectionCode = RejectionReason["code"];
 
@@ -180,7 +188,9 @@ export const decideCommand = (
 
   const planned = planCommand(ctx, command, env, lifecycle);
   if (E.isLeft(planned)) return reject(planned.left);
-  return { kind: "accepted", events: finalize(ctx, command, commandHash, planned.right) };
+  const finalized = finalize(ctx, command, commandHash, planned.right);
+  if (E.isLeft(finalized)) return reject(finalized.left);
+  return { kind: "accepted", events: finalized.right };
 };
 
 const toBase = (env: DecisionEnv, command: Command, sq: SourceQuantity): E.Either<RejectionReason, number> =>
@@ -459,14 +469,20 @@ const planReservation = (
     });
   }
   const start = timeOf(c.businessTime);
-  const expiresAt =
-    c.expiresAt ??
-    new Date(start + 1000 * (c.ttlSeconds ?? env.config.defaultReservationTtlSeconds)).toISOString();
+  const ttl = Math.min(c.ttlSeconds ?? env.config.defaultReservationTtlSeconds, MAX_RESERVATION_TTL_SECONDS);
+  const expiresAt = c.expiresAt ?? new Date(start + 1000 * ttl).toISOString();
   if (timeOf(expiresAt) <= start) {
     return E.left({
       code: "invalidExpiry",
       detail: "not after business time",
       message: `expiresAt ${expiresAt} is not after the reservation's business time ${c.businessTime}`,
+    });
+  }
+  if (timeOf(expiresAt) - start > 1000 * MAX_RESERVATION_TTL_SECONDS) {
+    return E.left({
+      code: "invalidExpiry",
+      detail: "too far",
+      message: `expiresAt ${expiresAt} is more than ${MAX_RESERVATION_TTL_SECONDS} seconds (366 days) after the reservation's business time ${c.businessTime}`,
     });
   }
   const atp = atpOf(ctx);
@@ -546,7 +562,12 @@ const planPick = (
 };
 
 /** Fills the envelope, adds the anomalies the facts caused, and stamps each event with its balances. */
-const finalize = (ctx: PositionContext, c: Command, commandHash: string, p: Plan): PendingEvent[] => {
+const finalize = (
+  ctx: PositionContext,
+  c: Command,
+  commandHash: string,
+  p: Plan,
+): E.Either<RejectionReason, PendingEvent[]> => {
   const envelope = {
     position: { region: c.position.region, location: c.position.location, sku: c.position.sku },
     source: c.source,
@@ -567,10 +588,13 @@ const finalize = (ctx: PositionContext, c: Command, commandHash: string, p: Plan
     out.push(event as unknown as PendingEvent);
   };
   for (const d of p.facts) push(d);
+  // Where quantities add (DESIGN §3.11): no balance past MAX_BALANCE, whatever the command.
+  const outOfRange = balanceOutOfRange(ctx, state, timeOf(c.businessTime));
+  if (outOfRange) return E.left({ code: "quantityOutOfRange", ...outOfRange });
   for (const a of [...p.anomalies, ...balanceAnomalies(ctx, state, p.facts[0]?.type)]) {
     push({ type: "AnomalyRaised", quantity: a.quantity, anomaly: a.anomaly });
   }
-  return out;
+  return E.right(out);
 };
 
 /** Facts may drive balances below zero or under the reservations; they are recorded and flagged. */

@@ -3,7 +3,7 @@
  * quantity as a source system sent it keeps its value and unit next to the base quantity.
  */
 import * as t from "io-ts";
-import { IntC, NonEmptyStringC, NonNegativeIntC, NonZeroIntC, PositiveIntC } from "./scalars.ts";
+import { CodeC, DeltaAmountC, LevelAmountC, MovementAmountC, RecordedAmountC } from "./scalars.ts";
 
 /** A unit of measure code as master data spells it (`EA`, `CS`, `PAL`). */
 export type Uom = string;
@@ -15,16 +15,17 @@ export interface SourceQuantity {
 }
 
 const sourceQuantity = (value: t.Type<number, number, unknown>) =>
-  t.type({ value, uom: NonEmptyStringC }, `{ value: ${value.name}, uom }`);
+  t.type({ value, uom: CodeC }, `{ value: ${value.name}, uom }`);
 
+// Every value is bounded by MAX_QUANTITY (limits.ts), in its own unit and again after conversion.
 /** A movement quantity: strictly positive, integral in its own unit. */
-export const MovementQuantityC = sourceQuantity(PositiveIntC);
+export const MovementQuantityC = sourceQuantity(MovementAmountC);
 /** An absolute level such as a counted quantity: zero allowed. */
-export const LevelQuantityC = sourceQuantity(NonNegativeIntC);
+export const LevelQuantityC = sourceQuantity(LevelAmountC);
 /** A signed delta such as an adjustment: never zero. */
-export const DeltaQuantityC = sourceQuantity(NonZeroIntC);
+export const DeltaQuantityC = sourceQuantity(DeltaAmountC);
 /** Any integral quantity (as recorded in events). */
-export const RecordedQuantityC = sourceQuantity(IntC);
+export const RecordedQuantityC = sourceQuantity(RecordedAmountC);
 
 /** Adds base quantities, refusing results that are no longer exact integers. */
 export const addQuantities = (a: number, b: number): number => {

@@ -12,7 +12,7 @@ import * as t from "io-ts";
 import { type CanonicalEvent, EVENT_TYPES, type EventType } from "./canonical-event.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
 import { matchesGlob } from "./ownership-policy.ts";
-import { NonEmptyStringC, RegionC } from "./scalars.ts";
+import { NonEmptyStringC, RegionC, SystemIdC } from "./scalars.ts";
 
 const eventTypeKeys = Object.fromEntries([...EVENT_TYPES, "*"].map((k) => [k, null])) as Record<
   EventType | "*",
@@ -27,7 +27,7 @@ export const RoutingTargetC = t.type(
   {
     id: NonEmptyStringC,
     /** The names under which this target appears as `source.system` of the movements it owns. */
-    systems: t.array(NonEmptyStringC),
+    systems: t.array(SystemIdC),
   },
   "a routing target { id, systems }",
 );

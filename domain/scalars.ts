@@ -4,6 +4,15 @@
  */
 import * as t from "io-ts";
 import { isRegion } from "./ids.ts";
+import {
+  ID_LIMITS,
+  type IdKind,
+  MAX_QUANTITY,
+  MAX_REGION_CHARS,
+  MAX_RESERVATION_TTL_SECONDS,
+  MAX_TIMESTAMP_YEAR,
+  MIN_TIMESTAMP_YEAR,
+} from "./limits.ts";
 
 const refined = <A>(name: string, is: (u: unknown) => u is A): t.Type<A, A, unknown> =>
   new t.Type<A, A, unknown>(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
@@ -24,15 +33,190 @@ export const NonEmptyStringC = refined<string>(
 );
 
 export const RegionC = refined<string>(
-  "a region (lowercase letters, digits, '-')",
+  `a region (lowercase letters, digits, '-'; at most ${MAX_REGION_CHARS} characters)`,
   (u): u is string => typeof u === "string" && isRegion(u),
 );
 
+// ---------------------------------------------------------------------------------------------
+// Bounded values from outside (limits.ts): each failure names the rule it broke.
+
+/** A codec whose `check` returns undefined for a valid value, else what was expected instead. */
+const checked = <A>(name: string, check: (u: unknown) => string | undefined): t.Type<A, A, unknown> =>
+  new t.Type<A, A, unknown>(
+    name,
+    (u): u is A => check(u) === undefined,
+    (u, c) => {
+      const problem = check(u);
+      return problem === undefined ? t.success(u as A) : t.failure(u, c, problem);
+    },
+    t.identity,
+  );
+
+/** UTF-8 length of a string (domain code imports no Buffer). */
+export const utf8Bytes = (s: string): number => {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+};
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL = /\p{Cc}/u;
+const hex = (c: number): string => `U+${c.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/**
+ * Why `s` cannot be an id of at most `maxBytes` UTF-8 bytes, or undefined when it can: not empty
+ * nor blank, well-formed Unicode (a lone surrogate cannot be encoded for a subject), no control
+ * characters (they break logs, headers and operators' screens), and short enough that every
+ * subject, key and message made from it fits the server's limits.
+ */
+export const idProblem = (s: string, maxBytes: number): string | undefined => {
+  if (s.trim().length === 0) return "a non-empty string";
+  // A UTF-16 unit is at least one byte: a too long string is refused before it is scanned.
+  if (s.length > maxBytes) return `at most ${maxBytes} bytes in UTF-8 (got ${s.length} characters)`;
+  const bytes = utf8Bytes(s);
+  if (bytes > maxBytes) return `at most ${maxBytes} bytes in UTF-8 (got ${bytes} bytes)`;
+  const lone = LONE_SURROGATE.exec(s);
+  if (lone)
+    return `well-formed Unicode (lone surrogate ${hex(lone[0].charCodeAt(0))} at index ${lone.index})`;
+  const control = CONTROL.exec(s);
+  if (control) return `no control characters (${hex(control[0].charCodeAt(0))} at index ${control.index})`;
+  return undefined;
+};
+
+/** An id of one of the kinds of `ID_LIMITS`. */
+export const boundedIdC = (kind: IdKind, what: string): t.Type<string, string, unknown> => {
+  const max = ID_LIMITS[kind];
+  return checked<string>(
+    `${what} (non-empty, well-formed Unicode without control characters, at most ${max} bytes in UTF-8)`,
+    (u) => {
+      if (typeof u !== "string") return `${what}: a string of at most ${max} bytes in UTF-8`;
+      const problem = idProblem(u, max);
+      return problem === undefined ? undefined : `${what}: ${problem}`;
+    },
+  );
+};
+
+export const SkuC = boundedIdC("sku", "a SKU");
+export const LocationIdC = boundedIdC("location", "a location id");
+export const SystemIdC = boundedIdC("system", "a system or channel name");
+export const CodeC = boundedIdC("code", "a code");
+export const DocumentIdC = boundedIdC("document", "a document id");
+export const SerialC = boundedIdC("serial", "a serial number");
+export const ReservationIdC = boundedIdC("reservationId", "a reservation id");
+export const KeyC = boundedIdC("key", "a key or id");
+export const ClientKeyC = boundedIdC("clientKey", "an idempotency key");
+export const TextC = boundedIdC("text", "a text");
+
+/** An array of at most `max` items; paths of item errors stay those of a plain array (`serials.2`). */
+export const boundedArrayC = <C extends t.Mixed>(
+  item: C,
+  max: number,
+): t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown> => {
+  const array = t.array(item);
+  return new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(
+    `${array.name} of at most ${max} items`,
+    (u): u is t.TypeOf<C>[] => array.is(u) && u.length <= max,
+    (u, c) => {
+      if (Array.isArray(u) && u.length > max)
+        return t.failure(u, c, `at most ${max} items (got ${u.length})`);
+      const last = c[c.length - 1];
+      return array.validate(u, last ? [...c.slice(0, -1), { ...last, type: array }] : c);
+    },
+    array.encode,
+  );
+};
+
+const quantity = (name: string, min: number): t.Type<number, number, unknown> =>
+  checked<number>(`${name} of at most ${MAX_QUANTITY}`, (u) => {
+    if (!isInt(u) || u < min) return `${name} of at most ${MAX_QUANTITY}`;
+    return Math.abs(u) > MAX_QUANTITY ? `at most ${MAX_QUANTITY} in magnitude (limits.ts)` : undefined;
+  });
+
+/** A movement's size in its unit: 1 ..= MAX_QUANTITY. */
+export const MovementAmountC = quantity("a positive integer", 1);
+/** A level (count, safety stock): 0 ..= MAX_QUANTITY. */
+export const LevelAmountC = quantity("a non-negative integer", 0);
+/** A signed delta: non-zero, |delta| <= MAX_QUANTITY. */
+export const DeltaAmountC = checked<number>(
+  `a non-zero integer of at most ${MAX_QUANTITY} in magnitude`,
+  (u) =>
+    isInt(u) && u !== 0 && Math.abs(u) <= MAX_QUANTITY
+      ? undefined
+      : `a non-zero integer of at most ${MAX_QUANTITY} in magnitude`,
+);
+/** Any recorded source quantity: |value| <= MAX_QUANTITY. */
+export const RecordedAmountC = checked<number>(`an integer of at most ${MAX_QUANTITY} in magnitude`, (u) =>
+  isInt(u) && Math.abs(u) <= MAX_QUANTITY ? undefined : `an integer of at most ${MAX_QUANTITY} in magnitude`,
+);
+
+/** A reservation's time to live: 1 second ..= MAX_RESERVATION_TTL_SECONDS (366 days). */
+export const ReservationTtlSecondsC = checked<number>(
+  `a number of seconds from 1 to ${MAX_RESERVATION_TTL_SECONDS} (366 days)`,
+  (u) =>
+    isInt(u) && u >= 1 && u <= MAX_RESERVATION_TTL_SECONDS
+      ? undefined
+      : `a number of seconds from 1 to ${MAX_RESERVATION_TTL_SECONDS} (366 days)`,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps
+
 // ISO 8601 with an explicit offset, so that business times from different systems compare.
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-export const IsoTimestampC = refined<string>(
-  "an ISO 8601 timestamp with offset (e.g. 2024-05-01T10:00:00Z)",
-  (u): u is string => typeof u === "string" && ISO_TIMESTAMP.test(u) && !Number.isNaN(Date.parse(u)),
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const TIMESTAMP_FORM = "an ISO 8601 timestamp with offset (e.g. 2024-05-01T10:00:00Z)";
+
+const daysIn = (year: number, month: number): number =>
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31;
+
+/**
+ * Why `s` is not a real calendar timestamp, or undefined when it is. `Date.parse` rolls invalid
+ * dates over (2024-02-30 becomes March 1st, 24:00 the next day), so every field is checked here.
+ */
+export const timestampProblem = (s: string): string | undefined => {
+  const m = ISO_TIMESTAMP.exec(s);
+  if (!m) return TIMESTAMP_FORM;
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  if (year < MIN_TIMESTAMP_YEAR || year > MAX_TIMESTAMP_YEAR)
+    return `a year from ${MIN_TIMESTAMP_YEAR} to ${MAX_TIMESTAMP_YEAR}`;
+  if (month < 1 || month > 12) return "a month from 01 to 12";
+  if (day < 1 || day > daysIn(year, month))
+    return `a day from 01 to ${daysIn(year, month)} of ${m[1]}-${m[2]}`;
+  if (hour > 23 || minute > 59 || second > 59) return "a time of day from 00:00:00 to 23:59:59";
+  if (m[7] !== undefined) {
+    const offsetMinutes = Number(m[8]) * 60 + Number(m[9]);
+    if (Number(m[9]) > 59 || offsetMinutes > 14 * 60) return "an offset from -14:00 to +14:00";
+  }
+  return Number.isNaN(Date.parse(s)) ? TIMESTAMP_FORM : undefined;
+};
+
+export const IsoTimestampC = checked<string>(
+  `${TIMESTAMP_FORM}, a real date and time in the years ${MIN_TIMESTAMP_YEAR}-${MAX_TIMESTAMP_YEAR}`,
+  (u) => (typeof u !== "string" ? TIMESTAMP_FORM : timestampProblem(u)),
 );
 
 /** Milliseconds since the epoch of a validated timestamp. */

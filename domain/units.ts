@@ -8,17 +8,18 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import type { Sku } from "./ids.ts";
+import { MAX_QUANTITY } from "./limits.ts";
 import type { SourceQuantity, Uom } from "./quantity.ts";
-import { NonEmptyStringC, PositiveIntC } from "./scalars.ts";
+import { CodeC, PositiveIntC } from "./scalars.ts";
 
 export const UnitConversionC = t.type(
-  { uom: NonEmptyStringC, quantity: PositiveIntC, of: NonEmptyStringC },
+  { uom: CodeC, quantity: PositiveIntC, of: CodeC },
   "{ uom, quantity, of } (1 uom = quantity of)",
 );
 export type UnitConversion = t.TypeOf<typeof UnitConversionC>;
 
 export const SkuUnitsC = t.intersection([
-  t.type({ baseUom: NonEmptyStringC }),
+  t.type({ baseUom: CodeC }),
   t.partial({ conversions: t.array(UnitConversionC) }),
 ]);
 export type SkuUnits = t.TypeOf<typeof SkuUnitsC>;
@@ -117,8 +118,13 @@ export const toBaseQuantity = (
     });
   }
   const base = scaled / f.den;
-  if (base > BigInt(Number.MAX_SAFE_INTEGER) || base < -BigInt(Number.MAX_SAFE_INTEGER)) {
-    return E.left({ code: "quantityOverflow", sku, message: `${q.value} ${q.uom} overflows the base unit` });
+  // The same bound as in the source unit (limits.ts), so that sums of base quantities stay exact.
+  if (base > BigInt(MAX_QUANTITY) || base < -BigInt(MAX_QUANTITY)) {
+    return E.left({
+      code: "quantityOverflow",
+      sku,
+      message: `${q.value} ${q.uom} of SKU ${JSON.stringify(sku)} is ${base} ${units.baseUom}, more than the largest quantity of ${MAX_QUANTITY}`,
+    });
   }
   return E.right(Number(base));
 };

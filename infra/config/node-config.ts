@@ -21,7 +21,13 @@ import {
   type OwnershipPolicy,
   OwnershipPolicyC,
 } from "../../domain/ownership-policy.ts";
-import { NonEmptyStringC, NonNegativeIntC, PositiveIntC, RegionC } from "../../domain/scalars.ts";
+import {
+  NonEmptyStringC,
+  NonNegativeIntC,
+  PositiveIntC,
+  RegionC,
+  ReservationTtlSecondsC,
+} from "../../domain/scalars.ts";
 import { EACH_ONLY, type UnitMaster, UnitMasterC } from "../../domain/units.ts";
 import {
   applyEnv,
@@ -89,7 +95,7 @@ export const NodeConfigFileC = t.intersection([
      * prefixed, so use it only on a server without another node of the same region.
      */
     streamPrefix: t.string,
-    defaultReservationTtlSeconds: PositiveIntC,
+    defaultReservationTtlSeconds: ReservationTtlSecondsC,
     countVarianceTolerance: NonNegativeIntC,
   }),
 ]);

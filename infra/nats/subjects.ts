@@ -5,23 +5,24 @@
  * unicode; they are encoded as single subject tokens with `encodeSubjectToken`. Region ids are ours and
  * restricted to `[a-z0-9-]+`, so they appear verbatim in subjects and (upper-cased) in stream names.
  */
-import { decodeSubjectToken, encodeSubjectToken } from "../../domain/ids.ts";
-
-export const REGION_ID_PATTERN = /^[a-z0-9-]+$/;
+import { decodeSubjectToken, encodeSubjectToken, isRegion } from "../../domain/ids.ts";
+import { MAX_REGION_CHARS } from "../../domain/limits.ts";
 
 export class InvalidRegionIdError extends Error {
   constructor(readonly region: string) {
-    super(`region id ${JSON.stringify(region)} is invalid: expected [a-z0-9-]+`);
+    super(
+      `region id ${JSON.stringify(region)} is invalid: expected [a-z0-9-]+, at most ${MAX_REGION_CHARS} characters`,
+    );
     this.name = "InvalidRegionIdError";
   }
 }
 
 export const assertRegionId = (region: string): string => {
-  if (!REGION_ID_PATTERN.test(region)) throw new InvalidRegionIdError(region);
+  if (!isRegion(region)) throw new InvalidRegionIdError(region);
   return region;
 };
 
-export const isRegionId = (region: string): boolean => REGION_ID_PATTERN.test(region);
+export const isRegionId = (region: string): boolean => isRegion(region);
 
 export type PositionAddress = { region: string; location: string; sku: string };
 export type DlqAddress = { region: string; reason: string };
@@ -113,5 +114,7 @@ export const dlqStreamName = (region: string): string => `INV_DLQ_${streamSuffix
 export const atpBucketName = (region: string): string => `atp_${assertRegionId(region)}`;
 /** The open reservations of a region's positions, one key each (kept out of the position entries). */
 export const atpReservationsBucketName = (region: string): string => `atp_res_${assertRegionId(region)}`;
+/** `node_status_<r>`: what a region's node reports about itself (store head, relay), read by the hub. */
+export const nodeStatusBucketName = (region: string): string => `node_status_${assertRegionId(region)}`;
 /** The JetStream API prefix of a region's domain, as used by hub mirrors (`$JS.<r>.API`). */
 export const domainApiPrefix = (domain: string): string => `$JS.${assertRegionId(domain)}.API`;

@@ -10,7 +10,14 @@ import path from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type DecodeError, toDecodeErrors } from "../../domain/decode-errors.ts";
-import { NonEmptyStringC, PositiveIntC, RegionC, Sha256HexC } from "../../domain/scalars.ts";
+import {
+  NonEmptyStringC,
+  PositiveIntC,
+  RegionC,
+  ReservationTtlSecondsC,
+  Sha256HexC,
+  SystemIdC,
+} from "../../domain/scalars.ts";
 import {
   applyEnv,
   ConfigError,
@@ -37,7 +44,8 @@ const HaircutC = new t.Type<number, number, unknown>(
 const RateLimitC = t.type({ max: PositiveIntC, windowMs: PositiveIntC });
 
 const ApiKeyC = t.intersection([
-  t.type({ name: NonEmptyStringC, roles: t.array(RoleC) }),
+  // The caller's name goes into idempotency keys and source systems: the limits of a system id.
+  t.type({ name: SystemIdC, roles: t.array(RoleC) }),
   t.partial({ key: NonEmptyStringC, keySha256: Sha256HexC, rateLimit: RateLimitC }),
 ]);
 export type ApiKeyConfig = t.TypeOf<typeof ApiKeyC>;
@@ -55,8 +63,8 @@ export const ApiConfigFileC = t.intersection([
     dataDir: NonEmptyStringC,
     rateLimit: RateLimitC,
     reservations: t.partial({
-      defaultTtlSeconds: PositiveIntC,
-      maxTtlSeconds: PositiveIntC,
+      defaultTtlSeconds: ReservationTtlSecondsC,
+      maxTtlSeconds: ReservationTtlSecondsC,
       /** How long to wait for the regional node's decision. */
       requestTimeoutMs: PositiveIntC,
       /** Candidate locations tried per "any location in a region" reservation. */

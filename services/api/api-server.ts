@@ -24,6 +24,12 @@ import { registerReservationRoutes } from "./reservation-routes.ts";
 import { ReservationService } from "./reservation-service.ts";
 import { ReservationStore } from "./reservation-store.ts";
 
+/**
+ * The largest request body (413 beyond it): a reservation or a query of 1000 SKUs is a few
+ * hundred KB at most, and far below NATS's max payload, so no body reaches the server unchecked.
+ */
+export const API_BODY_LIMIT_BYTES = 512 * 1024;
+
 export interface ApiDeps {
   /** A connection to the hub (owned by the caller); opened from `config.nats` when absent. */
   readonly nc?: NatsConnection;
@@ -107,6 +113,7 @@ export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Pro
       title: "stockline availability and reservations",
       logger: log,
       readiness: { nats: async () => ({ ok: !hubNc.isClosed() }) },
+      bodyLimitBytes: API_BODY_LIMIT_BYTES,
     });
     closers.push(() => app.close());
     await installAccessControl(app, config);

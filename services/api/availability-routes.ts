@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import * as t from "io-ts";
-import { NonEmptyStringC, RegionC } from "../../domain/scalars.ts";
+import { RegionC, SkuC, timestampProblem } from "../../domain/scalars.ts";
 import { badRequest, decodeOr400 } from "../../infra/http/http-server.ts";
 import { DEFAULT_TIME_PHASED_CONFIG } from "../../projections/time-phased-atp.ts";
 import { ROUTE_ROLES } from "./access-control.ts";
@@ -93,18 +93,21 @@ const errorSchema = {
   additionalProperties: true,
 } as const;
 
+// A real calendar day (Date.parse would roll 2024-02-30 over to March), by the timestamps' rules.
+const isDate = (u: unknown): u is string =>
+  typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u) && timestampProblem(`${u}T00:00:00Z`) === undefined;
 const DateC = new t.Type<string, string, unknown>(
   "a date YYYY-MM-DD",
-  (u): u is string => typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u) && !Number.isNaN(Date.parse(u)),
-  (u, c) =>
-    typeof u === "string" && /^\d{4}-\d{2}-\d{2}$/.test(u) && !Number.isNaN(Date.parse(u))
-      ? t.success(u)
-      : t.failure(u, c),
+  isDate,
+  (u, c) => (isDate(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
 );
 
+/** The SKU of a path: the same limits as in commands, so that no key or subject made from it fails. */
+const SkuParamsC = t.type({ sku: SkuC });
+
 const QueryBodyC = t.intersection([
-  t.type({ skus: t.array(NonEmptyStringC) }),
+  t.type({ skus: t.array(SkuC) }),
   t.partial({ regions: t.array(RegionC), date: DateC }),
 ]);
 
@@ -189,18 +192,9 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
       },
     },
     async (req, reply) => {
-      const sku = req.params.sku;
-      if (sku.length === 0)
-        return reply.code(400).send(
-          badRequest([
-            {
-              path: "sku",
-              value: sku,
-              expected: "a non-empty string",
-              message: 'sku: got "", expected a non-empty string',
-            },
-          ]),
-        );
+      const params = decodeOr400(SkuParamsC, req.params, reply);
+      if (!params) return reply;
+      const sku = params.sku;
       const q = req.query;
       let regions: string[] | undefined;
       if (q.region !== undefined) {
@@ -279,12 +273,14 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
       },
     },
     async (req, reply) => {
+      const params = decodeOr400(SkuParamsC, req.params, reply);
+      if (!params) return reply;
       let regions: string[] | undefined;
       if (req.query.region !== undefined) {
         regions = req.query.region.split(",").map((s) => s.trim());
         if (!checkRegions(regions, "region", reply)) return reply;
       }
-      const body = await d.service.timeline(req.params.sku, regions, d.readTimePhased, Date.now());
+      const body = await d.service.timeline(params.sku, regions, d.readTimePhased, Date.now());
       return reply.type(JSON_TYPE).send(body);
     },
   );

@@ -1,5 +1,8 @@
 /** Reservation routes: place (`POST`), read (`GET`), release (`DELETE`), and the degraded-mode report. */
 import type { FastifyInstance } from "fastify";
+import * as t from "io-ts";
+import { idJsonSchema, MAX_QUANTITY, MAX_RESERVATION_TTL_SECONDS } from "../../domain/limits.ts";
+import { ClientKeyC, ReservationIdC } from "../../domain/scalars.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
 import { ROUTE_ROLES } from "./access-control.ts";
 import { PlaceReservationBodyC, type ReservationService } from "./reservation-service.ts";
@@ -39,7 +42,15 @@ const errorSchema = {
   additionalProperties: true,
 } as const;
 
-const idParams = { type: "object", properties: { id: { type: "string" } }, required: ["id"] } as const;
+const idParams = {
+  type: "object",
+  properties: { id: idJsonSchema("reservationId") },
+  required: ["id"],
+} as const;
+
+// Decoded like bodies, so that a huge or malformed id is a 400 naming it, not a failed KV read.
+const IdParamsC = t.type({ id: ReservationIdC });
+const IdempotencyHeaderC = t.partial({ "idempotency-key": ClientKeyC });
 
 export const registerReservationRoutes = (app: FastifyInstance, service: ReservationService): void => {
   app.post<{ Body: unknown }>(
@@ -54,30 +65,30 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
           "Send an `Idempotency-Key` header (or `idempotencyKey`): a retry returns the first answer.",
         tags: ["reservations"],
         security: [{ apiKey: [] }],
-        headers: { type: "object", properties: { "idempotency-key": { type: "string" } } },
+        headers: { type: "object", properties: { "idempotency-key": idJsonSchema("clientKey") } },
         body: {
           type: "object",
           required: ["sku", "region", "quantity", "channel"],
           properties: {
-            sku: { type: "string" },
+            sku: idJsonSchema("sku"),
             region: { type: "string" },
-            location: { type: "string", description: "one location; omit to let `sourcing` choose" },
+            location: idJsonSchema("location", "one location; omit to let `sourcing` choose"),
             sourcing: {
               type: "object",
               description:
                 '{ "rule": "mostAvailableFirst" } (default) or { "rule": "priority", "locations": [...] }',
               properties: {
                 rule: { type: "string", enum: ["mostAvailableFirst", "priority"] },
-                locations: { type: "array", items: { type: "string" } },
+                locations: { type: "array", items: idJsonSchema("location"), maxItems: 1000 },
               },
             },
-            quantity: { type: "integer", minimum: 1 },
-            uom: { type: "string", description: "default EA (base unit)" },
-            channel: { type: "string" },
-            ttlSeconds: { type: "integer", minimum: 1 },
-            order: { type: "string" },
-            idempotencyKey: { type: "string" },
-            correlationId: { type: "string" },
+            quantity: { type: "integer", minimum: 1, maximum: MAX_QUANTITY },
+            uom: idJsonSchema("code", "default EA (base unit)"),
+            channel: idJsonSchema("system"),
+            ttlSeconds: { type: "integer", minimum: 1, maximum: MAX_RESERVATION_TTL_SECONDS },
+            order: idJsonSchema("document"),
+            idempotencyKey: idJsonSchema("clientKey"),
+            correlationId: idJsonSchema("key"),
           },
         },
         response: {
@@ -85,6 +96,7 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
           202: reservationSchema,
           400: errorSchema,
           409: errorSchema,
+          413: errorSchema,
           422: errorSchema,
           503: errorSchema,
         },
@@ -94,11 +106,12 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
       const body = decodeOr400(PlaceReservationBodyC, req.body, reply);
       if (!body) return reply;
       const header = req.headers["idempotency-key"];
-      const a = await service.place(
-        req.caller!.name,
-        body,
-        typeof header === "string" && header.length > 0 ? header : undefined,
-      );
+      const key =
+        typeof header === "string" && header.length > 0
+          ? decodeOr400(IdempotencyHeaderC, { "idempotency-key": header }, reply)
+          : {};
+      if (!key) return reply;
+      const a = await service.place(req.caller!.name, body, key["idempotency-key"]);
       return reply.code(a.status).send(a.body);
     },
   );
@@ -112,11 +125,13 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
         tags: ["reservations"],
         security: [{ apiKey: [] }],
         params: idParams,
-        response: { 200: reservationSchema, 404: errorSchema },
+        response: { 200: reservationSchema, 400: errorSchema, 404: errorSchema },
       },
     },
     async (req, reply) => {
-      const a = await service.get(req.params.id);
+      const params = decodeOr400(IdParamsC, req.params, reply);
+      if (!params) return reply;
+      const a = await service.get(params.id);
       return reply.code(a.status).send(a.body);
     },
   );
@@ -130,11 +145,19 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
         tags: ["reservations"],
         security: [{ apiKey: [] }],
         params: idParams,
-        response: { 200: reservationSchema, 202: reservationSchema, 404: errorSchema, 422: errorSchema },
+        response: {
+          200: reservationSchema,
+          202: reservationSchema,
+          400: errorSchema,
+          404: errorSchema,
+          422: errorSchema,
+        },
       },
     },
     async (req, reply) => {
-      const a = await service.release(req.params.id);
+      const params = decodeOr400(IdParamsC, req.params, reply);
+      if (!params) return reply;
+      const a = await service.release(params.id);
       return reply.code(a.status).send(a.body);
     },
   );

@@ -11,7 +11,19 @@ import * as t from "io-ts";
 import type { Logger } from "pino";
 import { canonicalJson } from "../../domain/canonical-json.ts";
 import type { Position } from "../../domain/ids.ts";
-import { NonEmptyStringC, PositiveIntC, RegionC } from "../../domain/scalars.ts";
+import {
+  boundedArrayC,
+  ClientKeyC,
+  CodeC,
+  DocumentIdC,
+  KeyC,
+  LocationIdC,
+  MovementAmountC,
+  RegionC,
+  ReservationTtlSecondsC,
+  SkuC,
+  SystemIdC,
+} from "../../domain/scalars.ts";
 import { counter } from "../../infra/metrics.ts";
 import type { ApiConfig } from "./api-config.ts";
 import { type AvailabilityService, constrainedAtp } from "./availability.ts";
@@ -22,23 +34,23 @@ import type { ReservationRow, ReservationStore } from "./reservation-store.ts";
 const SourcingC = t.union(
   [
     t.type({ rule: t.literal("mostAvailableFirst") }),
-    t.type({ rule: t.literal("priority"), locations: t.array(NonEmptyStringC) }),
+    t.type({ rule: t.literal("priority"), locations: boundedArrayC(LocationIdC, 1000) }),
   ],
   '{ rule: "mostAvailableFirst" } | { rule: "priority", locations: [string, ...] }',
 );
 
-/** Body of `POST /v1/reservations`. */
+/** Body of `POST /v1/reservations`: the limits of commands (limits.ts), so that a 400 names the field. */
 export const PlaceReservationBodyC = t.intersection([
-  t.type({ sku: NonEmptyStringC, region: RegionC, quantity: PositiveIntC, channel: NonEmptyStringC }),
+  t.type({ sku: SkuC, region: RegionC, quantity: MovementAmountC, channel: SystemIdC }),
   t.partial({
     /** One location; without it, any location of the region by `sourcing` (default most available first). */
-    location: NonEmptyStringC,
+    location: LocationIdC,
     sourcing: SourcingC,
-    ttlSeconds: PositiveIntC,
-    uom: NonEmptyStringC,
-    order: NonEmptyStringC,
-    idempotencyKey: NonEmptyStringC,
-    correlationId: NonEmptyStringC,
+    ttlSeconds: ReservationTtlSecondsC,
+    uom: CodeC,
+    order: DocumentIdC,
+    idempotencyKey: ClientKeyC,
+    correlationId: KeyC,
   }),
 ]);
 export type PlaceReservationBody = t.TypeOf<typeof PlaceReservationBodyC>;

@@ -6,6 +6,8 @@
 import * as E from "fp-ts/lib/Either.js";
 import { type Command, decodeCommand } from "../../domain/commands.ts";
 import type { DecodeError } from "../../domain/decode-errors.ts";
+import { positionStreamId } from "../../domain/ids.ts";
+import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
 import type { DeadLetterReason } from "./dead-letters.ts";
 
 export interface IntakeLimits {
@@ -15,7 +17,13 @@ export interface IntakeLimits {
 }
 
 export type Parsed =
-  | { readonly ok: true; readonly command: Command; readonly raw: unknown }
+  | {
+      readonly ok: true;
+      readonly command: Command;
+      readonly raw: unknown;
+      /** The command's subject `inv.cmd.<region>.<location>.<sku>`, built once here where it cannot throw. */
+      readonly subject: string;
+    }
   | {
       readonly ok: false;
       readonly reason: DeadLetterReason;
@@ -118,7 +126,23 @@ export const parseCommandValue = (raw: unknown, limits: IntakeLimits): Parsed =>
       raw,
     };
   }
-  return { ok: true, command, raw };
+  // The codec admits only ids that encode; should an encoding still throw, that is this command's
+  // dead letter, never an exception out of the intake (which would nak it for ever).
+  let subject: string;
+  try {
+    subject = cmdSubject(command.position.region, command.position.location, command.position.sku);
+    evtSubject(command.position.region, command.position.location, command.position.sku);
+    positionStreamId(command.position);
+  } catch (err) {
+    return {
+      ok: false,
+      reason: "invalidCommand",
+      code: "unencodableId",
+      message: `the command's position cannot be encoded as a subject or stream id: ${(err as Error).message}`,
+      raw,
+    };
+  }
+  return { ok: true, command, raw, subject };
 };
 
 /** Bytes (JetStream, request/reply) to a command. */

@@ -25,7 +25,11 @@ describe("input validation", () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toBe("bad_request");
     expect(r.body.errors).toContainEqual(
-      expect.objectContaining({ path: "quantity", value: 0, expected: "a positive integer" }),
+      expect.objectContaining({
+        path: "quantity",
+        value: 0,
+        expected: "a positive integer of at most 1000000000000",
+      }),
     );
     expect(r.body.message).toContain("quantity");
 
