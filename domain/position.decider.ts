@@ -90,7 +90,11 @@ export const evolve = (state: PositionState, event: CanonicalEvent): PositionSta
  * streams: rehydration, audit replays). `stop` when done.
  */
 export const evolver = (initial: PositionState) => {
-  const actor = createActor(positionMachine, { input: { context: initial } }).start();
+  const actor = createActor(positionMachine, { input: { context: initial } });
+  // With no error observer XState rethrows an actor's error in a timer, where nothing can catch it
+  // (issue 8): the error is read from the snapshot below instead.
+  actor.subscribe({ error: () => {} });
+  actor.start();
   return {
     apply(event: CanonicalEvent): PositionState {
       actor.send({ type: "EVENT", event });

@@ -11,7 +11,12 @@
  *   but projectors and hub mirrors read from here and must not find holes). Deduplication by
  *   `Nats-Msg-Id` within `duplicateWindowMs` makes relay retries idempotent.
  * - `INV_DLQ_<R>` has no limits by default and, if limits are set, discards *new* messages (the
- *   publisher gets an error) instead of silently dropping old dead letters.
+ *   publisher gets an error) instead of silently dropping old dead letters. Its duplicate window is 7
+ *   days, not 2 minutes: a dead letter's id names the refused command (key, code, hash), so a command
+ *   resent or redelivered within the week that `INV_CMD_<R>` keeps it is one dead letter. Chosen over
+ *   a record in each node's database because all nodes of a region share the stream (a node-local
+ *   record would not see the others') and it costs the node no write; the server keeps one id per
+ *   dead letter of the window (on the order of 100 bytes each), small next to the letters it keeps.
  */
 import {
   DiscardPolicy,
@@ -50,6 +55,8 @@ export type RegionStreamOptions = {
   evtMaxBytes?: number;
   /** Max bytes of the dead-letter stream (default -1; when reached, new dead letters are refused). */
   dlqMaxBytes?: number;
+  /** Deduplication window of dead-letter ids (default 7 days). */
+  dlqDuplicateWindowMs?: number;
   /** Replicas per stream (default 1; 3 in a production cluster). */
   replicas?: number;
 };
@@ -59,6 +66,7 @@ export type EnsuredStream = { name: string; outcome: EnsureOutcome; info: Stream
 
 export const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
 const DAY_MS = 24 * 3_600_000;
+export const DEFAULT_DLQ_DUPLICATE_WINDOW_MS = 7 * DAY_MS;
 
 type DesiredStream = Partial<StreamConfig> & { name: string };
 
@@ -102,7 +110,7 @@ export const regionStreamConfigs = (
       discard: DiscardPolicy.New,
       max_age: 0,
       max_bytes: opts.dlqMaxBytes ?? -1,
-      duplicate_window: dup,
+      duplicate_window: nanos(opts.dlqDuplicateWindowMs ?? DEFAULT_DLQ_DUPLICATE_WINDOW_MS),
       num_replicas: replicas,
     },
   };

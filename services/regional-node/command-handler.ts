@@ -6,15 +6,22 @@
  * Dead-letter policy: the asynchronous intake (JetStream) dead-letters every command it cannot apply,
  * since no caller is waiting. The synchronous intakes answer the caller; they dead-letter only what an
  * operator must see anyway: ownership violations and idempotency conflicts (DESIGN §3.7, §3.9).
+ *
+ * Containment (DESIGN §3.13): an error thrown while deciding one command (`decisionFailed`) or by the
+ * intake on one message (`intakeFailed`) is that command's dead letter on every intake, with the error
+ * and the command's business context, never a crash or an endless redelivery. Only what may pass by
+ * itself (the store or the dead-letter stream unavailable) is answered `retry`; the JetStream intake
+ * bounds those retries and dead-letters the message at its last delivery (`deadLetterExhausted`).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Command } from "../../domain/commands.ts";
+import { LogLimiter } from "../../infra/logging.ts";
 import { counter } from "../../infra/metrics.ts";
 import { cmdSubject } from "../../infra/nats/subjects.ts";
 import { type IntakeLimits, type Parsed, parseCommandBytes, parseCommandValue } from "./command-intake.ts";
 import type { CommandReply } from "./command-reply.ts";
-import type { DeadLetter, DeadLetterPublisher } from "./dead-letters.ts";
+import { commandDeadLetterId, contextOf, type DeadLetter, type DeadLetterPublisher } from "./dead-letters.ts";
 import type { HandleResult, PositionRuntime } from "./position-runtime.ts";
 
 export type Via = "jetstream" | "request" | "http" | "internal";
@@ -40,7 +47,19 @@ const commands = counter("stockline_node_commands_total", "Commands handled, by 
 
 const ALWAYS_DEAD_LETTER = new Set(["notOwner", "idempotencyConflict"]);
 
+const errorText = (err: unknown): { name: string; message: string } =>
+  err instanceof Error ? { name: err.name, message: err.message } : { name: "Error", message: String(err) };
+
+/** What an operator needs to find a command: kind, key, SKU, location and document, in one phrase. */
+const commandPhrase = (c: Command): string => {
+  const doc = c.source?.document as { type?: unknown; id?: unknown } | undefined;
+  const document = doc ? ` (${String(doc.type)} ${String(doc.id)})` : "";
+  return `${c.kind} ${c.idempotencyKey} for SKU ${c.position.sku} at ${c.position.location}${document}`;
+};
+
 export class CommandHandler {
+  private readonly limited: LogLimiter;
+
   constructor(
     private readonly o: {
       readonly region: string;
@@ -49,21 +68,114 @@ export class CommandHandler {
       readonly dlq: DeadLetterPublisher;
       readonly logger: Logger;
     },
-  ) {}
+  ) {
+    this.limited = new LogLimiter(o.logger);
+  }
 
   handleBytes(data: Uint8Array, meta: MessageMeta): Promise<Settled> {
-    return this.handleParsed(parseCommandBytes(data, this.o.limits), data, meta);
+    return this.contained(
+      () => this.handleParsed(parseCommandBytes(data, this.o.limits), data, meta),
+      data,
+      meta,
+    );
   }
 
   handleValue(raw: unknown, meta: MessageMeta): Promise<Settled> {
-    const parsed = parseCommandValue(raw, this.o.limits);
     let text: string;
     try {
       text = JSON.stringify(raw) ?? String(raw);
     } catch {
-      text = String(raw);
+      text = "(not serialisable)";
     }
-    return this.handleParsed(parsed, text, meta);
+    return this.contained(
+      () => this.handleParsed(parseCommandValue(raw, this.o.limits), text, meta),
+      text,
+      meta,
+    );
+  }
+
+  /** Whatever the intake throws on one message is that message's dead letter, not the caller's error. */
+  private async contained(
+    run: () => Promise<Settled>,
+    payload: Uint8Array | string,
+    meta: MessageMeta,
+  ): Promise<Settled> {
+    try {
+      return await run();
+    } catch (err) {
+      const e = errorText(err);
+      this.limited.error(
+        `intake failed ${e.name}`,
+        { err, via: meta.via },
+        "the intake threw on a message; it is dead-lettered",
+      );
+      const dl = this.o.dlq.build({
+        reason: "intakeFailed",
+        code: e.name,
+        message: `the intake threw ${e.name} on this message: ${e.message}`,
+        details: { error: e },
+        raw: this.readable(payload),
+        payload,
+        intake: this.intakeOf(meta),
+      });
+      const reply: CommandReply =
+        meta.via === "jetstream"
+          ? { outcome: "deadLettered", reason: { code: "intakeFailed", message: dl.message } }
+          : { outcome: "rejected", reason: { code: "intakeFailed", message: dl.message } };
+      const id =
+        meta.streamSequence !== undefined
+          ? `seq:${meta.streamSequence}`
+          : `intake:${createHash("sha256").update(payload).digest("hex")}`;
+      return this.publish(dl, id, meta, reply);
+    }
+  }
+
+  /**
+   * The JetStream intake's last word on a message that was redelivered `max_deliver` times without an
+   * outcome: a dead letter with the last error. Resolves true once it is stored (then the message may
+   * go), false if it could not be.
+   */
+  async deadLetterExhausted(
+    data: Uint8Array,
+    meta: MessageMeta,
+    info: { deliveries: number; lastError: string },
+  ): Promise<boolean> {
+    try {
+      const raw = this.readable(data);
+      const ctx = contextOf(raw);
+      const what =
+        ctx.sku !== undefined ? ` (SKU ${ctx.sku} at ${ctx.location}, key ${ctx.idempotencyKey})` : "";
+      const dl = this.o.dlq.build({
+        reason: "redeliveryExhausted",
+        code: "redeliveryExhausted",
+        message: `message${what} not handled after ${info.deliveries} deliveries; last error: ${info.lastError}`,
+        details: { deliveries: info.deliveries, lastError: info.lastError },
+        raw,
+        payload: data,
+        intake: this.intakeOf(meta),
+      });
+      await this.o.dlq.send(dl, `exhausted:${meta.streamSequence ?? randomUUID()}`);
+      commands.inc({ region: this.o.region, via: meta.via, outcome: "redeliveryExhausted" });
+      return true;
+    } catch (err) {
+      this.limited.error(
+        "exhausted dead letter failed",
+        { err, seq: meta.streamSequence },
+        "dead letter of an exhausted message not stored",
+      );
+      return false;
+    }
+  }
+
+  /** Whatever JSON can be read of a payload, for the dead letter's business context. */
+  private readable(payload: Uint8Array | string): unknown {
+    const bytes = typeof payload === "string" ? payload.length : payload.length;
+    if (bytes > this.o.limits.maxPayloadBytes) return undefined;
+    try {
+      return JSON.parse(typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8"));
+    } catch {
+      return undefined;
+    }
   }
 
   private async handleParsed(
@@ -134,7 +246,20 @@ export class CommandHandler {
             intake: this.intakeOf(meta),
             applied: true,
           });
-          await this.o.dlq.send(dl, `gap:${command.idempotencyKey}`);
+          try {
+            await this.o.dlq.send(dl, `gap:${command.idempotencyKey}`);
+          } catch (err) {
+            // Not settled: the caller keeps the command (parked row) and tries again.
+            this.limited.error(
+              "gap notice failed",
+              { err, correlationId: command.correlationId },
+              "gap notice not published; will retry",
+            );
+            return this.count(meta, "retry", {
+              reply: { outcome: "accepted", events: [...result.events] },
+              disposition: "retry",
+            });
+          }
         }
         return this.count(meta, "accepted", {
           reply: { outcome: "accepted", events: [...result.events] },
@@ -177,8 +302,28 @@ export class CommandHandler {
         return this.deadLetter(dl, meta, command, reply);
       }
       case "failed": {
+        if (result.code === "decisionFailed") {
+          const message = `${commandPhrase(command)} could not be decided: ${result.error}`;
+          const dl = this.o.dlq.build({
+            reason: "decisionFailed",
+            code: "decisionFailed",
+            message,
+            details: { error: result.error, ...(result.stage ? { stage: result.stage } : {}) },
+            raw: command,
+            payload,
+            intake: this.intakeOf(meta),
+          });
+          const reason = { code: "decisionFailed", message };
+          return this.deadLetter(
+            dl,
+            meta,
+            command,
+            meta.via === "jetstream" ? { outcome: "deadLettered", reason } : { outcome: "rejected", reason },
+          );
+        }
         if (result.retryable) {
-          this.o.logger.error(
+          this.limited.error(
+            "commit failed",
             {
               err: result.error,
               correlationId: command.correlationId,
@@ -217,22 +362,35 @@ export class CommandHandler {
     };
   }
 
-  private async deadLetter(
+  /**
+   * A decoded command's dead letter is identified by the command (key, code, hash): sent or delivered
+   * N times, it is one dead letter. Bytes that are not a command are identified by their message.
+   */
+  private deadLetter(
     dl: DeadLetter,
     meta: MessageMeta,
     command: Command | undefined,
     reply: CommandReply,
   ): Promise<Settled> {
-    const id =
-      meta.streamSequence !== undefined
+    const id = command
+      ? commandDeadLetterId(command, dl.code)
+      : meta.streamSequence !== undefined
         ? `seq:${meta.streamSequence}`
-        : command
-          ? `key:${command.idempotencyKey}:${dl.code}`
-          : `anon:${randomUUID()}`;
+        : `anon:${randomUUID()}`;
+    return this.publish(dl, id, meta, reply);
+  }
+
+  private async publish(
+    dl: DeadLetter,
+    id: string,
+    meta: MessageMeta,
+    reply: CommandReply,
+  ): Promise<Settled> {
     try {
       await this.o.dlq.send(dl, id);
     } catch (err) {
-      this.o.logger.error(
+      this.limited.error(
+        "dead letter not published",
         { err, reason: dl.reason, correlationId: dl.context.correlationId },
         "dead letter not published; will retry",
       );

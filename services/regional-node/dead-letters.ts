@@ -5,12 +5,23 @@
  * text (truncated when huge). Headers repeat the essentials for filtering without parsing.
  *
  * `send` resolves when JetStream acknowledged the dead letter: only then may the original message
- * be acknowledged. The message id is derived from the original message (stream sequence or
- * idempotency key), so a redelivered poison message is dead-lettered once.
+ * be acknowledged. The message id says what is dead-lettered, not which delivery brought it: for a
+ * decoded command it is derived from the command (`commandDeadLetterId`: idempotency key, code and
+ * the command's hash), so the same refused command sent or delivered N times is one dead letter;
+ * for bytes that are not a command it is the stream sequence. `INV_DLQ_<R>` deduplicates these ids
+ * for 7 days (infra/nats/streams.ts), far beyond JetStream's 2-minute default.
+ *
+ * Whatever a poison message holds, its dead letter can be published: header values are made
+ * well-formed and printable, and a dead letter stays far below the server's max payload (payload
+ * text and details are truncated). Its log line is rate-limited per reason and code.
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { canonicalJson, sha256Hex } from "../../domain/canonical-json.ts";
+import type { Command } from "../../domain/commands.ts";
+import { commandHashOf } from "../../domain/position.decider.ts";
+import { LogLimiter } from "../../infra/logging.ts";
 import { counter } from "../../infra/metrics.ts";
 import { dlqSubject } from "../../infra/nats/subjects.ts";
 
@@ -26,6 +37,14 @@ export type DeadLetterReason =
   | "commitFailed"
   | "sequenceGapTimeout"
   | "transferDispatchFailed"
+  /** A committed event the relay can never publish (beyond the server's limits): passed, not relayed. */
+  | "unpublishableEvent"
+  /** Deciding or evolving the command threw (a bug or an input the domain cannot handle): contained to it. */
+  | "decisionFailed"
+  /** The intake itself threw on this message before a decision (e.g. encoding its subject). */
+  | "intakeFailed"
+  /** Handled and redelivered `max_deliver` times without an outcome (the last error is in the message). */
+  | "redeliveryExhausted"
   /** An event in `INV_EVT_<R>` the read model cannot decode (written by something other than the relay). */
   | "undecodableEvent";
 
@@ -61,6 +80,22 @@ export interface DeadLetter {
 const sent = counter("stockline_node_dead_letters_total", "Dead letters published", ["region", "reason"]);
 
 const MAX_PAYLOAD_TEXT = 16 * 1024;
+/** Details beyond this (as JSON) are kept as truncated text: a dead letter must fit NATS's max payload. */
+const MAX_DETAILS_TEXT = 16 * 1024;
+
+/**
+ * The message id of a decoded command's dead letter: the same command refused for the same reason is
+ * one dead letter however often it is sent or delivered. Hashed, so a long key cannot make a long id.
+ */
+export const commandDeadLetterId = (command: Command, code: string): string => {
+  let hash: string;
+  try {
+    hash = commandHashOf(command);
+  } catch {
+    hash = "unhashable";
+  }
+  return `cmd:${sha256Hex(canonicalJson([command.idempotencyKey, code, hash]))}`;
+};
 
 const str = (u: unknown): string | undefined => (typeof u === "string" && u.length <= 512 ? u : undefined);
 
@@ -97,6 +132,19 @@ const safeDocument = (raw: unknown): unknown => {
   }
 };
 
+/** Details as given, or as truncated JSON text when they are too large (or cannot be serialised). */
+const boundedDetails = (details: Record<string, unknown>): Record<string, unknown> => {
+  let text: string;
+  try {
+    text = JSON.stringify(details);
+  } catch (err) {
+    return { unserialisable: (err as Error).message };
+  }
+  return text.length <= MAX_DETAILS_TEXT
+    ? details
+    : { truncated: text.slice(0, MAX_DETAILS_TEXT), bytes: Buffer.byteLength(text) };
+};
+
 export const payloadText = (
   payload: Uint8Array | string,
 ): { text: string; bytes: number; truncated: boolean } => {
@@ -109,11 +157,15 @@ export const payloadText = (
 };
 
 export class DeadLetterPublisher {
+  private readonly limited: LogLimiter;
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly region: string,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.limited = new LogLimiter(log);
+  }
 
   /** Builds a dead letter from a raw payload and whatever could be read of it. */
   build(args: {
@@ -138,7 +190,7 @@ export class DeadLetterPublisher {
       reason: args.reason,
       code: args.code,
       message: args.message,
-      ...(args.details ? { details: args.details } : {}),
+      ...(args.details ? { details: boundedDetails(args.details) } : {}),
       context,
       intake: args.intake,
       payload: p.text,
@@ -164,7 +216,8 @@ export class DeadLetterPublisher {
       timeout: 10_000,
     });
     sent.inc({ region: this.region, reason: dl.reason });
-    this.log.warn(
+    this.limited.warn(
+      `dead letter ${dl.reason}/${dl.code}`,
       {
         region: this.region,
         reason: dl.reason,
@@ -179,5 +232,9 @@ export class DeadLetterPublisher {
   }
 }
 
-/** Header values must be one line of printable text. */
-const encodeHeader = (s: string): string => encodeURIComponent(s).slice(0, 256);
+/** Lone UTF-16 surrogates, which `encodeURIComponent` refuses with a URIError. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Header values must be one line of printable text, whatever the poison message held. */
+export const encodeHeader = (s: string): string =>
+  encodeURIComponent(s.slice(0, 256).replace(LONE_SURROGATE, "\uFFFD")).slice(0, 256);

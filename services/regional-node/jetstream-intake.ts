@@ -3,6 +3,12 @@
  * (bounded by the consumer's `max_ack_pending`); each is acknowledged only when its outcome is
  * durable (applied, duplicate, parked in the node database, or dead-lettered with the DLQ's ack),
  * and negatively acknowledged with a delay when it could not be handled now.
+ *
+ * Redelivery is bounded (DESIGN §3.13): the consumer has `max_deliver`, a message that could not be
+ * handled is nak'ed with a delay growing with its delivery count, and at its last allowed delivery it
+ * is dead-lettered (`redeliveryExhausted`, with the last error) and terminated. So no message can
+ * hold a slot of `max_ack_pending` for long, let alone all of them. (Errors of one command are not
+ * retried at all: the handler dead-letters them at once; what comes back here may pass by itself.)
  */
 import {
   AckPolicy,
@@ -16,8 +22,23 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { LogLimiter } from "../../infra/logging.ts";
 import { cmdStreamName } from "../../infra/nats/subjects.ts";
-import type { CommandHandler } from "./command-handler.ts";
+import type { CommandHandler, Settled } from "./command-handler.ts";
+
+/** Deliveries of one command before it is dead-lettered as `redeliveryExhausted`. */
+export const DEFAULT_MAX_DELIVER = 20;
+/** Nak delays: doubling from `initialMs` to `maxMs` (with 20 deliveries about 14 minutes in all). */
+export const DEFAULT_REDELIVERY_BACKOFF = { initialMs: 1_000, maxMs: 60_000 } as const;
+
+/** The delay before delivery `n + 1` of a message delivered `n` times, with ±20% jitter. */
+export const redeliveryDelay = (
+  deliveryCount: number,
+  backoff: { readonly initialMs: number; readonly maxMs: number } = DEFAULT_REDELIVERY_BACKOFF,
+): number => {
+  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(30, Math.max(0, deliveryCount - 1)));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+};
 
 export interface JetStreamIntakeOptions {
   readonly region: string;
@@ -28,6 +49,9 @@ export interface JetStreamIntakeOptions {
   readonly ackWaitMs: number;
   readonly durableName?: string;
   readonly logger: Logger;
+  /** Deliveries before a message is dead-lettered (default `DEFAULT_MAX_DELIVER`). */
+  readonly maxDeliver?: number;
+  readonly redeliveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
 }
 
 export class JetStreamIntake {
@@ -36,9 +60,13 @@ export class JetStreamIntake {
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
   readonly durable: string;
+  readonly maxDeliver: number;
+  private readonly limited: LogLimiter;
 
   constructor(private readonly o: JetStreamIntakeOptions) {
     this.durable = o.durableName ?? `stockline-node-${o.region}`;
+    this.maxDeliver = o.maxDeliver ?? DEFAULT_MAX_DELIVER;
+    this.limited = new LogLimiter(o.logger);
   }
 
   async start(): Promise<void> {
@@ -49,13 +77,15 @@ export class JetStreamIntake {
       deliver_policy: DeliverPolicy.All,
       max_ack_pending: this.o.maxInFlight,
       ack_wait: nanos(this.o.ackWaitMs),
-      max_deliver: -1,
+      max_deliver: this.maxDeliver,
     };
     try {
       await this.o.jsm.consumers.info(stream, this.durable);
+      // A consumer made before redelivery was bounded (max_deliver -1) gets the bound too.
       await this.o.jsm.consumers.update(stream, this.durable, {
         max_ack_pending: config.max_ack_pending,
         ack_wait: config.ack_wait,
+        max_deliver: config.max_deliver,
       });
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
@@ -86,21 +116,61 @@ export class JetStreamIntake {
     } as const;
     // One `then` with both callbacks (no extra promises per message on the hot path).
     this.o.handler.handleBytes(msg.data, meta).then(
-      (settled) => this.answer(msg, settled.disposition === "ack"),
+      (settled) => {
+        if (settled.disposition === "ack") this.answer(msg, "ack");
+        else void this.redeliver(msg, meta, lastErrorOf(settled));
+      },
       (err: unknown) => {
-        this.o.logger.error({ err, seq: msg.seq }, "intake handler threw; message will be redelivered");
-        this.answer(msg, false);
+        // The handler contains its errors; this is a last line of defence, still bounded.
+        this.limited.error("intake handler threw", { err, seq: msg.seq }, "intake handler threw");
+        void this.redeliver(msg, meta, (err as Error)?.message ?? String(err));
       },
     );
   }
 
-  private answer(msg: JsMsg, ack: boolean): void {
+  /** Nak with a growing delay; at the last allowed delivery, dead-letter and terminate instead. */
+  private async redeliver(
+    msg: JsMsg,
+    meta: { readonly via: "jetstream"; readonly subject: string; readonly streamSequence: number },
+    lastError: string,
+  ): Promise<void> {
+    let deliveries: number;
     try {
-      if (ack) msg.ack();
-      else msg.nak(1_000);
+      deliveries = msg.info.deliveryCount;
+    } catch {
+      deliveries = 1;
+    }
+    if (deliveries < this.maxDeliver) {
+      this.answer(msg, "nak", redeliveryDelay(deliveries, this.o.redeliveryBackoff));
+      return;
+    }
+    let stored = false;
+    try {
+      stored = await this.o.handler.deadLetterExhausted(msg.data, meta, { deliveries, lastError });
+    } catch {
+      stored = false;
+    }
+    if (stored) {
+      this.answer(msg, "term");
+      return;
+    }
+    // The server delivers it no more; the command stays in INV_CMD_<R> for an operator to replay.
+    this.limited.error(
+      "redelivery exhausted, not dead-lettered",
+      { seq: meta.streamSequence, subject: msg.subject, deliveries, lastError },
+      "command dropped by the consumer after max_deliver and its dead letter could not be stored; replay it from INV_CMD",
+    );
+    this.answer(msg, "nak", redeliveryDelay(deliveries, this.o.redeliveryBackoff));
+  }
+
+  private answer(msg: JsMsg, how: "ack" | "nak" | "term", delayMs?: number): void {
+    try {
+      if (how === "ack") msg.ack();
+      else if (how === "term") msg.term();
+      else msg.nak(delayMs);
     } catch (err) {
       // Connection gone: the message is redelivered after ack wait, and handled as a duplicate.
-      this.o.logger.warn({ err, seq: msg.seq }, "could not answer a command message");
+      this.limited.warn("answer failed", { err, seq: msg.seq }, "could not answer a command message");
     } finally {
       this.settled();
     }
@@ -116,5 +186,13 @@ export class JetStreamIntake {
     this.stopped = true;
     await this.messages?.close();
     while (this.inFlight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    this.limited.stop();
   }
 }
+
+const lastErrorOf = (s: Settled): string => {
+  const r = s.reply;
+  return r.outcome === "rejected" || r.outcome === "deadLettered"
+    ? `${r.reason.code}: ${r.reason.message}`
+    : `not settled (${r.outcome})`;
+};

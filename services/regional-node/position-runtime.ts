@@ -33,6 +33,7 @@ import {
 import { POSITION_MACHINE_VERSION, positionMachine } from "../../domain/position.machine.ts";
 import type { PositionLimits } from "../../domain/position-context.ts";
 import type { EventStore, NewEvent } from "../../infra/event-store/event-store.ts";
+import { LogLimiter } from "../../infra/logging.ts";
 import { gauge } from "../../infra/metrics.ts";
 import type { GroupCommitter } from "./group-committer.ts";
 import type { NodeDb, ParkedRow } from "./node-db.ts";
@@ -59,7 +60,47 @@ export type HandleResult =
    * Not applied: revision conflicts persisted (`retryable: false`, dead-letter it) or the store failed
    * (`retryable: true`, redeliver later).
    */
-  | { readonly kind: "failed"; readonly error: string; readonly retryable: boolean };
+  | {
+      readonly kind: "failed";
+      readonly error: string;
+      readonly retryable: boolean;
+      /** `decisionFailed`: deciding or evolving threw (see `DecisionFailure`); dead-letter the command. */
+      readonly code?: "decisionFailed";
+      readonly stage?: DecisionStage;
+    };
+
+/** Where an error of the domain code met one command: deciding it, feeding its events, or rehydrating. */
+export type DecisionStage = "decide" | "evolve" | "replay";
+const STAGE_TEXT: Record<DecisionStage, string> = {
+  decide: "deciding",
+  evolve: "applying its events",
+  replay: "rehydrating the position",
+};
+
+/**
+ * An error thrown while deciding or evolving one command (in the machine, the decider,
+ * toCanonicalEvents, JSON, hashing): the command's dead letter, never the process's crash. Anything
+ * else thrown while handling (the store, the node database) is a retryable failure.
+ */
+export class DecisionFailure extends Error {
+  constructor(
+    readonly stage: DecisionStage,
+    cause: unknown,
+  ) {
+    const inner = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`${STAGE_TEXT[stage]} threw ${inner}`, { cause });
+    this.name = "DecisionFailure";
+  }
+}
+
+/** XState reports an actor's error to its observers, or (with none) rethrows it in a timer, where
+ * nothing can catch it: every actor gets this observer, and the runtime reads the error snapshot. */
+const ACTOR_ERRORS_ARE_READ_FROM_THE_SNAPSHOT = { error: () => {} };
+
+const actorError = (actor: PositionActor): unknown => {
+  const s = actor.getSnapshot();
+  return s.status === "error" ? (s.error ?? new Error("the position actor failed")) : undefined;
+};
 
 export interface SubmitOptions {
   /** Read the first handling's events for a duplicate (request/reply and HTTP answers). */
@@ -117,6 +158,8 @@ export class PositionRuntime {
   /** Streams with parked commands, so the release check costs a map lookup when there are none. */
   private readonly parkedStreams = new Map<string, number>();
   private readonly log: Logger;
+  /** Errors of one kind in a flood are counted, not each logged. */
+  private readonly limited: LogLimiter;
   /** Parked rows being handled right now (the sweep must not start them twice). */
   private readonly releasing = new Set<string>();
   private idleWaiters: Array<() => void> = [];
@@ -141,6 +184,7 @@ export class PositionRuntime {
 
   constructor(private readonly o: PositionRuntimeOptions) {
     this.log = o.logger;
+    this.limited = new LogLimiter(o.logger);
     this.idle = new LRUCache<string, Slot>({
       max: o.cache.max,
       ttl: o.cache.idleMs,
@@ -231,10 +275,39 @@ export class PositionRuntime {
         try {
           result = await this.handle(slot, job);
         } catch (err) {
-          slot.actor?.stop();
+          // The actor may be half-way through or in an error state: the next command reloads it from the store.
+          try {
+            slot.actor?.stop();
+          } catch {}
           slot.actor = undefined;
-          this.log.error({ err, streamId: slot.streamId }, "command handling failed");
-          result = { kind: "failed", error: (err as Error).message ?? String(err), retryable: true };
+          const c = job.command;
+          const where = {
+            streamId: slot.streamId,
+            correlationId: c.correlationId,
+            sku: c.position.sku,
+            location: c.position.location,
+          };
+          if (err instanceof DecisionFailure) {
+            this.limited.error(
+              `decision failed ${err.stage}`,
+              { err, ...where },
+              "command could not be decided; it is dead-lettered",
+            );
+            result = {
+              kind: "failed",
+              error: err.message,
+              retryable: false,
+              code: "decisionFailed",
+              stage: err.stage,
+            };
+          } else {
+            this.limited.error(
+              "handling failed",
+              { err, ...where },
+              "command handling failed; it will be retried",
+            );
+            result = { kind: "failed", error: (err as Error)?.message ?? String(err), retryable: true };
+          }
         }
         job.resolve(result);
       }
@@ -288,12 +361,18 @@ export class PositionRuntime {
         case "parked":
           return await this.park(slot, command, outcome);
         case "accepted": {
-          const stored = toCanonicalEvents(outcome.events, {
-            prevRevision: state.revision,
-            prevHash: state.lastHash,
-            recordedTime: this.env().now,
-          });
-          const newEvents: NewEvent[] = stored.map((e) => ({ eventId: e.eventId, type: e.type, data: e }));
+          let stored: CanonicalEvent[];
+          let newEvents: NewEvent[];
+          try {
+            stored = toCanonicalEvents(outcome.events, {
+              prevRevision: state.revision,
+              prevHash: state.lastHash,
+              recordedTime: this.env().now,
+            });
+            newEvents = stored.map((e) => ({ eventId: e.eventId, type: e.type, data: e }));
+          } catch (err) {
+            throw new DecisionFailure("decide", err);
+          }
           const committed = await this.o.committer.append(slot.streamId, newEvents, state.revision);
           if (!committed.ok) {
             // Another writer got there first: our actor is stale. Reload and decide again.
@@ -314,8 +393,20 @@ export class PositionRuntime {
             continue;
           }
           for (const event of stored) actor.send({ type: "EVENT", event });
+          const evolveError = actorError(actor);
+          if (evolveError !== undefined) {
+            // Committed, so the command is accepted; the actor is dropped (no snapshot of it) and the
+            // next command reloads the position (where the same error, if it is the event's, fails that load).
+            this.limited.error(
+              "evolve failed after commit",
+              { err: evolveError, streamId: slot.streamId, correlationId: command.correlationId },
+              "committed events could not be applied to the live actor; it is reloaded",
+            );
+            actor.stop();
+            slot.actor = undefined;
+          }
           slot.eventsSinceSnapshot += stored.length;
-          if (slot.eventsSinceSnapshot >= this.o.snapshotEvery) {
+          if (slot.actor && slot.eventsSinceSnapshot >= this.o.snapshotEvery) {
             slot.eventsSinceSnapshot = 0;
             const last = stored[stored.length - 1];
             if (last)
@@ -339,10 +430,17 @@ export class PositionRuntime {
   private decideLive(actor: PositionActor, command: Command): Outcome {
     // The actor emits synchronously into `lastDecision` (one listener per actor, set in `load`).
     this.lastDecision = undefined;
-    actor.send({ type: "COMMAND", command, env: this.env() });
+    try {
+      actor.send({ type: "COMMAND", command, env: this.env() });
+    } catch (err) {
+      throw new DecisionFailure("decide", err);
+    }
     const decision = this.lastDecision as Outcome | undefined;
     this.lastDecision = undefined;
-    if (!decision) throw new Error("the position actor emitted no decision");
+    // A throw inside the machine leaves the actor in an error snapshot (its observer swallowed the report).
+    const failed = actorError(actor);
+    if (failed !== undefined) throw new DecisionFailure("decide", failed);
+    if (!decision) throw new DecisionFailure("decide", new Error("the position actor emitted no decision"));
     return decision;
   }
 
@@ -373,22 +471,42 @@ export class PositionRuntime {
             // biome-ignore lint/suspicious/noExplicitAny: a persisted snapshot is opaque to XState's types
             snapshot: persisted as any,
             input: { context: persisted.context },
-          }).start();
+          });
+          actor.subscribe(ACTOR_ERRORS_ARE_READ_FROM_THE_SNAPSHOT);
+          actor.start();
+          const failed = actorError(actor);
+          if (failed !== undefined) throw failed;
           revision = snap.revision;
         }
       } catch (err) {
         this.log.warn({ err, streamId: slot.streamId }, "ignoring unusable snapshot");
+        actor?.stop();
         actor = undefined;
+        revision = -1;
       }
     }
     if (!actor) {
-      const context = initialPositionState(position, this.o.limits);
-      actor = createActor(positionMachine, { input: { context } }).start();
+      try {
+        const context = initialPositionState(position, this.o.limits);
+        actor = createActor(positionMachine, { input: { context } });
+        actor.subscribe(ACTOR_ERRORS_ARE_READ_FROM_THE_SNAPSHOT);
+        actor.start();
+      } catch (err) {
+        throw new DecisionFailure("replay", err);
+      }
+      const failed = actorError(actor);
+      if (failed !== undefined) throw new DecisionFailure("replay", failed);
     }
     actor.on("decision", this.onDecision);
     for (;;) {
+      // A store error here is retryable (thrown as is); an event the machine cannot apply is not.
       const page = await this.o.store.readStream(slot.streamId, { from: revision + 1, maxCount: 1000 });
       for (const e of page) actor.send({ type: "EVENT", event: e.data as CanonicalEvent });
+      const failed = actorError(actor);
+      if (failed !== undefined) {
+        actor.stop();
+        throw new DecisionFailure("replay", failed);
+      }
       if (page.length > 0) revision = page[page.length - 1]!.revision;
       if (page.length < 1000) break;
     }
