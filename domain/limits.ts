@@ -31,8 +31,11 @@ export const ID_LIMITS = {
   system: 64,
   /** Short codes: units of measure, document types and lines, reason codes. */
   code: 64,
-  /** Business document ids (order, PO, ASN, transfer order, ...), lots. */
-  document: 256,
+  /**
+   * Business document ids (order, PO, ASN, transfer order, ...), lots. As long as a reservation
+   * id: the API names its reservations as their source document.
+   */
+  document: 640,
   /** One serial number. */
   serial: 128,
   /**

@@ -37,6 +37,8 @@ export const createHttpServer = async (opts: HttpServerOptions): Promise<Fastify
     // Access logs per request would drown the structured domain logs; metrics cover request rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 10 * 1024 * 1024,
+    // Path parameters are ids (limits.ts): the longest, percent-encoded, is 3 * 640 characters.
+    maxParamLength: 2048,
   });
   // Schemas document the API; io-ts decodes it (see header comment).
   app.setValidatorCompiler(() => () => true);
