@@ -22,9 +22,11 @@ import {
   setReservation,
 } from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
+import { type SequenceRanges, withSequence } from "./source-sequences.ts";
 import { BUCKETS, type Bucket } from "./statuses.ts";
 
 export type { Reservation, ReservationBook } from "./reservation-book.ts";
+export type { SequenceRanges } from "./source-sequences.ts";
 
 export interface IdempotencyRecord {
   readonly commandHash: string;
@@ -81,6 +83,24 @@ export const idempotencyRecordOf = (ctx: PositionContext, key: string): Idempote
   return undefined;
 };
 
+/**
+ * A pick that named a reservation not open here (its confirmation was held while the region was
+ * unreachable). When the reservation is placed later it meets this pick and ends consumed.
+ */
+export interface PickedReservation {
+  readonly reservationId: string;
+  /** Quantity the picks naming it took (base unit). */
+  readonly quantity: number;
+  /** Business time of the first such pick. */
+  readonly pickedAt: string;
+}
+
+/** Picks of unknown reservations remembered per position; beyond that the oldest is forgotten. */
+export const PICKED_RESERVATIONS_KEPT = 64;
+
+export const pickedReservationOf = (ctx: PositionContext, id: string): PickedReservation | undefined =>
+  ctx.pickedReservations.find((p) => p.reservationId === id);
+
 /** A transfer order on its way to the position: announced (shipped at origin) and received so far. */
 export interface InboundTransferState {
   readonly shipped: number;
@@ -104,8 +124,10 @@ export interface PositionContext {
   /** Inbound transfers by transfer order: announced (shipped at origin) and received so far. */
   readonly inbound: Readonly<Record<string, InboundTransferState>>;
   readonly idempotency: IdempotencyWindow;
-  /** Last source sequence seen per source system. */
-  readonly sequences: Readonly<Record<string, number>>;
+  /** Applied source sequences per source system (see source-sequences.ts for what they are for). */
+  readonly sequences: Readonly<Record<string, SequenceRanges>>;
+  /** Picks that named a reservation before it was placed here, oldest first (bounded). */
+  readonly pickedReservations: readonly PickedReservation[];
   readonly limits: PositionLimits;
 }
 
@@ -124,6 +146,7 @@ export const initialPositionContext = (
   inbound: {},
   idempotency: { generations: [] },
   sequences: {},
+  pickedReservations: [],
   limits,
 });
 
@@ -328,9 +351,42 @@ const remember = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): Posit
 const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext => {
   const seq = e.source.sequence;
   if (seq === undefined) return ctx;
-  const last = ownValue(ctx.sequences, e.source.system);
-  if (last !== undefined && last >= seq) return ctx;
-  return { ...ctx, sequences: { ...ctx.sequences, [e.source.system]: seq } };
+  const ranges = ownValue(ctx.sequences, e.source.system) ?? [];
+  const next = withSequence(ranges, seq);
+  if (next === ranges) return ctx;
+  return { ...ctx, sequences: { ...ctx.sequences, [e.source.system]: next } };
+};
+
+/**
+ * A pick naming a reservation that is not open is remembered; the reservation's late placement
+ * consumes it at once (a `ReservationConsumed` of a remembered id settles the memory). Runs on the
+ * context before the event's balance effect, when "not open" is still the pick's view.
+ */
+const trackPickedReservation = (
+  before: PositionContext,
+  ctx: PositionContext,
+  e: PendingEvent,
+): PositionContext => {
+  if (e.type === "PickConfirmed" && e.reservationId !== undefined) {
+    const id = e.reservationId;
+    if (reservationIn(before.reservations, id)) return ctx;
+    const list = ctx.pickedReservations;
+    const at = list.findIndex((p) => p.reservationId === id);
+    if (at >= 0) {
+      const prev = list[at] as PickedReservation;
+      const out = list.slice();
+      out[at] = { ...prev, quantity: prev.quantity + e.quantity };
+      return { ...ctx, pickedReservations: out };
+    }
+    const out = [...list, { reservationId: id, quantity: e.quantity, pickedAt: e.businessTime }];
+    if (out.length > PICKED_RESERVATIONS_KEPT) out.splice(0, out.length - PICKED_RESERVATIONS_KEPT);
+    return { ...ctx, pickedReservations: out };
+  }
+  if (e.type === "ReservationConsumed" && ctx.pickedReservations.length > 0) {
+    const out = ctx.pickedReservations.filter((p) => p.reservationId !== e.reservationId);
+    if (out.length !== ctx.pickedReservations.length) return { ...ctx, pickedReservations: out };
+  }
+  return ctx;
 };
 
 /**
@@ -341,7 +397,7 @@ const trackSequence = (ctx: PositionContext, e: PendingEvent): PositionContext =
 export const applyEvent = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): PositionContext => {
   // A stored event at or below the applied revision was applied already (at-least-once delivery).
   if ("revision" in e && e.revision <= ctx.revision) return ctx;
-  const next = trackSequence(remember(applyBalanceEffect(ctx, e), e), e);
+  const next = trackPickedReservation(ctx, trackSequence(remember(applyBalanceEffect(ctx, e), e), e), e);
   if ("revision" in e && "hash" in e) return { ...next, revision: e.revision, lastHash: e.hash };
   return next;
 };

@@ -20,11 +20,13 @@ import {
   idempotencyRecordOf,
   onHandOf,
   type PositionContext,
+  pickedReservationOf,
   reservedOf,
 } from "./position-context.ts";
 import type { SourceQuantity } from "./quantity.ts";
 import { reservationEntries, reservationIn } from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
+import { placeOfSequence } from "./source-sequences.ts";
 import { BUCKETS, type StockStatus } from "./statuses.ts";
 import { type ConversionError, toBaseQuantity, type UnitMaster } from "./units.ts";
 
@@ -48,12 +50,6 @@ export type RejectionReason = { readonly message: string } & (
   | { readonly code: "wrongPosition"; readonly expected: string; readonly got: string }
   | { readonly code: "idempotencyConflict"; readonly idempotencyKey: string; readonly firstRevision?: number }
   | { readonly code: "notOwner"; readonly rule: string; readonly system: string }
-  | {
-      readonly code: "staleSequence";
-      readonly system: string;
-      readonly lastSequence: number;
-      readonly got: number;
-    }
   | { readonly code: "unitConversion"; readonly error: ConversionError }
   | { readonly code: "insufficientAtp"; readonly requested: number; readonly atp: AtpBreakdown }
   | { readonly code: "positionOnHold" }
@@ -75,13 +71,22 @@ export type RejectionReason = { readonly message: string } & (
 export type RejectionCode = RejectionReason["code"];
 
 export type Outcome =
-  | { readonly kind: "accepted"; readonly events: readonly PendingEvent[] }
-  /** Same key, same payload: the first handling stands; its events are at these revisions. */
+  | {
+      readonly kind: "accepted";
+      readonly events: readonly PendingEvent[];
+      /** Decided across a gap in its source's sequence (`ignoreSequenceGap`, after the park timeout). */
+      readonly sequenceGap?: SequenceGap;
+    }
+  /**
+   * Same key, same payload: the first handling stands; its events are at these revisions. Or the
+   * source's sequence was applied already (`sequence`), whatever the key: the revisions are unknown.
+   */
   | {
       readonly kind: "duplicate";
       readonly idempotencyKey: string;
       readonly firstRevision?: number;
       readonly lastRevision?: number;
+      readonly sequence?: { readonly system: string; readonly sequence: number };
     }
   | { readonly kind: "rejected"; readonly reason: RejectionReason }
   /** A gap in the source's sequence: hold the command until the missing ones arrived. */
@@ -91,6 +96,21 @@ export type Outcome =
       readonly expectedSequence: number;
       readonly got: number;
     };
+
+export interface SequenceGap {
+  readonly system: string;
+  readonly expectedSequence: number;
+  readonly got: number;
+}
+
+/** How to decide, beyond the command and the environment. */
+export interface DecideOptions {
+  /**
+   * Decide although sequences before this one's are missing: the runtime's park timeout ran out.
+   * The accepted outcome says so (`sequenceGap`), so that the node can flag it.
+   */
+  readonly ignoreSequenceGap?: boolean;
+}
 
 /** Fingerprint of a command's payload, stored with its events so that idempotency survives restarts. */
 export const commandHashOf = (command: Command): string => sha256Hex(canonicalJson(command));
@@ -128,6 +148,7 @@ export const decideCommand = (
   command: Command,
   env: DecisionEnv,
   lifecycle: Lifecycle,
+  opts: DecideOptions = {},
 ): Outcome => {
   const p = ctx.position;
   const cp = command.position;
@@ -170,27 +191,32 @@ export const decideCommand = (
     });
   }
 
+  // A sequence finds gaps and recognises what was applied; it never refuses a fact
+  // (source-sequences.ts). A late one, below the highest applied, is decided like any other.
   const seq = command.source.sequence;
-  const last = own(ctx.sequences, command.source.system);
-  if (seq !== undefined && last !== undefined) {
-    if (seq <= last) {
-      return reject({
-        code: "staleSequence",
-        system: command.source.system,
-        lastSequence: last,
-        got: seq,
-        message: `${command.source.system} sequence ${seq} is not after the last applied ${last} (a replay under a new idempotency key?)`,
-      });
+  const system = command.source.system;
+  let sequenceGap: SequenceGap | undefined;
+  if (seq !== undefined) {
+    const place = placeOfSequence(own(ctx.sequences, system), seq);
+    if (place.kind === "applied") {
+      return {
+        kind: "duplicate",
+        idempotencyKey: command.idempotencyKey,
+        sequence: { system, sequence: seq },
+      };
     }
-    if (seq > last + 1)
-      return { kind: "parked", system: command.source.system, expectedSequence: last + 1, got: seq };
+    if (place.kind === "gap") {
+      sequenceGap = { system, expectedSequence: place.expected, got: seq };
+      if (!opts.ignoreSequenceGap) return { kind: "parked", ...sequenceGap };
+    }
   }
 
   const planned = planCommand(ctx, command, env, lifecycle);
   if (E.isLeft(planned)) return reject(planned.left);
   const finalized = finalize(ctx, command, commandHash, planned.right);
   if (E.isLeft(finalized)) return reject(finalized.left);
-  return { kind: "accepted", events: finalized.right };
+  const events = finalized.right;
+  return { kind: "accepted", events, ...(sequenceGap ? { sequenceGap } : {}) };
 };
 
 const toBase = (env: DecisionEnv, command: Command, sq: SourceQuantity): E.Either<RejectionReason, number> =>
@@ -452,8 +478,14 @@ const planReservation = (
   n: number,
   orig: ReturnType<typeof originalOf>,
 ): E.Either<RejectionReason, Plan> => {
-  if (lifecycle === "onHold") return E.left(onHoldRejection());
-  if (lifecycle === "discontinued") return E.left(discontinuedRejection());
+  // A confirmation the API held while the region was unreachable may arrive after the pick that
+  // names it: it is placed and consumed at once, and only what the pick did not take is a request
+  // (decided against ATP and the lifecycle); the picked stock already left `available`.
+  const picked = pickedReservationOf(ctx, c.reservationId);
+  const taken = picked ? Math.min(n, picked.quantity) : 0;
+  const toReserve = n - taken;
+  if (toReserve > 0 && lifecycle === "onHold") return E.left(onHoldRejection());
+  if (toReserve > 0 && lifecycle === "discontinued") return E.left(discontinuedRejection());
   if (reservationIn(ctx.reservations, c.reservationId)) {
     return E.left({
       code: "reservationExists",
@@ -486,23 +518,27 @@ const planReservation = (
     });
   }
   const atp = atpOf(ctx);
-  if (atp.net < n) {
+  if (toReserve > 0 && atp.net < toReserve) {
+    const after = taken > 0 ? ` (${n} less the ${taken} already picked)` : "";
     return E.left({
       code: "insufficientAtp",
-      requested: n,
+      requested: toReserve,
       atp,
-      message: `requested ${n}, ATP is ${atp.net} (available ${atp.available} − reserved ${atp.reserved} − safety stock ${atp.safetyStock})`,
+      message: `requested ${toReserve}${after}, ATP is ${atp.net} (available ${atp.available} − reserved ${atp.reserved} − safety stock ${atp.safetyStock})`,
     });
   }
+  const placed: Draft = {
+    type: "ReservationPlaced",
+    quantity: n,
+    ...orig,
+    reservationId: c.reservationId,
+    channel: c.channel,
+    expiresAt,
+  };
+  if (!picked) return plan([placed]);
   return plan([
-    {
-      type: "ReservationPlaced",
-      quantity: n,
-      ...orig,
-      reservationId: c.reservationId,
-      channel: c.channel,
-      expiresAt,
-    },
+    placed,
+    { type: "ReservationConsumed", quantity: taken, reservationId: c.reservationId, remaining: toReserve },
   ]);
 };
 
@@ -531,7 +567,7 @@ const planPick = (
         quantity: n,
         anomaly: {
           code: "unknownReservationReference",
-          message: `pick references reservation ${q(c.reservationId)}, which is not open here; the pick reduced ATP directly`,
+          message: `pick references reservation ${q(c.reservationId)}, which is not open here; the pick reduced ATP directly, and the reservation ends consumed if it is placed here later`,
           reservationId: c.reservationId,
           causedBy: "PickConfirmed",
         },

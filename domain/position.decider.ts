@@ -18,7 +18,7 @@ import {
   type PositionContext,
   type PositionLimits,
 } from "./position-context.ts";
-import type { DecisionConfig, DecisionEnv, Outcome } from "./position-decisions.ts";
+import type { DecideOptions, DecisionConfig, DecisionEnv, Outcome } from "./position-decisions.ts";
 import { reservationEntries } from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
 import { EACH_ONLY } from "./units.ts";
@@ -26,6 +26,7 @@ import { EACH_ONLY } from "./units.ts";
 export type { AtpBreakdown, PositionContext, PositionLimits, Reservation } from "./position-context.ts";
 export { atpOf, balancesOf, bucketAsOf, onHandOf, totalOnHand } from "./position-context.ts";
 export type {
+  DecideOptions,
   DecisionConfig,
   DecisionEnv,
   Outcome,
@@ -60,8 +61,18 @@ export const initialPositionState = (
 export const snapshotOf = (state: PositionState) =>
   positionMachine.resolveState({ value: state.lifecycle, context: state });
 
-export const decide = (command: Command, state: PositionState, env: DecisionEnv): Outcome => {
-  const [, actions] = transition(positionMachine, snapshotOf(state), { type: "COMMAND", command, env });
+export const decide = (
+  command: Command,
+  state: PositionState,
+  env: DecisionEnv,
+  opts: DecideOptions = {},
+): Outcome => {
+  const [, actions] = transition(positionMachine, snapshotOf(state), {
+    type: "COMMAND",
+    command,
+    env,
+    ...(opts.ignoreSequenceGap ? { ignoreSequenceGap: true } : {}),
+  });
   for (const action of actions) {
     // Emitted events appear among the executable actions as `xstate.emit` (not in XState's action type union).
     const a = action as unknown as {

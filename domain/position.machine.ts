@@ -2,8 +2,9 @@
  * The position machine (DESIGN §3.6): one per SKU-location.
  *
  * Two kinds of input:
- * - `{ type: "COMMAND", command, env }`: the transition only *emits* one `decision` with the
- *   outcome (accepted events, duplicate, rejected, parked). It never changes the context.
+ * - `{ type: "COMMAND", command, env, ignoreSequenceGap? }`: the transition only *emits* one
+ *   `decision` with the outcome (accepted events, duplicate, rejected, parked). It never changes
+ *   the context. `ignoreSequenceGap` decides across a gap instead of parking (park timeout).
  * - `{ type: "EVENT", event }`: a stored canonical event; the transition *assigns* the context
  *   and moves between lifecycle states. Live handling and rehydration run this same code.
  *
@@ -34,11 +35,18 @@ import { applyEvent, type PositionContext } from "./position-context.ts";
 import { type DecisionEnv, decideCommand, type Outcome } from "./position-decisions.ts";
 
 /** Bump when the machine or its context shape changes in a way persisted snapshots cannot follow. */
-// 3: inbound transfers remember their origin. 4: open reservations kept in chunks.
-export const POSITION_MACHINE_VERSION = 4;
+// 3: inbound transfers remember their origin. 4: open reservations kept in chunks. 5: applied source
+// sequences as ranges per system (not the last one), and picks of reservations not yet placed.
+export const POSITION_MACHINE_VERSION = 5;
 
 export type PositionMachineEvent =
-  | { readonly type: "COMMAND"; readonly command: Command; readonly env: DecisionEnv }
+  | {
+      readonly type: "COMMAND";
+      readonly command: Command;
+      readonly env: DecisionEnv;
+      /** Decide across a gap in the source's sequence (the park timeout ran out). */
+      readonly ignoreSequenceGap?: boolean;
+    }
   | { readonly type: "EVENT"; readonly event: CanonicalEvent };
 
 export type PositionEmitted = { readonly type: "decision"; readonly outcome: Outcome };
@@ -57,7 +65,9 @@ export const positionMachine = setup({
       if (event.type !== "COMMAND") throw new Error("decide runs on commands only");
       return {
         type: "decision",
-        outcome: decideCommand(context, event.command, event.env, params.lifecycle),
+        outcome: decideCommand(context, event.command, event.env, params.lifecycle, {
+          ignoreSequenceGap: event.ignoreSequenceGap === true,
+        }),
       };
     }),
     apply: assign(({ context, event }) =>

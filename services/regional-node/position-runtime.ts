@@ -9,9 +9,10 @@
  * idle for too long; an actor with work in its mailbox is pinned outside the cache so it is never
  * passivated mid-command. Rehydration = latest snapshot of this machine version + the events after.
  *
- * Sequencing: a `parked` decision (gap in the source's sequence) is written to the node database
- * before it is reported, released when the command before it is applied, or applied anyway (and
- * flagged) after the park timeout.
+ * Sequencing (domain/source-sequences.ts): a `parked` decision (gap in the source's sequence) is
+ * written to the node database before it is reported, released when the command before it is
+ * applied, or decided with `ignoreSequenceGap` (applied and flagged) after the park timeout; the
+ * ones parked below a command so forced are then late facts and are released as well.
  */
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
@@ -23,7 +24,6 @@ import type { OwnershipPolicy } from "../../domain/ownership-policy.ts";
 import {
   type DecisionConfig,
   type DecisionEnv,
-  decide,
   initialPositionState,
   type Outcome,
   type PositionState,
@@ -339,15 +339,7 @@ export class PositionRuntime {
     for (let attempt = 0; attempt <= this.o.maxRetries; attempt++) {
       const actor = slot.actor ?? (await this.load(slot, command));
       const state = actor.getSnapshot().context;
-      const forced = job.force ? this.gapToSkip(state, command) : undefined;
-      const outcome =
-        forced === undefined
-          ? this.decideLive(actor, command)
-          : decide(
-              command,
-              { ...state, sequences: { ...state.sequences, [forced.system]: forced.last } },
-              this.env(),
-            );
+      const outcome = this.decideLive(actor, command, job.force === true);
       switch (outcome.kind) {
         case "duplicate":
           return {
@@ -415,8 +407,12 @@ export class PositionRuntime {
                 state: actor.getPersistedSnapshot(),
               });
           }
-          this.releaseNext(slot.streamId, command);
-          return { kind: "accepted", events: stored, ...(forced ? { forcedAfterGap: true } : {}) };
+          this.releaseNext(slot.streamId, command, outcome.sequenceGap !== undefined);
+          return {
+            kind: "accepted",
+            events: stored,
+            ...(outcome.sequenceGap ? { forcedAfterGap: true } : {}),
+          };
         }
       }
     }
@@ -427,11 +423,13 @@ export class PositionRuntime {
     };
   }
 
-  private decideLive(actor: PositionActor, command: Command): Outcome {
+  /** `ignoreSequenceGap`: after the park timeout, decide across the gap (the outcome says if there was one). */
+  private decideLive(actor: PositionActor, command: Command, ignoreSequenceGap: boolean): Outcome {
     // The actor emits synchronously into `lastDecision` (one listener per actor, set in `load`).
     this.lastDecision = undefined;
     try {
-      actor.send({ type: "COMMAND", command, env: this.env() });
+      const env = this.env();
+      actor.send({ type: "COMMAND", command, env, ...(ignoreSequenceGap ? { ignoreSequenceGap } : {}) });
     } catch (err) {
       throw new DecisionFailure("decide", err);
     }
@@ -442,15 +440,6 @@ export class PositionRuntime {
     if (failed !== undefined) throw new DecisionFailure("decide", failed);
     if (!decision) throw new DecisionFailure("decide", new Error("the position actor emitted no decision"));
     return decision;
-  }
-
-  /** After the park timeout: the gap to decide across (as if it had filled), if there still is one. */
-  private gapToSkip(state: PositionState, command: Command): { system: string; last: number } | undefined {
-    const seq = command.source.sequence;
-    const system = command.source.system;
-    const last = state.sequences[system];
-    if (seq === undefined || last === undefined || seq <= last + 1) return undefined;
-    return { system, last: seq - 1 };
   }
 
   private async load(slot: Slot, command: Command): Promise<PositionActor> {
@@ -599,12 +588,20 @@ export class PositionRuntime {
     });
   }
 
-  /** After `command` was applied, the parked command right after it in its source's sequence may go. */
-  private releaseNext(streamId: string, command: Command): void {
+  /**
+   * After `command` was applied, the parked command right after it in its source's sequence may go.
+   * A command forced across a gap also turns the parked ones below it into late facts: they go too.
+   */
+  private releaseNext(streamId: string, command: Command, forcedAcrossGap: boolean): void {
     const seq = command.source.sequence;
+    const system = command.source.system;
     if (seq === undefined || !this.parkedStreams.has(streamId)) return;
-    for (const row of this.o.nodeDb.parkedAt(streamId, command.source.system, seq + 1)) {
+    for (const row of this.o.nodeDb.parkedAt(streamId, system, seq + 1)) {
       this.unparkAndRun(row, false, "released");
+    }
+    if (!forcedAcrossGap) return;
+    for (const row of this.o.nodeDb.parkedOf(streamId)) {
+      if (row.system === system && row.sequence < seq) this.unparkAndRun(row, false, "released");
     }
   }
 

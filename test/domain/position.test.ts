@@ -346,21 +346,21 @@ describe("rejections: every reason", () => {
     given().when(receive(1), env).then({ type: "GoodsReceived" });
   });
 
-  it("staleSequence, and parked on a gap", () => {
+  it("a source sequence applied already is a duplicate; a gap parks (more in late-facts.test.ts)", () => {
     const src = (sequence: number) => ({
       source: { system: "wms", sequence, document: { type: "x", id: `${sequence}` } },
     });
-    given(receive(1, src(7)))
-      .when(receive(1, src(7)))
-      .thenRejects("staleSequence", { lastSequence: 7, got: 7 });
-    given(receive(1, src(7)))
-      .when(receive(1, src(10)))
-      .thenParks(8, 10);
-    given(receive(1, src(7)))
-      .when(receive(1, src(8)))
+    given(receive(1, src(1)), receive(1, src(2)))
+      .when(receive(1, src(2)))
+      .thenDuplicate();
+    given(receive(1, src(1)))
+      .when(receive(1, src(4)))
+      .thenParks(2, 4);
+    given(receive(1, src(1)))
+      .when(receive(1, src(2)))
       .then({ type: "GoodsReceived" });
     // Sequences are per source system.
-    given(receive(1, src(7)))
+    given(receive(1, src(1)))
       .when(receive(1, { source: { system: "erp", sequence: 1, document: { type: "x", id: "1" } } }))
       .then({ type: "GoodsReceived" });
   });
