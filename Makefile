@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats run test typecheck lint bench clean
+.PHONY: help install nats run test typecheck lint bench fuzz clean
 
 help:
 	@echo "make run    - start the local system (hub + two regions) and show it working"
 	@echo "make test   - install, type-check, lint and run every test"
 	@echo "make bench  - run the benchmarks; figures go to bench/results/latest.json"
+	@echo "make fuzz   - fuzz every decoder and intake of a running node (FUZZ_RUNS=20000, FUZZ_SEED to repeat a run)"
 
 # npm ci only when the lock file changed since the last install.
 $(NPM_STAMP): package-lock.json
@@ -37,6 +38,11 @@ run: install
 
 bench: install
 	npx tsx bench/run.ts
+
+# The long run of test/fuzz (make test runs a few hundred cases); prints a classification table.
+FUZZ_RUNS ?= 20000
+fuzz: install
+	FUZZ_RUNS=$(FUZZ_RUNS) npx vitest run test/fuzz
 
 clean:
 	rm -rf .data bench/results/latest.json

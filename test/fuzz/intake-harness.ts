@@ -1,0 +1,544 @@
+/**
+ * Sends fuzz cases to a running node, one at a time, through the intake each case names, and
+ * classifies what became of each (DESIGN §3.10, §3.13):
+ *
+ * - fine: `applied` (and the stored events say what was sent), `duplicate`, `parked` (a gap in the
+ *   source's sequence; applied or dead-lettered later), `rejected` (a business refusal with a
+ *   code), `invalid` (a clear 4xx or invalid reply naming field and expectation), `deadLettered`
+ *   (in `INV_DLQ_<R>` with a reason), `unsendable` (the NATS client or server refuses it before it
+ *   reaches the node: over max payload, or a subject too long for the control line);
+ * - failures: `5xx`, `crash` (the node process exited), `stall` (no outcome within the bound),
+ *   `silentlyWrong` (accepted although it breaks a boundary rule, or stored differently from what
+ *   was sent), `unclear` (a refusal that names nothing, a reply that does not match its codec),
+ *   `lost` (acknowledged, but neither stored nor dead-lettered).
+ *
+ * A case runs to its outcome before the next is sent, so a crash or a stall is the current input's
+ * (a throw after the answer kills the node during the next case: a crash names the case before too).
+ */
+import * as E from "fp-ts/lib/Either.js";
+import { cmdStreamName, cmdSubject, reqSubject } from "../../infra/nats/subjects.ts";
+import {
+  BatchReplyC,
+  type CommandReply,
+  decodeCommandReply,
+} from "../../services/regional-node/command-reply.ts";
+import {
+  acceptedCommandProblems,
+  controlLineBytes,
+  NATS_CONTROL_LINE,
+  storedEventProblems,
+} from "./boundary-rules.ts";
+import { type FuzzCase, INTAKES, type Intake, materialize } from "./command-arbitraries.ts";
+import type { NodeUnderTest } from "./node-under-test.ts";
+
+export const GOOD_CLASSES = [
+  "applied",
+  "duplicate",
+  "parked",
+  "rejected",
+  "invalid",
+  "deadLettered",
+  "unsendable",
+] as const;
+export const BAD_CLASSES = ["5xx", "crash", "stall", "silentlyWrong", "unclear", "lost"] as const;
+export type OutcomeClass = (typeof GOOD_CLASSES)[number] | (typeof BAD_CLASSES)[number];
+const BAD = new Set<string>(BAD_CLASSES);
+
+export interface Finding {
+  readonly index: number;
+  readonly intake: Intake | "end";
+  readonly outcome: OutcomeClass;
+  readonly input: string;
+  readonly detail: string;
+}
+
+export interface RunReport {
+  readonly counts: Record<Intake, Partial<Record<OutcomeClass, number>>>;
+  /** Refusal codes seen (reason codes of rejections, invalid paths, dead-letter codes), with counts. */
+  readonly codes: Map<string, number>;
+  readonly findings: Finding[];
+  readonly restarts: number;
+}
+
+const STALL_MS = Number(process.env.FUZZ_STALL_MS ?? 8_000);
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const te = new TextEncoder();
+
+const summary = (v: unknown): string => {
+  if (v instanceof Uint8Array)
+    return `bytes ${Buffer.from(v.subarray(0, 60)).toString("hex")}${v.length > 60 ? `... (${v.length} bytes)` : ""}`;
+  let s: string;
+  try {
+    s = JSON.stringify(v, (_k, x: unknown) =>
+      typeof x === "string" && x.length > 60 ? `<${x.length} chars ${x.slice(0, 16)}...>` : x,
+    );
+  } catch {
+    s = String(v);
+  }
+  return s.length > 600 ? `${s.slice(0, 600)}...` : s;
+};
+
+interface Sent {
+  readonly value: Record<string, unknown>;
+  readonly key: string;
+}
+
+type Classified = { outcome: OutcomeClass; detail: string; code?: string; parkedKey?: string };
+
+/** Whether an invalid/4xx answer names its problems: each error has an expectation and a message. */
+const namesFields = (errors: unknown): boolean =>
+  Array.isArray(errors) &&
+  errors.length > 0 &&
+  errors.every(
+    (e) =>
+      typeof e === "object" &&
+      e !== null &&
+      typeof (e as { path?: unknown }).path === "string" &&
+      typeof (e as { expected?: unknown }).expected === "string" &&
+      (e as { expected: string }).expected.length > 0 &&
+      typeof (e as { message?: unknown }).message === "string",
+  );
+
+export class IntakeHarness {
+  private readonly history: Sent[] = [];
+  private readonly counts = Object.fromEntries(INTAKES.map((i) => [i, {}])) as RunReport["counts"];
+  private readonly codes = new Map<string, number>();
+  private readonly findings: Finding[] = [];
+  private readonly parked: Array<{ index: number; intake: Intake; key: string; input: string }> = [];
+  private restarts = 0;
+  private recent: string[] = [];
+
+  constructor(private readonly node: NodeUnderTest) {}
+
+  report(): RunReport {
+    return { counts: this.counts, codes: this.codes, findings: this.findings, restarts: this.restarts };
+  }
+
+  /** Runs one case to its outcome and records it. */
+  async run(index: number, c: FuzzCase): Promise<void> {
+    const prepared = this.prepare(index, c);
+    let r: Classified;
+    try {
+      r = await this.send(c, prepared);
+    } catch (err) {
+      r = { outcome: "unclear", detail: `harness error: ${(err as Error).message}` };
+    }
+    if (!this.node.process.alive) {
+      const exit = this.node.process.exit;
+      // A throw after the answer (a timer, a later action) kills the node while the next case runs.
+      const before =
+        this.recent.length > 0 ? `; the case before: ${this.recent[this.recent.length - 1]}` : "";
+      r = {
+        outcome: "crash",
+        detail: `node exited (${exit?.code ?? exit?.signal}) ${exit?.stderrTail
+          .split("\n")
+          .filter((l) => l.includes("rror"))
+          .slice(-2)
+          .join(" | ")
+          .slice(0, 600)}${before}`,
+      };
+      await this.recover(c.intake === "jetstream" ? prepared.seq : undefined, index, prepared.input);
+    }
+    this.record(index, c.intake, r, prepared.input);
+    this.recent = [
+      ...this.recent.slice(-1),
+      `case ${index} via ${c.intake}: ${prepared.input.slice(0, 300)}`,
+    ];
+    if (r.outcome === "parked" && r.parkedKey)
+      this.parked.push({ index, intake: c.intake, key: r.parkedKey, input: prepared.input });
+  }
+
+  private record(index: number, intake: Intake, r: Classified, input: string): void {
+    const counts = this.counts[intake];
+    counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+    if (r.code) this.codes.set(r.code, (this.codes.get(r.code) ?? 0) + 1);
+    if (BAD.has(r.outcome))
+      this.findings.push({ index, intake, outcome: r.outcome, input, detail: r.detail });
+  }
+
+  private prepare(
+    index: number,
+    c: FuzzCase,
+  ): { bytes: Uint8Array; value?: Record<string, unknown>; input: string; seq?: number } {
+    const key = `fz-${index}`;
+    let value: unknown;
+    let label = "";
+    const p = c.payload;
+    if (p.type === "bytes") return { bytes: p.bytes, input: summary(p.bytes) };
+    if (p.type === "replay") {
+      const earlier = this.history[this.history.length - Math.min(p.back, this.history.length)];
+      if (earlier === undefined) {
+        value = materialize({ kind: "receiveGoods" }, key);
+        label = "replay of nothing: ";
+      } else if (p.conflict) {
+        const v = structuredClone(earlier.value);
+        const q = v.quantity as { value?: unknown } | undefined;
+        if (q && typeof q.value === "number") q.value = q.value + 1;
+        else v.correlationId = `${String(v.correlationId)}-other`;
+        value = v;
+        label = `conflicting replay of ${earlier.key}: `;
+      } else {
+        value = earlier.value;
+        label = `replay of ${earlier.key}: `;
+      }
+    } else {
+      value = materialize(p.value, key);
+      label = p.mutations.length > 0 ? `[${p.mutations.join("; ")}] ` : "[valid] ";
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(value) ?? "null";
+    } catch {
+      text = "null";
+    }
+    const record =
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : undefined;
+    if (record && p.type === "command")
+      this.history.push({ value: record, key: String(record.idempotencyKey) });
+    return { bytes: te.encode(text), value: record, input: `${label}${summary(value)}` };
+  }
+
+  private async send(
+    c: FuzzCase,
+    p: { bytes: Uint8Array; value?: Record<string, unknown>; input: string; seq?: number },
+  ): Promise<Classified> {
+    switch (c.intake) {
+      case "http":
+        return this.viaHttp(c, p);
+      case "request":
+        return this.viaRequest(p);
+      case "jetstream":
+        return this.viaJetStream(c, p);
+    }
+  }
+
+  // --- outcomes of a reply (HTTP item or request/reply) ---------------------------------------------------
+
+  private classifyReply(reply: CommandReply, value: Record<string, unknown> | undefined): Classified {
+    switch (reply.outcome) {
+      case "accepted": {
+        const problems = value
+          ? [...acceptedCommandProblems(value), ...storedEventProblems(value, reply.events)]
+          : [];
+        return problems.length > 0
+          ? { outcome: "silentlyWrong", detail: problems.join("; ") }
+          : { outcome: "applied", detail: "" };
+      }
+      case "duplicate":
+        return { outcome: "duplicate", detail: "" };
+      case "parked":
+        return {
+          outcome: "parked",
+          detail: "",
+          ...(value ? { parkedKey: String(value.idempotencyKey) } : {}),
+        };
+      case "rejected":
+        if (reply.reason.code === "internalError" || reply.reason.code === "unavailable")
+          return {
+            outcome: "5xx",
+            detail: `rejected ${reply.reason.code}: ${reply.reason.message}`.slice(0, 400),
+          };
+        return { outcome: "rejected", detail: "", code: `rejected:${reply.reason.code}` };
+      case "invalid":
+        return namesFields(reply.errors)
+          ? {
+              outcome: "invalid",
+              detail: "",
+              code: `invalid:${reply.errors[0]?.path || reply.errors[0]?.expected}`,
+            }
+          : { outcome: "unclear", detail: `invalid without field errors: ${summary(reply.errors)}` };
+      case "deadLettered":
+        return { outcome: "deadLettered", detail: "", code: `dlq:${reply.reason.code}` };
+    }
+  }
+
+  private async viaHttp(
+    c: FuzzCase,
+    p: { bytes: Uint8Array; value?: Record<string, unknown> },
+  ): Promise<Classified> {
+    const isBytes = c.payload.type === "bytes";
+    const body = isBytes
+      ? p.bytes
+      : c.frame === "batch"
+        ? `{"commands":[${Buffer.from(p.bytes).toString("utf8")}]}`
+        : c.frame === "array"
+          ? `[${Buffer.from(p.bytes).toString("utf8")}]`
+          : p.bytes;
+    let res: Response;
+    try {
+      res = await fetch(`${this.node.process.url}/v1/commands`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(STALL_MS),
+      });
+    } catch (err) {
+      return { outcome: "stall", detail: `HTTP request failed: ${(err as Error).message}` };
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (res.status >= 500) return { outcome: "5xx", detail: `HTTP ${res.status}: ${text.slice(0, 300)}` };
+    if (res.status >= 400) {
+      const b = json as { message?: unknown; errors?: unknown } | undefined;
+      if (
+        typeof b?.message === "string" &&
+        b.message.length > 0 &&
+        (b.errors === undefined || namesFields(b.errors))
+      )
+        return { outcome: "invalid", detail: "", code: `http${res.status}` };
+      return {
+        outcome: "unclear",
+        detail: `HTTP ${res.status} without a clear message: ${text.slice(0, 200)}`,
+      };
+    }
+    if (isBytes || c.frame === "bare") {
+      // Raw bytes that happen to be a batch are fine; anything else must not be a 200.
+      const batch = BatchReplyC.decode(json);
+      if (E.isRight(batch)) return { outcome: "invalid", detail: "", code: "http200:batch" };
+      return {
+        outcome: "unclear",
+        detail: `HTTP ${res.status} for a body that is not a batch: ${text.slice(0, 200)}`,
+      };
+    }
+    const batch = BatchReplyC.decode(json);
+    if (E.isLeft(batch) || batch.right.outcomes.length !== 1)
+      return {
+        outcome: "silentlyWrong",
+        detail: `HTTP 200 whose body does not match its codec: ${text.slice(0, 300)}`,
+      };
+    return this.classifyReply(batch.right.outcomes[0] as CommandReply, p.value);
+  }
+
+  private async viaRequest(p: { bytes: Uint8Array; value?: Record<string, unknown> }): Promise<Classified> {
+    if (p.bytes.length > this.node.maxPayload)
+      return { outcome: "unsendable", detail: "", code: "client:maxPayload" };
+    let data: unknown;
+    try {
+      const msg = await this.node.nc.request(reqSubject(this.node.region), p.bytes, { timeout: STALL_MS });
+      data = msg.json();
+    } catch (err) {
+      const m = (err as Error).message;
+      if (/no responders/i.test(m))
+        return { outcome: "crash", detail: `no responders on ${reqSubject(this.node.region)}` };
+      return { outcome: "stall", detail: `request: ${m}` };
+    }
+    const reply = decodeCommandReply(data);
+    if (E.isLeft(reply))
+      return {
+        outcome: "silentlyWrong",
+        detail: `reply does not match its codec: ${summary(data).slice(0, 300)}`,
+      };
+    return this.classifyReply(reply.right, p.value);
+  }
+
+  private jsSubject(c: FuzzCase, value: Record<string, unknown> | undefined): string {
+    const r = this.node.region;
+    if (c.subject === "odd") return `inv.cmd.${r}.a.b.c`;
+    const pos = value?.position as { location?: unknown; sku?: unknown } | undefined;
+    if (c.subject === "own" && typeof pos?.location === "string" && typeof pos.sku === "string") {
+      try {
+        return cmdSubject(r, pos.location, pos.sku);
+      } catch {
+        // A client with its own (broken) encoding: publish where the harness can.
+      }
+    }
+    return cmdSubject(r, "DC2", "OTHER");
+  }
+
+  private async viaJetStream(
+    c: FuzzCase,
+    p: { bytes: Uint8Array; value?: Record<string, unknown>; seq?: number },
+  ): Promise<Classified> {
+    const subject = this.jsSubject(c, p.value);
+    if (controlLineBytes(subject) > NATS_CONTROL_LINE)
+      return { outcome: "unsendable", detail: "", code: "client:controlLine" };
+    if (p.bytes.length > this.node.maxPayload)
+      return { outcome: "unsendable", detail: "", code: "client:maxPayload" };
+    const before = this.node.storeHead();
+    const ack = await this.node.js.publish(subject, p.bytes, { timeout: 10_000 });
+    const seq = ack.seq;
+    p.seq = seq;
+    const deadline = Date.now() + STALL_MS;
+    for (;;) {
+      const info = await this.node.consumer().catch(() => undefined);
+      if (info && info.ack_floor.stream_seq >= seq && info.num_ack_pending === 0) break;
+      if (!this.node.process.alive) return { outcome: "crash", detail: "" };
+      if (Date.now() > deadline) {
+        await this.node.jsm.streams.deleteMessage(cmdStreamName(this.node.region), seq).catch(() => false);
+        return {
+          outcome: "stall",
+          detail: `not acknowledged within ${STALL_MS} ms (redelivered ${info?.num_redelivered ?? "?"}); removed from the stream by the harness`,
+        };
+      }
+      await delay(5);
+    }
+    // The dead letter is in the stream before the command is acked; the harness's reader may lag.
+    for (let i = 0; i < 100 && !this.node.deadLetterBySeq.has(seq); i++) {
+      if (p.value === undefined || this.node.eventsOf(String(p.value.idempotencyKey)).length > 0) break;
+      await delay(10);
+    }
+    const dl = this.node.deadLetterBySeq.get(seq);
+    if (dl) {
+      const clear =
+        typeof dl.reason === "string" &&
+        typeof dl.code === "string" &&
+        typeof dl.message === "string" &&
+        dl.message.length > 0;
+      return clear
+        ? { outcome: "deadLettered", detail: "", code: `dlq:${dl.reason}/${dl.code}` }
+        : { outcome: "unclear", detail: `dead letter without reason: ${summary(dl)}` };
+    }
+    const value = p.value;
+    const key = value ? String(value.idempotencyKey) : undefined;
+    const events = key ? this.node.eventsOf(key) : [];
+    if (value && events.length > 0) {
+      const fresh = events.filter((e) => e.globalPosition > before);
+      if (fresh.length === 0) return { outcome: "duplicate", detail: "" };
+      const problems = [
+        ...acceptedCommandProblems(value),
+        ...storedEventProblems(
+          value,
+          fresh.map((e) => e.data),
+        ),
+      ];
+      return problems.length > 0
+        ? { outcome: "silentlyWrong", detail: problems.join("; ") }
+        : { outcome: "applied", detail: "" };
+    }
+    const src = value?.source as { sequence?: unknown } | undefined;
+    if (key && typeof src?.sequence === "number") return { outcome: "parked", detail: "", parkedKey: key };
+    return {
+      outcome: "lost",
+      detail: `stream sequence ${seq} acknowledged, but neither stored nor dead-lettered`,
+    };
+  }
+
+  /** After a crash: restart; a JetStream message that crashes the node again is removed, as an operator would. */
+  private async recover(seq: number | undefined, index: number, input: string): Promise<void> {
+    this.restarts++;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.node.process.start();
+      } catch {
+        // crashed while starting
+      }
+      await delay(seq === undefined ? 0 : 3_000);
+      if (this.node.process.alive) return;
+      this.restarts++;
+      if (seq !== undefined) {
+        await this.node.jsm.streams.deleteMessage(cmdStreamName(this.node.region), seq).catch(() => false);
+        this.findings.push({
+          index,
+          intake: "jetstream",
+          outcome: "crash",
+          input,
+          detail: `crash loop: the node died again after a restart until stream sequence ${seq} was removed by hand`,
+        });
+      }
+    }
+    throw new Error("the node does not come back after a crash");
+  }
+
+  /** After the last case: parked commands resolved, the relay caught up, the consumer drained, the node alive. */
+  async finish(liveness: () => Promise<string[]>): Promise<void> {
+    const deadline = Date.now() + this.node.parkTimeoutMs * 3 + 10_000;
+    for (const p of this.parked) {
+      let resolved = false;
+      while (!resolved && Date.now() < deadline) {
+        resolved =
+          this.node.eventsOf(p.key).length > 0 ||
+          this.node.deadLetters.some((d) => d.context?.idempotencyKey === p.key && d.applied !== true);
+        if (!resolved) await delay(100);
+      }
+      if (!resolved)
+        this.findings.push({
+          index: p.index,
+          intake: p.intake,
+          outcome: "lost",
+          input: p.input,
+          detail: "parked, then neither applied nor dead-lettered after the park timeout",
+        });
+    }
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && (await this.node.firstUnpublished()) !== undefined) await delay(200);
+    const head = this.node.storeHead();
+    const evt = await this.node.evtCount();
+    const stuck = await this.node.firstUnpublished();
+    if (stuck) {
+      const sku = String((stuck.data.position as { sku?: unknown } | undefined)?.sku ?? "");
+      this.findings.push({
+        index: -1,
+        intake: "end",
+        outcome: "stall",
+        input: `event ${stuck.globalPosition} of ${stuck.streamId.slice(0, 80)} (sku of ${sku.length} chars, key ${String(stuck.data.idempotencyKey)})`,
+        detail: `relay behind: ${evt} of the store's ${head} events are in INV_EVT_<R> after 30 s`,
+      });
+    }
+    let info = await this.node.consumer();
+    const drainUntil = Date.now() + 15_000;
+    while ((info.num_pending > 0 || info.num_ack_pending > 0) && Date.now() < drainUntil) {
+      await delay(200);
+      info = await this.node.consumer();
+    }
+    if (info.num_pending > 0 || info.num_ack_pending > 0)
+      this.findings.push({
+        index: -1,
+        intake: "end",
+        outcome: "stall",
+        input: "",
+        detail: `intake consumer not drained: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged`,
+      });
+    for (const problem of await liveness())
+      this.findings.push({
+        index: -1,
+        intake: "end",
+        outcome: "stall",
+        input: "known good command",
+        detail: problem,
+      });
+  }
+}
+
+/** The classification table: counts per class and intake, then the codes seen. */
+export const formatReport = (r: RunReport, header: string): string => {
+  const classes = [...GOOD_CLASSES, ...BAD_CLASSES];
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  const lines = [header, `${"class".padEnd(14)}${INTAKES.map((i) => pad(i, 11)).join("")}${pad("total", 9)}`];
+  for (const k of classes) {
+    const row = INTAKES.map((i) => r.counts[i][k] ?? 0);
+    const total = row.reduce((a, b) => a + b, 0);
+    lines.push(
+      `${(BAD.has(k) ? `!${k}` : k).padEnd(14)}${row.map((n) => pad(n, 11)).join("")}${pad(total, 9)}`,
+    );
+  }
+  const ends = r.findings.filter((f) => f.intake === "end").length;
+  lines.push(`end-of-run findings: ${ends}; node restarts: ${r.restarts}`);
+  const codes = [...r.codes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  lines.push(`top codes: ${codes.map(([c, n]) => `${c} ${n}`).join(", ")}`);
+  return lines.join("\n");
+};
+
+/** Findings grouped by what happened (so that 300 lone-surrogate crashes read as one line with an example). */
+export const formatFindings = (findings: readonly Finding[], max = 40): string => {
+  const groups = new Map<string, { n: number; first: Finding }>();
+  for (const f of findings) {
+    const sig = `${f.outcome} via ${f.intake}: ${f.detail.replace(/\d+/g, "N").slice(0, 160)}`;
+    const g = groups.get(sig);
+    if (g) g.n++;
+    else groups.set(sig, { n: 1, first: f });
+  }
+  return [...groups.entries()]
+    .slice(0, max)
+    .map(
+      ([sig, g]) =>
+        `- ${g.n}x ${sig}\n    e.g. case ${g.first.index}: ${g.first.input}\n    ${g.first.detail.slice(0, 400)}`,
+    )
+    .join("\n");
+};
