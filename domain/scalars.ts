@@ -100,7 +100,7 @@ export const boundedIdC = (kind: IdKind, what: string): t.Type<string, string, u
   return checked<string>(
     `${what} (non-empty, well-formed Unicode without control characters, at most ${max} bytes in UTF-8)`,
     (u) => {
-      if (typeof u !== "string") return `${what}: a string of at most ${max} bytes in UTF-8`;
+      if (typeof u !== "string") return `${what}: a non-empty string of at most ${max} bytes in UTF-8`;
       const problem = idProblem(u, max);
       return problem === undefined ? undefined : `${what}: ${problem}`;
     },
