@@ -14,7 +14,7 @@
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
 import { reservationsById } from "../../domain/reservation-book.ts";
-import { IsoTimestampC, NonEmptyStringC, RegionC } from "../../domain/scalars.ts";
+import { IsoTimestampC, KeyC, LocationIdC, RegionC, SkuC } from "../../domain/scalars.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
 import { type PublishedHeads, type ReplayResult, type ReplayStore, replayPosition } from "./replay.ts";
 import { type PostingsFor, type TraceSource, traceCorrelation } from "./trace.ts";
@@ -34,7 +34,9 @@ export interface PositionRoutesDeps {
 
 const BoolStringC = t.keyof({ true: null, false: null }, '"true" | "false"');
 
-const PositionParamsC = t.type({ location: NonEmptyStringC, sku: NonEmptyStringC }, "{ location, sku }");
+// The limits of commands (limits.ts): an id no command can carry names no position, and a lone
+// surrogate would make the stream id's encoding throw.
+const PositionParamsC = t.type({ location: LocationIdC, sku: SkuC }, "{ location, sku }");
 const PositionQueryC = t.partial({ region: RegionC }, "{ region? }");
 const HistoryQueryC = t.partial(
   {
@@ -45,7 +47,7 @@ const HistoryQueryC = t.partial(
   },
   "{ region?, asOf?, by?, verify? }",
 );
-const TraceParamsC = t.type({ correlationId: NonEmptyStringC }, "{ correlationId }");
+const TraceParamsC = t.type({ correlationId: KeyC }, "{ correlationId }");
 
 const notFound = (message: string) => ({ error: "not_found", message });
 

@@ -7,8 +7,12 @@ import * as E from "fp-ts/lib/Either.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ID_LIMITS, MAX_RESERVATION_TTL_SECONDS } from "../../domain/limits.ts";
 import { ReservationIdC, utf8Bytes } from "../../domain/scalars.ts";
+import { createHttpServer } from "../../infra/http/http-server.ts";
+import { createLogger } from "../../infra/logging.ts";
 import { API_BODY_LIMIT_BYTES } from "../../services/api/api-server.ts";
 import { reservationIdFor } from "../../services/api/reservation-ids.ts";
+import { registerPositionRoutes } from "../../services/audit/position-routes.ts";
+import { buildFixture } from "../audit/audit-fixture.ts";
 import { type ApiSystem, KEYS, receive, startApiSystem, waitForAtp } from "./api-fixture.ts";
 
 let sys: ApiSystem;
@@ -121,6 +125,28 @@ describe("other routes decode ids with the same limits", () => {
       const r = await sys.http(method, `/v1/reservations/${id}`, { key: KEYS.commerce });
       expect(r.status, method).toBe(400);
       expect(r.body.errors[0].path).toBe("id");
+    }
+  });
+});
+
+describe("audit routes decode positions with the same limits", () => {
+  it("GET /v1/positions/:location/:sku: a SKU past its limit or with a control character is a 400", async () => {
+    const f = await buildFixture();
+    const app = await createHttpServer({ title: "limits test", logger: createLogger("limits-test") });
+    try {
+      registerPositionRoutes(app, { stores: [{ region: "eu-west", store: f.eu }] });
+      await app.ready();
+      for (const [sku, says] of [
+        ["S".repeat(ID_LIMITS.sku + 1), "at most 128 bytes"],
+        ["S\u0001", "no control characters"],
+      ] as const) {
+        const res = await app.inject(`/v1/positions/DC1/${encodeURIComponent(sku)}`);
+        expect(res.statusCode).toBe(400);
+        expect(res.json().errors[0]).toMatchObject({ path: "sku", expected: expect.stringContaining(says) });
+      }
+    } finally {
+      await app.close();
+      await f.close();
     }
   });
 });
