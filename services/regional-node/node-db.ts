@@ -38,7 +38,48 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   name     TEXT    PRIMARY KEY,
   position INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS transfer_outbox (
+  idempotency_key TEXT    PRIMARY KEY,
+  destination     TEXT    NOT NULL,
+  command         TEXT    NOT NULL,
+  global_position INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfer_outbox_destination ON transfer_outbox (destination, global_position);
+CREATE TABLE IF NOT EXISTS relay_skipped (
+  global_position INTEGER PRIMARY KEY,
+  stream_id       TEXT    NOT NULL,
+  revision        INTEGER NOT NULL,
+  reason          TEXT    NOT NULL,
+  skipped_at      INTEGER NOT NULL
+);
 `;
+
+/** A derived command waiting to be delivered to its destination region (see transfer-outbox.ts). */
+export interface OutboxRow {
+  readonly idempotencyKey: string;
+  readonly destination: string;
+  /** The command as JSON. */
+  readonly command: string;
+  /** Global position of the event it was derived from. */
+  readonly globalPosition: number;
+  readonly createdAt: number;
+}
+
+/** An event the relay could not publish and dead-lettered instead (see relay.ts). */
+export interface SkippedEventRow {
+  readonly globalPosition: number;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly reason: string;
+  readonly skippedAt: number;
+}
+
+export interface OutboxDepth {
+  readonly destination: string;
+  readonly depth: number;
+  readonly oldestCreatedAt: number;
+}
 
 export interface ParkedRow {
   readonly streamId: string;
@@ -76,6 +117,7 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
   private readonly saveSnapshotsTx;
   private readonly parkTx;
   private readonly checkpointsTx;
+  private readonly enqueueTx;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -115,6 +157,30 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
       saveCheckpoint: db.prepare<[string, number]>(
         "INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position",
       ),
+      enqueue: db.prepare<[string, string, string, number, number]>(
+        "INSERT OR IGNORE INTO transfer_outbox (idempotency_key, destination, command, global_position, created_at) VALUES (?, ?, ?, ?, ?)",
+      ),
+      outboxOf: db.prepare<
+        [string, number],
+        {
+          idempotency_key: string;
+          destination: string;
+          command: string;
+          global_position: number;
+          created_at: number;
+        }
+      >("SELECT * FROM transfer_outbox WHERE destination = ? ORDER BY global_position LIMIT ?"),
+      outboxDone: db.prepare<[string]>("DELETE FROM transfer_outbox WHERE idempotency_key = ?"),
+      outboxDepths: db.prepare<[], { destination: string; depth: number; oldest: number }>(
+        "SELECT destination, COUNT(*) AS depth, MIN(created_at) AS oldest FROM transfer_outbox GROUP BY destination",
+      ),
+      skip: db.prepare<[number, string, number, string, number]>(
+        "INSERT OR IGNORE INTO relay_skipped (global_position, stream_id, revision, reason, skipped_at) VALUES (?, ?, ?, ?, ?)",
+      ),
+      skipped: db.prepare<
+        [],
+        { global_position: number; stream_id: string; revision: number; reason: string; skipped_at: number }
+      >("SELECT * FROM relay_skipped ORDER BY global_position"),
     };
     this.parkTx = db.transaction((parks: readonly ParkedRow[], unparks: readonly ParkedRow[]) => {
       const added = parks.map((row) => this.park(row));
@@ -124,6 +190,11 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
     });
     this.checkpointsTx = db.transaction((items: ReadonlyArray<readonly [string, number]>) => {
       for (const [name, position] of items) this.stmt.saveCheckpoint.run(name, position);
+    });
+    this.enqueueTx = db.transaction((rows: readonly OutboxRow[], checkpoint: readonly [string, number]) => {
+      for (const r of rows)
+        this.stmt.enqueue.run(r.idempotencyKey, r.destination, r.command, r.globalPosition, r.createdAt);
+      this.stmt.saveCheckpoint.run(checkpoint[0], checkpoint[1]);
     });
     this.saveSnapshotsTx = db.transaction(
       (items: readonly { streamId: string; snapshot: Snapshot<unknown> }[]) => {
@@ -172,6 +243,52 @@ export class NodeDb implements SnapshotStore<unknown>, CheckpointStore {
     } finally {
       this.db.pragma("synchronous = FULL");
     }
+  }
+
+  /**
+   * Writes derived commands to the outbox and moves the checkpoint of what they were derived from, in
+   * one transaction: after a crash either both are there or the relay derives them again. Relaxed like
+   * the other checkpoints (a power loss can only bring back an older checkpoint with it).
+   */
+  enqueueOutbox(rows: readonly OutboxRow[], checkpoint: readonly [string, number]): void {
+    this.relaxed(() => this.enqueueTx(rows, checkpoint));
+  }
+
+  /** The oldest waiting commands for one destination, in the order of the events they came from. */
+  outboxOf(destination: string, limit: number): OutboxRow[] {
+    return this.stmt.outboxOf.all(destination, limit).map((r) => ({
+      idempotencyKey: r.idempotency_key,
+      destination: r.destination,
+      command: r.command,
+      globalPosition: r.global_position,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Removes a delivered (or dead-lettered) command from the outbox. */
+  outboxDone(idempotencyKey: string): void {
+    this.stmt.outboxDone.run(idempotencyKey);
+  }
+
+  outboxDepths(): OutboxDepth[] {
+    return this.stmt.outboxDepths
+      .all()
+      .map((r) => ({ destination: r.destination, depth: r.depth, oldestCreatedAt: r.oldest }));
+  }
+
+  /** Records an event the relay dead-lettered instead of publishing (durable: the checkpoint passes it). */
+  recordSkipped(row: SkippedEventRow): void {
+    this.stmt.skip.run(row.globalPosition, row.streamId, row.revision, row.reason, row.skippedAt);
+  }
+
+  skippedEvents(): SkippedEventRow[] {
+    return this.stmt.skipped.all().map((r) => ({
+      globalPosition: r.global_position,
+      streamId: r.stream_id,
+      revision: r.revision,
+      reason: r.reason,
+      skippedAt: r.skipped_at,
+    }));
   }
 
   unpark(row: Pick<ParkedRow, "streamId" | "system" | "sequence" | "idempotencyKey">): void {

@@ -27,8 +27,9 @@ import { GroupCommitter } from "./group-committer.ts";
 import { registerCommandRoutes } from "./http-intake.ts";
 import { JetStreamIntake } from "./jetstream-intake.ts";
 import { NodeDb } from "./node-db.ts";
+import { NodeStatusPublisher } from "./node-status.ts";
 import { PositionRuntime } from "./position-runtime.ts";
-import { Relay } from "./relay.ts";
+import { type DeadEvent, Relay, type RelayOptions } from "./relay.ts";
 import { RequestReplyIntake } from "./request-reply.ts";
 import { appendWorkerAvailable, WorkerAppendStore } from "./worker-append-store.ts";
 
@@ -50,7 +51,44 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Skip the JetStream intake (e.g. a node that only answers requests). */
   readonly jetstreamIntake?: boolean;
+  /** Backoff of the relay and of the transfer outbox (defaults in relay.ts and transfer-outbox.ts). */
+  readonly relayBackoff?: RelayOptions["backoff"];
+  readonly outboxBackoff?: RelayOptions["outboxBackoff"];
+  /** How often the node reports its store head and relay position for the hub (default 1 s). */
+  readonly statusEveryMs?: number;
 }
+
+/** The dead letter of an event the relay passed or a transfer it could not dispatch. */
+const deadEventLetter = (dlq: DeadLetterPublisher, region: string, dead: DeadEvent) => {
+  const streamId = dead.streamId === undefined ? undefined : dead.streamId.slice(0, 512);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(dead.data);
+  } catch {
+    raw = undefined;
+  }
+  const where =
+    dead.globalPosition === undefined
+      ? "a derived command"
+      : `event ${dead.globalPosition} (${streamId ?? "?"} revision ${dead.revision})`;
+  return dlq.build({
+    reason: dead.reason,
+    code: dead.reason === "unpublishableEvent" ? "beyondServerLimits" : "undeliverable",
+    message: `${where}: ${dead.why}`,
+    details: {
+      region,
+      why: dead.why,
+      ...(dead.globalPosition !== undefined ? { globalPosition: dead.globalPosition } : {}),
+      ...(streamId !== undefined
+        ? { streamId, streamIdLength: dead.streamId!.length, revision: dead.revision, type: dead.type }
+        : {}),
+      bytes: dead.bytes,
+    },
+    raw,
+    payload: dead.data,
+    intake: { via: "relay" },
+  });
+};
 
 const openStore = async (config: NodeConfig, logger: Logger): Promise<EventStore> => {
   if (config.store.kind === "sqlite") {
@@ -160,12 +198,29 @@ export const startRegionalNode = async (
       checkpointEveryMs: config.relay.checkpointEveryMs,
       logger: log,
       submitLocal: (command) => rt.submit(command),
+      onDeadEvent: (dead) =>
+        dlq.send(
+          deadEventLetter(dlq, region, dead),
+          dead.globalPosition !== undefined
+            ? `relay:${dead.reason}:${dead.globalPosition}`
+            : `relay:${dead.reason}:${(JSON.parse(dead.data) as { idempotencyKey?: string }).idempotencyKey}`,
+        ),
+      ...(opts.relayBackoff ? { backoff: opts.relayBackoff } : {}),
+      ...(opts.outboxBackoff ? { outboxBackoff: opts.outboxBackoff } : {}),
       onDerivedRejected: async (command, result) => {
         const settled = await h.settle(command, result, JSON.stringify(command), { via: "internal" });
         if (settled.disposition !== "ack") throw new Error("dead letter of a derived command not published");
       },
     });
     relay.start();
+    const status = new NodeStatusPublisher({
+      region,
+      nc,
+      relay,
+      logger: log,
+      ...(opts.statusEveryMs !== undefined ? { everyMs: opts.statusEveryMs } : {}),
+    });
+    await status.start();
 
     const jsIntake =
       opts.jetstreamIntake === false
@@ -213,6 +268,7 @@ export const startRegionalNode = async (
         // Derived commands (transfers) may arrive from the relay while it drains.
         const drained = await relay.drain(15_000);
         await rt.drain();
+        await status.stop();
         await relay.stop();
         rt.close();
         log.info(

@@ -32,6 +32,42 @@ interface JsAck {
 
 const decoder = new TextDecoder();
 
+/**
+ * nats-server's default `max_control_line`. The server does not announce its own (INFO has only
+ * `max_payload`); a control line past it makes the server close the connection (`Maximum Control
+ * Line Exceeded`), so the publisher checks before sending rather than finding out by a disconnect.
+ */
+export const DEFAULT_MAX_CONTROL_LINE = 4096;
+/** Room on a publish's control line for `HPUB`, the reply inbox and the two sizes. */
+const CONTROL_LINE_OVERHEAD = 128;
+
+/**
+ * Why a message on `subject` with `payloadBytes` of body and `headerBytes` of headers cannot be
+ * published on `nc` (undefined when it can): a subject whose control line passes the server's limit,
+ * or a message beyond the server's `max_payload`.
+ */
+export const publishLimitProblem = (
+  nc: Pick<NatsConnection, "info">,
+  subject: string,
+  payloadBytes: number,
+  headerBytes: number,
+  maxControlLine = DEFAULT_MAX_CONTROL_LINE,
+): string | undefined => {
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: most subjects need no byte count at all.
+  if (subject.length * 3 + CONTROL_LINE_OVERHEAD > maxControlLine) {
+    const bytes = Buffer.byteLength(subject);
+    if (bytes + CONTROL_LINE_OVERHEAD > maxControlLine)
+      return `subject of ${bytes} bytes: its control line passes the server's limit of ${maxControlLine} bytes`;
+  }
+  const max = nc.info?.max_payload;
+  if (max !== undefined && payloadBytes + headerBytes > max)
+    return `message of ${payloadBytes + headerBytes} bytes passes the server's max_payload of ${max} bytes`;
+  return undefined;
+};
+
+/** Bytes of the headers a message id adds (`NATS/1.0`, `Nats-Msg-Id: <id>`, line ends). */
+export const msgIdHeaderBytes = (msgId: string): number => Buffer.byteLength(msgId) + 32;
+
 export class RelayPublisher<P = number> {
   readonly window: number;
   private readonly ackTimeoutMs: number;
@@ -89,6 +125,16 @@ export class RelayPublisher<P = number> {
       this.fail(err);
       throw this.brokenError();
     }
+  }
+
+  /**
+   * Counts `position` as acknowledged without sending it (an event dead-lettered instead of published),
+   * in publish order, so the watermark moves past it.
+   */
+  skip(position: P): void {
+    if (this.failed) throw this.brokenError();
+    this.prefix.track({ position, sentAt: Date.now(), acked: true });
+    this.prefix.advance();
   }
 
   /** Waits until nothing is in flight; throws `PublishPipelineBrokenError` if anything failed. */

@@ -6,26 +6,36 @@
  * after a crash or a NATS outage the relay resumes from it and the stream's deduplication absorbs what
  * was published twice.
  *
+ * One event cannot hold it (DESIGN §3.13): an event whose publish can never succeed (a subject or a
+ * message beyond the server's limits, e.g. stored before the id limits existed) is dead-lettered with
+ * reason `unpublishableEvent`, recorded in node.db, and counted as passed, and the relay goes on. A
+ * failing publish is retried from the checkpoint with exponential backoff and jitter (p-retry), one
+ * log line per step.
+ *
  * The transfer process manager rides on the same tail: a `TransferShipped` at an origin position
  * leads to `recordInboundTransfer` at the destination (deterministic idempotency key, so re-deriving
- * it is a duplicate). It keeps its own checkpoint, saved only once the derived commands are durable.
+ * it is a duplicate). The derived commands go to the transfer outbox in the transaction that moves
+ * the transfer checkpoint, and are delivered from there (transfer-outbox.ts): a destination that
+ * cannot be reached never holds the relay.
  */
-import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import pRetry from "p-retry";
 import type { Logger } from "pino";
-import type { CanonicalEvent, CanonicalEventOf } from "../../domain/canonical-event.ts";
-import { parsePositionStreamId } from "../../domain/ids.ts";
+import type { CanonicalEventOf } from "../../domain/canonical-event.ts";
 import { inboundTransferCommandFor } from "../../domain/position.decider.ts";
-import type { EventStore, ReadAllOptions } from "../../infra/event-store/event-store.ts";
-import type { RawLogEvent } from "../../infra/event-store/sqlite-event-store.ts";
 import { counter, gauge } from "../../infra/metrics.ts";
-import { PublishPipelineBrokenError } from "../../infra/nats/pipelined-publisher.ts";
-import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
-import type { NodeDb } from "./node-db.ts";
+import type { NodeDb, OutboxRow } from "./node-db.ts";
 import type { HandleResult } from "./position-runtime.ts";
-import { RelayPublisher } from "./relay-publisher.ts";
+import { type LogItem, RelayLogReader, type RelayStore } from "./relay-log-reader.ts";
+import { msgIdHeaderBytes, publishLimitProblem, RelayPublisher } from "./relay-publisher.ts";
+import { type DerivedCommand, TransferOutbox, type TransferOutboxOptions } from "./transfer-outbox.ts";
 
 const relayed = counter("stockline_node_relayed_events_total", "Events relayed to INV_EVT", ["region"]);
+const skippedEvents = counter(
+  "stockline_node_relay_skipped_events_total",
+  "Events the relay dead-lettered because they can never be published",
+  ["region"],
+);
 const relayLag = gauge(
   "stockline_node_relay_lag_events",
   "Committed events not yet acknowledged by INV_EVT",
@@ -35,49 +45,58 @@ const relayLag = gauge(
 export interface RelayOptions {
   readonly region: string;
   readonly nc: NatsConnection;
-  /** With `readAllRaw` (SQLite), events are published as the JSON text the store holds, never re-serialised. */
-  readonly store: Pick<EventStore, "readAll" | "onAppended"> & {
-    readAllRaw?: (options: ReadAllOptions) => readonly RawLogEvent[];
-    /** Each commit's events as stored (WorkerAppendStore): the live tail is published without a read. */
-    onCommitted?: (listener: (events: readonly RawLogEvent[]) => void) => () => void;
-  };
+  readonly store: RelayStore;
   readonly nodeDb: NodeDb;
   readonly window: number;
   readonly batch: number;
   readonly checkpointEveryMs: number;
   readonly logger: Logger;
   /** Decides a derived command locally (destination in this region). */
-  readonly submitLocal: (command: ReturnType<typeof inboundTransferCommandFor>) => Promise<HandleResult>;
+  readonly submitLocal: (command: DerivedCommand) => Promise<HandleResult>;
   /** Reports a derived command the destination refused (dead letter); must resolve once durable. */
-  readonly onDerivedRejected: (
-    command: ReturnType<typeof inboundTransferCommandFor>,
-    result: HandleResult,
-  ) => Promise<void>;
+  readonly onDerivedRejected: (command: DerivedCommand, result: HandleResult) => Promise<void>;
+  /**
+   * Dead-letters an event the relay passes without publishing it (`unpublishableEvent`) or whose
+   * transfer it cannot derive or deliver (`transferDispatchFailed`); must resolve once durable.
+   * Without it such an event is only logged and recorded in node.db.
+   */
+  readonly onDeadEvent?: (dead: DeadEvent) => Promise<void>;
+  /** The server's control line limit (default nats-server's 4096 bytes; INFO does not tell it). */
+  readonly maxControlLine?: number;
+  /** Backoff of the relay after a failed publish (default 100 ms doubling up to 5 s). */
+  readonly backoff?: { readonly minMs?: number; readonly maxMs?: number };
+  /** Backoff of the transfer outbox per destination (default 250 ms doubling up to 30 s). */
+  readonly outboxBackoff?: TransferOutboxOptions["backoff"];
+}
+
+/** An event (or a command derived from one) that goes to the dead letters instead of onwards. */
+export interface DeadEvent {
+  readonly reason: "unpublishableEvent" | "transferDispatchFailed";
+  readonly why: string;
+  readonly globalPosition?: number;
+  readonly streamId?: string;
+  readonly revision?: number;
+  readonly type?: string;
+  /** The stored event (or the command) as JSON text. */
+  readonly data: string;
+  readonly bytes: number;
+}
+
+/** What the relay has against what the store has, for freshness (node-status.ts). */
+export interface RelayProgress {
+  /** Highest global position committed to the store, as far as the relay was told. */
+  readonly storeHead: number;
+  /** Every event up to here is in `INV_EVT_<R>` (or dead-lettered). */
+  readonly relayAcked: number;
+  /** Recorded time (ms) of the first event not yet relayed; undefined when caught up. */
+  readonly behindSince?: number;
 }
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const encoder = new TextEncoder();
 const ignore = () => {};
 
-/** One event of the global log as the relay needs it: where it goes and the bytes to send. */
-interface LogItem {
-  readonly globalPosition: number;
-  readonly streamId: string;
-  readonly revision: number;
-  readonly type: string;
-  readonly subject: string;
-  readonly body: Uint8Array;
-  /** The stored JSON text, parsed only for the events the transfer process manager needs. */
-  readonly event: () => CanonicalEvent;
-}
-
-/** Subjects by stream id, so the relay does not re-encode them for every event (bounded). */
-const SUBJECT_CACHE_MAX = 100_000;
-/** Committed events held for the relay; beyond this it has fallen behind and reads the store instead. */
-const TAIL_MAX = 50_000;
-
 export class Relay {
-  private readonly js: JetStreamClient;
+  readonly outbox: TransferOutbox;
   private readonly log: Logger;
   private readonly relayName: string;
   private readonly transferName: string;
@@ -85,6 +104,7 @@ export class Relay {
   private wake: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private current: Promise<void> | undefined;
   /** Highest global position the store told us about. */
   private known = 0;
   private ackedThrough = 0;
@@ -93,21 +113,33 @@ export class Relay {
   private savedRelay = -1;
   private savedTransfer = -1;
   private drainWaiters: Array<() => void> = [];
-  private readonly subjects = new Map<string, string>();
-  /** Events of our own recent commits not yet read, in log order (`tailHead` is the first unread). */
-  private tail: RawLogEvent[] = [];
-  private tailHead = 0;
-  private stopTail: (() => void) | undefined;
+  private readonly reader: RelayLogReader;
   /** A commit of ours came while the relay was not waiting for one (it was publishing or settling). */
   private committedUnseen = false;
-  /** Whether the store may hold events the relay was not told about (start, after the idle timeout). */
-  private readStore = true;
 
   constructor(private readonly o: RelayOptions) {
-    this.js = jetstream(o.nc);
     this.log = o.logger.child({ component: "relay", region: o.region });
     this.relayName = `relay:${o.region}`;
     this.transferName = `transfers:${o.region}`;
+    this.reader = new RelayLogReader(o.region, o.store, o.batch);
+    this.outbox = new TransferOutbox({
+      region: o.region,
+      nc: o.nc,
+      nodeDb: o.nodeDb,
+      logger: o.logger,
+      submitLocal: o.submitLocal,
+      onDerivedRejected: o.onDerivedRejected,
+      onUndeliverable: (command, why) => {
+        const data = JSON.stringify(command);
+        return this.deadEvent({
+          reason: "transferDispatchFailed",
+          why,
+          data,
+          bytes: Buffer.byteLength(data),
+        });
+      },
+      ...(o.outboxBackoff ? { backoff: o.outboxBackoff } : {}),
+    });
   }
 
   get checkpoint(): number {
@@ -118,36 +150,48 @@ export class Relay {
     this.ackedThrough = this.o.nodeDb.getCheckpointSync(this.relayName) ?? 0;
     this.transferCheckpoint = this.o.nodeDb.getCheckpointSync(this.transferName) ?? 0;
     this.known = Math.max(this.ackedThrough, this.transferCheckpoint);
-    this.stopTail = this.o.store.onCommitted?.((events) => {
-      if (this.tail.length - this.tailHead + events.length > TAIL_MAX) this.dropTail();
-      for (const e of events) this.tail.push(e);
-    });
+    this.reader.start();
     this.unsubscribe = this.o.store.onAppended((p) => {
       if (p > this.known) this.known = p;
       if (this.wake) this.wake();
       else this.committedUnseen = true;
     });
+    this.outbox.start();
     this.loop = this.run();
   }
 
   /**
    * Resolves true once the relay found nothing more to read after everything it published was
-   * acknowledged (call after the runtime drained: then everything committed is in the stream).
+   * acknowledged, and the commands it derived for this region were handled (call after the runtime
+   * drained: then everything committed is in the stream). Commands for other regions stay in the
+   * outbox, durable.
    */
   async drain(timeoutMs = 30_000): Promise<boolean> {
     if (this.stopped) return false;
+    const deadline = Date.now() + timeoutMs;
     const caughtUp = new Promise<boolean>((r) => this.drainWaiters.push(() => r(true)));
     this.wake?.();
-    return Promise.race([caughtUp, delay(timeoutMs).then(() => false)]);
+    if (!(await Promise.race([caughtUp, delay(timeoutMs).then(() => false)]))) return false;
+    return this.outbox.drainLocal(Math.max(0, deadline - Date.now()));
+  }
+
+  /** The store's head against what the relay has published (one read of the store when behind). */
+  async progress(): Promise<RelayProgress> {
+    const storeHead = Math.max(this.known, this.ackedThrough);
+    const relayAcked = this.ackedThrough;
+    if (relayAcked >= storeHead) return { storeHead, relayAcked };
+    const behindSince = (await this.reader.recordedTimeAfter(relayAcked)) ?? Date.now();
+    return { storeHead, relayAcked, behindSince };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    this.stopTail?.();
-    this.dropTail();
+    this.reader.stop();
     this.wake?.();
     await this.loop;
+    await this.current;
+    await this.outbox.stop();
     this.saveCheckpoints(true);
   }
 
@@ -169,30 +213,64 @@ export class Relay {
     );
   }
 
+  /**
+   * Publishes until stopped. A failure resumes from the checkpoint after a backoff that grows while
+   * no progress is made (p-retry) and starts over once the relay moved on.
+   */
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const publisher = new RelayPublisher<number>(this.o.nc, {
-        window: this.o.window,
-        ackTimeoutMs: 5_000,
-      });
       try {
-        await this.pump(publisher);
-        await this.settle(publisher);
+        await pRetry(
+          async () => {
+            this.current = this.runOnce();
+            await this.current;
+          },
+          {
+            forever: true,
+            factor: 2,
+            minTimeout: this.o.backoff?.minMs ?? 100,
+            maxTimeout: this.o.backoff?.maxMs ?? 5_000,
+            randomize: true,
+            onFailedAttempt: (err) => {
+              if (this.stopped) throw err; // no retry after stop
+              this.log.warn(
+                { err: err.message, attempt: err.attemptNumber, ackedThrough: this.ackedThrough },
+                "relay publish failed; resuming from checkpoint after a backoff",
+              );
+            },
+          },
+        );
       } catch (err) {
-        if (err instanceof PublishPipelineBrokenError) {
-          await this.settle(publisher).catch(() => {});
-          this.log.warn(
-            { err: err.message, ackedThrough: this.ackedThrough },
-            "relay publish pipeline broken; resuming from checkpoint when NATS is back",
-          );
-        } else {
-          this.log.error({ err }, "relay failed; retrying from checkpoint");
-        }
-        this.saveCheckpoints(true);
-        await this.waitForNats();
-      } finally {
-        publisher.close();
+        if (this.stopped) break;
+        this.log.error({ err }, "relay loop failed");
+        await delay(this.o.backoff?.maxMs ?? 5_000);
       }
+    }
+  }
+
+  /** One run of the pipeline; throws on a failure that made no progress (so the backoff grows). */
+  private async runOnce(): Promise<void> {
+    const before = this.ackedThrough;
+    const publisher = new RelayPublisher<number>(this.o.nc, { window: this.o.window, ackTimeoutMs: 5_000 });
+    try {
+      await this.pump(publisher);
+      await this.settle(publisher);
+    } catch (err) {
+      await this.settle(publisher).catch(() => {});
+      this.saveCheckpoints(true);
+      if (this.stopped) return;
+      await this.waitForNats();
+      if (this.ackedThrough > before) {
+        this.log.warn(
+          { err: (err as Error).message, ackedThrough: this.ackedThrough },
+          "relay publish pipeline broken after progress; resuming from checkpoint",
+        );
+        return;
+      }
+      // p-retry gives up on a TypeError; every failure here is one to retry.
+      throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
+    } finally {
+      publisher.close();
     }
   }
 
@@ -209,7 +287,7 @@ export class Relay {
   private async pump(publisher: RelayPublisher<number>): Promise<void> {
     let pos = Math.min(this.ackedThrough, this.transferCheckpoint);
     while (!this.stopped) {
-      const batch = await this.read(pos);
+      const batch = await this.reader.read(pos, this.known);
       if (batch.length === 0) {
         // Caught up. A commit landing while acks are in flight is published at once, not after them.
         if (publisher.inFlight > 0 && (await this.waitForCommit(publisher.whenIdle()))) continue;
@@ -226,40 +304,118 @@ export class Relay {
         const timeout = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, 250);
         });
-        if (!(await this.waitForCommit(timeout))) this.readStore = true;
+        if (!(await this.waitForCommit(timeout))) this.reader.markStoreUnread();
         clearTimeout(timer);
         continue;
       }
-      const transfers: Promise<void>[] = [];
+      const derived: OutboxRow[] = [];
       for (const e of batch) {
         if (e.globalPosition > this.ackedThrough) {
-          const msg = {
-            subject: e.subject,
-            data: e.body,
-            msgId: `${this.o.region}:${e.streamId}:${e.revision}`,
-            position: e.globalPosition,
-          };
-          // Published back to back while the window has room, so nats.js writes them to the socket
-          // together; only a full window (or a broken pipeline, which throws) is awaited. A failure
-          // of a publish not awaited here breaks the pipeline, and the next publish or flush throws.
-          if (publisher.inFlight < publisher.window && !publisher.isBroken)
-            publisher.publish(msg).catch(ignore);
-          else await publisher.publish(msg);
+          const msgId = `${this.o.region}:${e.streamId}:${e.revision}`;
+          const problem =
+            e.problem ??
+            publishLimitProblem(
+              this.o.nc,
+              e.subject!,
+              e.body.length,
+              msgIdHeaderBytes(msgId),
+              this.o.maxControlLine,
+            );
+          if (problem !== undefined) await this.skipUnpublishable(publisher, e, problem);
+          else {
+            const msg = { subject: e.subject!, data: e.body, msgId, position: e.globalPosition };
+            // Published back to back while the window has room, so nats.js writes them to the socket
+            // together; only a full window (or a broken pipeline, which throws) is awaited. A failure
+            // of a publish not awaited here breaks the pipeline, and the next publish or flush throws.
+            if (publisher.inFlight < publisher.window && !publisher.isBroken)
+              publisher.publish(msg).catch(ignore);
+            else await publisher.publish(msg);
+          }
         }
         if (e.type === "TransferShipped" && e.globalPosition > this.transferCheckpoint) {
-          transfers.push(this.dispatchTransfer(e.event() as CanonicalEventOf<"TransferShipped">));
+          const row = await this.derive(e);
+          if (row) derived.push(row);
         }
       }
       const last = batch[batch.length - 1]!.globalPosition;
       if (last > this.known) this.known = last;
       relayed.inc({ region: this.o.region }, batch.length);
-      if (transfers.length > 0) await Promise.all(transfers); // throws: the outer loop restarts from checkpoints
-      if (last > this.transferCheckpoint) this.transferCheckpoint = last;
+      if (last > this.transferCheckpoint) {
+        if (derived.length > 0) {
+          // The commands and the checkpoint past their events in one transaction (nothing lost on kill -9).
+          this.o.nodeDb.enqueueOutbox(derived, [this.transferName, last]);
+          for (const d of new Set(derived.map((r) => r.destination))) this.outbox.notify(d);
+        }
+        this.transferCheckpoint = last;
+      }
       pos = last;
       const w = publisher.ackedThrough;
       if (w !== undefined && w > this.ackedThrough) this.ackedThrough = w;
       this.saveCheckpoints();
     }
+  }
+
+  /** The inbound command of a shipped transfer, as an outbox row (undefined: dead-lettered instead). */
+  private async derive(e: LogItem): Promise<OutboxRow | undefined> {
+    try {
+      const command = inboundTransferCommandFor(e.event() as CanonicalEventOf<"TransferShipped">);
+      return {
+        idempotencyKey: command.idempotencyKey,
+        destination: command.position.region,
+        command: JSON.stringify(command),
+        globalPosition: e.globalPosition,
+        createdAt: Date.now(),
+      };
+    } catch (err) {
+      await this.deadEvent({
+        ...this.deadOf(e),
+        reason: "transferDispatchFailed",
+        why: (err as Error).message,
+      });
+      return undefined;
+    }
+  }
+
+  private deadOf(e: LogItem): Omit<DeadEvent, "reason" | "why"> {
+    return {
+      globalPosition: e.globalPosition,
+      streamId: e.streamId,
+      revision: e.revision,
+      type: e.type,
+      data: e.text,
+      bytes: e.body.length,
+    };
+  }
+
+  /** Dead-letters an event that can never be published, records it, and lets the watermark pass it. */
+  private async skipUnpublishable(publisher: RelayPublisher<number>, e: LogItem, why: string): Promise<void> {
+    await this.deadEvent({ ...this.deadOf(e), reason: "unpublishableEvent", why });
+    this.o.nodeDb.recordSkipped({
+      globalPosition: e.globalPosition,
+      streamId: e.streamId,
+      revision: e.revision,
+      reason: why,
+      skippedAt: Date.now(),
+    });
+    skippedEvents.inc({ region: this.o.region });
+    publisher.skip(e.globalPosition);
+  }
+
+  private async deadEvent(dead: DeadEvent): Promise<void> {
+    this.log.error(
+      {
+        reason: dead.reason,
+        why: dead.why,
+        globalPosition: dead.globalPosition,
+        streamId: dead.streamId?.slice(0, 200),
+        revision: dead.revision,
+        bytes: dead.bytes,
+      },
+      dead.reason === "unpublishableEvent"
+        ? "event cannot be published; dead-lettered and passed"
+        : "transfer cannot be dispatched; dead-lettered",
+    );
+    await this.o.onDeadEvent?.(dead);
   }
 
   /**
@@ -277,109 +433,6 @@ export class Relay {
     });
     this.wake = undefined;
     return woken;
-  }
-
-  private dropTail(): void {
-    this.tail = [];
-    this.tailHead = 0;
-  }
-
-  /**
-   * The log after `fromPosition` from the events our commits handed over, if they continue it without
-   * a gap; undefined when they do not (after a restart, a break, another writer): then read the store.
-   */
-  private fromTail(fromPosition: number): RawLogEvent[] | undefined {
-    const tail = this.tail;
-    let head = this.tailHead;
-    while (head < tail.length && tail[head]!.globalPosition <= fromPosition) head++;
-    const out: RawLogEvent[] = [];
-    let next = fromPosition + 1;
-    while (head < tail.length && out.length < this.o.batch && tail[head]!.globalPosition === next) {
-      out.push(tail[head]!);
-      head++;
-      next++;
-    }
-    if (head === tail.length) this.dropTail();
-    else if (head > 4096 && head * 2 > tail.length) {
-      this.tail = tail.slice(head);
-      this.tailHead = 0;
-    } else this.tailHead = head;
-    return out.length > 0 ? out : undefined;
-  }
-
-  private async read(fromPosition: number): Promise<LogItem[]> {
-    const options = { fromPosition, maxCount: this.o.batch };
-    if (this.o.store.readAllRaw) {
-      let rows: readonly RawLogEvent[] | undefined = this.fromTail(fromPosition);
-      if (rows === undefined) {
-        // Nothing of ours is unread: no query (one per commit under light load). `readStore` is set
-        // until a read reaches the head, and by the idle timeout (other writers of a shared store).
-        if (!this.readStore && fromPosition >= this.known) return [];
-        const read = this.o.store.readAllRaw(options);
-        this.readStore = read.length === options.maxCount;
-        rows = read;
-      }
-      return rows.map((r) => {
-        let event: CanonicalEvent | undefined;
-        const parse = () => {
-          event ??= JSON.parse(r.data) as CanonicalEvent;
-          return event;
-        };
-        return {
-          globalPosition: r.globalPosition,
-          streamId: r.streamId,
-          revision: r.revision,
-          type: r.type,
-          subject: this.subjectOf(r.streamId, parse),
-          body: encoder.encode(r.data),
-          event: parse,
-        };
-      });
-    }
-    return (await this.o.store.readAll(options)).map((e) => {
-      const data = e.data as CanonicalEvent;
-      return {
-        globalPosition: e.globalPosition,
-        streamId: e.streamId,
-        revision: e.revision,
-        type: e.type,
-        subject: evtSubject(this.o.region, data.position.location, data.position.sku),
-        body: encoder.encode(JSON.stringify(data)),
-        event: () => data,
-      };
-    });
-  }
-
-  /** The event subject of a position stream, from its id (or from the event, for any other stream). */
-  private subjectOf(streamId: string, event: () => CanonicalEvent): string {
-    let subject = this.subjects.get(streamId);
-    if (subject === undefined) {
-      const position = parsePositionStreamId(streamId) ?? event().position;
-      subject = evtSubject(this.o.region, position.location, position.sku);
-      if (this.subjects.size >= SUBJECT_CACHE_MAX) this.subjects.clear();
-      this.subjects.set(streamId, subject);
-    }
-    return subject;
-  }
-
-  private async dispatchTransfer(shipped: CanonicalEventOf<"TransferShipped">): Promise<void> {
-    const command = inboundTransferCommandFor(
-      shipped as Extract<CanonicalEvent, { type: "TransferShipped" }>,
-    );
-    if (command.position.region === this.o.region) {
-      const result = await this.o.submitLocal(command);
-      if (result.kind === "accepted" || result.kind === "duplicate" || result.kind === "parked") return;
-      if (result.kind === "failed")
-        throw new Error(`inbound transfer ${command.idempotencyKey}: ${result.error}`);
-      await this.o.onDerivedRejected(command, result);
-      return;
-    }
-    // Another region: its intake stream deduplicates by the deterministic key.
-    await this.js.publish(
-      cmdSubject(command.position.region, command.position.location, command.position.sku),
-      JSON.stringify(command),
-      { msgID: command.idempotencyKey, timeout: 5_000 },
-    );
   }
 
   private async waitForNats(): Promise<void> {
