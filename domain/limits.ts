@@ -17,6 +17,11 @@ export const NATS_MAX_CONTROL_LINE_BYTES = 4096;
 export const MAX_SUBJECT_BYTES = 3072;
 /** nats-server's default `max_payload`: every message (command, event, dead letter) stays below it. */
 export const NATS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * The node's default limit of one command's JSON (`intake.maxPayloadBytes`): the largest command
+ * the codecs admit, every id at its limit and every character escaped in JSON, stays below it.
+ */
+export const DEFAULT_COMMAND_PAYLOAD_BYTES = 64 * 1024;
 
 /** Region ids are ours: `[a-z0-9-]`, at most this many characters. */
 export const MAX_REGION_CHARS = 32;
@@ -37,7 +42,7 @@ export const ID_LIMITS = {
    */
   document: 640,
   /** One serial number. */
-  serial: 128,
+  serial: 64,
   /**
    * A reservation id: part of the KV key of an open reservation. The API's ids carry their
    * position (base64 of region, location and SKU), up to about 600 bytes for the largest ids.
@@ -52,8 +57,8 @@ export const ID_LIMITS = {
 } as const;
 export type IdKind = keyof typeof ID_LIMITS;
 
-/** Serials one command may carry. */
-export const MAX_SERIALS = 1000;
+/** Serials one command may carry (more go in several commands: see DEFAULT_COMMAND_PAYLOAD_BYTES). */
+export const MAX_SERIALS = 250;
 
 /**
  * The largest quantity of one movement, count or level, in the source's unit and in the base unit

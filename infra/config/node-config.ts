@@ -16,6 +16,7 @@ import path from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { toDecodeErrors } from "../../domain/decode-errors.ts";
+import { DEFAULT_COMMAND_PAYLOAD_BYTES } from "../../domain/limits.ts";
 import {
   decodeOwnershipPolicy,
   type OwnershipPolicy,
@@ -217,7 +218,7 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
     },
     intake: {
       maxInFlight: f.intake?.maxInFlight ?? 10_000,
-      maxPayloadBytes: f.intake?.maxPayloadBytes ?? 64 * 1024,
+      maxPayloadBytes: f.intake?.maxPayloadBytes ?? DEFAULT_COMMAND_PAYLOAD_BYTES,
       maxJsonDepth: f.intake?.maxJsonDepth ?? 32,
       ackWaitMs: f.intake?.ackWaitMs ?? 30_000,
       requestReply: f.intake?.requestReply ?? true,

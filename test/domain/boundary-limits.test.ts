@@ -7,15 +7,19 @@ import fc from "fast-check";
 import * as E from "fp-ts/lib/Either.js";
 import { describe, expect, it } from "vitest";
 import { extremeFrom } from "../../domain/bitemporal-balance.ts";
+import { canonicalEventCodec } from "../../domain/canonical-event.ts";
 import { type Command, decodeCommand } from "../../domain/commands.ts";
-import { positionStreamId } from "../../domain/ids.ts";
+import { type Position, positionStreamId } from "../../domain/ids.ts";
 import {
+  DEFAULT_COMMAND_PAYLOAD_BYTES,
   ID_LIMITS,
   MAX_BALANCE,
   MAX_QUANTITY,
   MAX_RESERVATION_TTL_SECONDS,
+  MAX_SERIALS,
   MAX_SUBJECT_BYTES,
   NATS_MAX_CONTROL_LINE_BYTES,
+  NATS_MAX_PAYLOAD_BYTES,
 } from "../../domain/limits.ts";
 import { defaultEnv } from "../../domain/position.decider.ts";
 import { timestampProblem, utf8Bytes } from "../../domain/scalars.ts";
@@ -106,7 +110,7 @@ describe("ids: well-formed, without control characters, within their byte limits
       [wire(receive(1), { documents: { order: long("document") } }), "documents.order"],
       [wire(receive(1), { lot: long("document") }), "lot"],
       [wire(receive(1), { serials: ["ok", long("serial")] }), "serials.1"],
-      [wire(receive(1), { serials: Array.from({ length: 1001 }, (_, i) => `S${i}`) }), "serials"],
+      [wire(receive(1), { serials: Array.from({ length: MAX_SERIALS + 1 }, (_, i) => `S${i}`) }), "serials"],
       [wire(adjust(-1), { reasonCode: long("code") }), "reasonCode"],
       [wire(receive(1), { quantity: { value: 1, uom: long("code") } }), "quantity.uom"],
     ];
@@ -172,6 +176,48 @@ describe("the largest allowed ids make subjects and keys the NATS server accepts
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("the largest command fits the intake's payload limit, its events the server's", () => {
+  it("every id at its limit, every character escaped in JSON", () => {
+    // `"` is one byte in UTF-8 and two in JSON: the worst case for a message's size.
+    const max = (kind: keyof typeof ID_LIMITS) => '"'.repeat(ID_LIMITS[kind]);
+    const doc = max("document");
+    const command = wire(receive(1), {
+      idempotencyKey: max("key"),
+      correlationId: max("key"),
+      causationId: max("key"),
+      position: { region: "r".repeat(32), location: max("location"), sku: max("sku") },
+      source: {
+        system: max("system"),
+        sequence: 1,
+        document: { type: max("code"), id: doc, line: max("code") },
+      },
+      documents: { order: doc, asn: doc, transferOrder: doc, rma: doc, po: doc, productionOrder: doc },
+      quantity: { value: MAX_QUANTITY, uom: max("code") },
+      status: "inspection",
+      lot: doc,
+      serials: Array.from({ length: MAX_SERIALS }, () => max("serial")),
+      expiry: "2999-12-31T23:59:59.999999999+14:00",
+    });
+    const decoded = decodeCommand(command);
+    expect(E.isRight(decoded), JSON.stringify(decoded).slice(0, 300)).toBe(true);
+    const commandBytes = Buffer.byteLength(JSON.stringify(command));
+    // Room for the longest sequence number (16 digits) too.
+    expect(commandBytes + 16).toBeLessThanOrEqual(DEFAULT_COMMAND_PAYLOAD_BYTES);
+
+    const env = defaultEnv(NOW, {
+      config: { ...defaultEnv(NOW).config, units: { skus: {}, default: { baseUom: max("code") } } },
+    });
+    const r = givenWith({ env, position: (command as { position: Position }).position })().when(
+      E.isRight(decoded) ? decoded.right : receive(1),
+    );
+    expect(r.outcome.kind, JSON.stringify(r.outcome).slice(0, 300)).toBe("accepted");
+    for (const e of r.stored) {
+      expect(E.isRight(canonicalEventCodec.decode(e))).toBe(true);
+      expect(Buffer.byteLength(JSON.stringify(e))).toBeLessThanOrEqual(NATS_MAX_PAYLOAD_BYTES / 4);
+    }
   });
 });
 
