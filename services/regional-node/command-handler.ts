@@ -30,6 +30,8 @@ export interface Settled {
   readonly reply: CommandReply;
   /** `ack`: the outcome is durable; `retry`: not handled, redeliver later. */
   readonly disposition: "ack" | "retry";
+  /** With `retry`: what failed (for the log, and the dead letter if redelivery runs out). */
+  readonly error?: string;
 }
 
 export interface MessageMeta {
@@ -258,6 +260,7 @@ export class CommandHandler {
             return this.count(meta, "retry", {
               reply: { outcome: "accepted", events: [...result.events] },
               disposition: "retry",
+              error: `gap notice not published: ${errorText(err).message}`,
             });
           }
         }
@@ -336,6 +339,7 @@ export class CommandHandler {
           return this.count(meta, "retry", {
             reply: { outcome: "rejected", reason: { code: "unavailable", message: result.error } },
             disposition: "retry",
+            error: result.error,
           });
         }
         const dl = this.o.dlq.build({
@@ -394,7 +398,8 @@ export class CommandHandler {
         { err, reason: dl.reason, correlationId: dl.context.correlationId },
         "dead letter not published; will retry",
       );
-      return this.count(meta, "retry", { reply, disposition: "retry" });
+      const error = `dead letter ${dl.reason}/${dl.code} not published: ${errorText(err).message}`;
+      return this.count(meta, "retry", { reply, disposition: "retry", error });
     }
     return this.count(meta, "deadLettered", { reply, disposition: "ack" });
   }

@@ -191,6 +191,7 @@ export class JetStreamIntake {
 }
 
 const lastErrorOf = (s: Settled): string => {
+  if (s.error !== undefined) return s.error;
   const r = s.reply;
   return r.outcome === "rejected" || r.outcome === "deadLettered"
     ? `${r.reason.code}: ${r.reason.message}`

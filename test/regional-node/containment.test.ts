@@ -13,7 +13,13 @@
  * - an event in the store the machine cannot apply (written by another writer or an older version):
  *   every command of that position fails while rehydrating. Through a real node and all three intakes.
  */
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import * as E from "fp-ts/lib/Either.js";
 import { pino } from "pino";
@@ -27,9 +33,18 @@ import { DEFAULT_LIMITS } from "../../domain/position-context.ts";
 import { NO_STREAM } from "../../infra/event-store/event-store.ts";
 import { SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
-import { cmdSubject, dlqStreamName, reqSubject } from "../../infra/nats/subjects.ts";
+import {
+  cmdStreamName,
+  cmdSubject,
+  dlqStreamName,
+  dlqSubject,
+  reqSubject,
+} from "../../infra/nats/subjects.ts";
+import { CommandHandler } from "../../services/regional-node/command-handler.ts";
 import { decodeCommandReply } from "../../services/regional-node/command-reply.ts";
+import { DeadLetterPublisher } from "../../services/regional-node/dead-letters.ts";
 import { GroupCommitter } from "../../services/regional-node/group-committer.ts";
+import { JetStreamIntake } from "../../services/regional-node/jetstream-intake.ts";
 import { NodeDb } from "../../services/regional-node/node-db.ts";
 import { PositionRuntime } from "../../services/regional-node/position-runtime.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
@@ -281,5 +296,103 @@ describe("a regional node with a position it cannot rehydrate", () => {
     expect(after.outcome).toBe("accepted");
     await settleTimers();
     expect(escaped).toEqual([]);
+  });
+});
+
+describe("JetStream intake: bounded redelivery", () => {
+  const region = uniqueRegion("rd");
+  const tmp = tempDir("contain-redeliver");
+  let node: RegionalNode;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  let intake: JetStreamIntake | undefined;
+
+  beforeAll(async () => {
+    node = await startRegionalNode(nodeConfig(region, tmp.dir, servers), { jetstreamIntake: false });
+    nc = await connectNats({ servers, name: "containment-redelivery-test" });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+  });
+
+  afterAll(async () => {
+    await intake?.stop();
+    await node?.stop();
+    if (jsm) await deleteRegionStreams(jsm, region);
+    await nc?.close();
+    tmp.remove();
+  });
+
+  it("dead-letters a message that keeps failing at its last delivery, terminates it, and keeps taking commands", async () => {
+    // A consumer made before redelivery was bounded: it gets the bound when the intake starts.
+    const durable = `bounded-${region}`;
+    await jsm.consumers.add(cmdStreamName(region), {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      max_deliver: -1,
+    });
+    // The dead-letter stream takes only exhausted messages: every other dead letter fails to publish
+    // (no stream for its subject), which the handler answers with "retry".
+    const dlq = await jsm.streams.info(dlqStreamName(region));
+    await jsm.streams.update(dlqStreamName(region), {
+      ...dlq.config,
+      subjects: [dlqSubject(region, "redeliveryExhausted")],
+    });
+    const log = pino({ level: "silent" });
+    const handler = new CommandHandler({
+      region,
+      limits: { region, maxPayloadBytes: 64 * 1024, maxJsonDepth: 32 },
+      runtime: node.runtime,
+      dlq: new DeadLetterPublisher(js, region, log),
+      logger: log,
+    });
+    intake = new JetStreamIntake({
+      region,
+      js,
+      jsm,
+      handler,
+      maxInFlight: 100,
+      ackWaitMs: 600_000,
+      durableName: durable,
+      logger: log,
+      maxDeliver: 3,
+      redeliveryBackoff: { initialMs: 50, maxMs: 200 },
+    });
+    await intake.start();
+    expect((await jsm.consumers.info(cmdStreamName(region), durable)).config.max_deliver).toBe(3);
+
+    await publishAll(js, [{ subject: cmdSubject(region, "DC1", "X"), data: "{not json" }]);
+    await waitFor(
+      "the exhausted dead letter",
+      async () => (await streamCount(jsm, dlqStreamName(region))) >= 1,
+    );
+    const [letter] = await readStream(js, dlqStreamName(region), 1);
+    expect(letter?.subject).toBe(`inv.dlq.${region}.redeliveryExhausted`);
+    expect(letter?.data).toMatchObject({
+      reason: "redeliveryExhausted",
+      code: "redeliveryExhausted",
+      details: { deliveries: 3 },
+      intake: { via: "jetstream", streamSequence: 1 },
+      payload: "{not json",
+    });
+    const details = (letter?.data as { details: { lastError: string } } | undefined)?.details;
+    expect(details?.lastError).toMatch(/^dead letter malformedJson\/malformedJson not published: ./);
+    await waitFor("the message to be settled", async () => {
+      const c = await jsm.consumers.info(cmdStreamName(region), durable);
+      return c.num_ack_pending === 0 && c.ack_floor.stream_seq >= 1;
+    });
+
+    // The consumer goes on with the next command.
+    await publishAll(js, [
+      {
+        subject: cmdSubject(region, "DC1", "Y"),
+        data: JSON.stringify(receipt({ region, sku: "Y", key: "y-1" })),
+      },
+    ]);
+    await waitFor(
+      "the next command applied",
+      async () => (await node.store.readStream(positionStreamId({ location: "DC1", sku: "Y" }))).length === 1,
+    );
+    expect(await streamCount(jsm, dlqStreamName(region))).toBe(1);
   });
 });
