@@ -81,6 +81,21 @@ const summary = (v: unknown): string => {
 interface Sent {
   readonly value: Record<string, unknown>;
   readonly key: string;
+  /** What became of it (set once classified). */
+  outcome?: OutcomeClass;
+}
+
+/** A case made concrete: the bytes to send, the command they hold, and what it repeats. */
+interface Prepared {
+  readonly bytes: Uint8Array;
+  readonly value?: Record<string, unknown>;
+  readonly input: string;
+  /** The stream sequence, once published to JetStream. */
+  seq?: number;
+  /** The history entry of this command (new commands only). */
+  readonly sent?: Sent;
+  /** The earlier command a replay repeats. */
+  readonly replayOf?: Sent;
 }
 
 type Classified = { outcome: OutcomeClass; detail: string; code?: string; parkedKey?: string };
@@ -123,6 +138,13 @@ export class IntakeHarness {
     } catch (err) {
       r = { outcome: "unclear", detail: `harness error: ${(err as Error).message}` };
     }
+    // A connection reset may arrive before the exit is seen: give a dying node a moment.
+    for (
+      let i = 0;
+      i < 20 && this.node.process.alive && (r.outcome === "stall" || r.outcome === "crash");
+      i++
+    )
+      await delay(50);
     if (!this.node.process.alive) {
       const exit = this.node.process.exit;
       // A throw after the answer (a timer, a later action) kills the node while the next case runs.
@@ -139,6 +161,8 @@ export class IntakeHarness {
       };
       await this.recover(c.intake === "jetstream" ? prepared.seq : undefined, index, prepared.input);
     }
+    if (prepared.sent) prepared.sent.outcome = r.outcome;
+    if (prepared.replayOf?.outcome === "applied") r = this.checkReplay(r, prepared.replayOf, c);
     this.record(index, c.intake, r, prepared.input);
     this.recent = [
       ...this.recent.slice(-1),
@@ -146,6 +170,25 @@ export class IntakeHarness {
     ];
     if (r.outcome === "parked" && r.parkedKey)
       this.parked.push({ index, intake: c.intake, key: r.parkedKey, input: prepared.input });
+  }
+
+  /**
+   * A repeat of an applied command is a duplicate and stores nothing; the same key with another
+   * payload is a conflict, refused (DESIGN §3.9). Either applied again is a second fact from one.
+   */
+  private checkReplay(r: Classified, earlier: Sent, c: FuzzCase): Classified {
+    if (c.payload.type !== "replay") return r;
+    const conflict = c.payload.conflict;
+    if (!conflict && r.outcome !== "duplicate")
+      return r.outcome === "applied" || r.outcome === "silentlyWrong"
+        ? { outcome: "silentlyWrong", detail: `a repeat of ${earlier.key} was applied again` }
+        : r;
+    if (conflict && (r.outcome === "duplicate" || r.outcome === "applied"))
+      return {
+        outcome: "silentlyWrong",
+        detail: `another payload under the key of ${earlier.key} was ${r.outcome}, not refused as a conflict`,
+      };
+    return r;
   }
 
   private record(index: number, intake: Intake, r: Classified, input: string): void {
@@ -156,21 +199,23 @@ export class IntakeHarness {
       this.findings.push({ index, intake, outcome: r.outcome, input, detail: r.detail });
   }
 
-  private prepare(
-    index: number,
-    c: FuzzCase,
-  ): { bytes: Uint8Array; value?: Record<string, unknown>; input: string; seq?: number } {
+  private prepare(index: number, c: FuzzCase): Prepared {
     const key = `fz-${index}`;
     let value: unknown;
     let label = "";
+    let replayOf: Sent | undefined;
     const p = c.payload;
     if (p.type === "bytes") return { bytes: p.bytes, input: summary(p.bytes) };
     if (p.type === "replay") {
-      const earlier = this.history[this.history.length - Math.min(p.back, this.history.length)];
+      // Repeats of applied commands are the ones whose answer is specified (duplicate or conflict).
+      const applied = this.history.filter((h) => h.outcome === "applied");
+      const pool = applied.length > 0 ? applied : this.history;
+      const earlier = pool[pool.length - Math.min(p.back, pool.length)];
       if (earlier === undefined) {
         value = materialize({ kind: "receiveGoods" }, key);
         label = "replay of nothing: ";
       } else if (p.conflict) {
+        replayOf = earlier;
         const v = structuredClone(earlier.value);
         const q = v.quantity as { value?: unknown } | undefined;
         if (q && typeof q.value === "number") q.value = q.value + 1;
@@ -178,6 +223,7 @@ export class IntakeHarness {
         value = v;
         label = `conflicting replay of ${earlier.key}: `;
       } else {
+        replayOf = earlier;
         value = earlier.value;
         label = `replay of ${earlier.key}: `;
       }
@@ -195,15 +241,19 @@ export class IntakeHarness {
       typeof value === "object" && value !== null && !Array.isArray(value)
         ? (value as Record<string, unknown>)
         : undefined;
-    if (record && p.type === "command")
-      this.history.push({ value: record, key: String(record.idempotencyKey) });
-    return { bytes: te.encode(text), value: record, input: `${label}${summary(value)}` };
+    const sent =
+      record && p.type === "command" ? { value: record, key: String(record.idempotencyKey) } : undefined;
+    if (sent) this.history.push(sent);
+    return {
+      bytes: te.encode(text),
+      ...(record ? { value: record } : {}),
+      input: `${label}${summary(value)}`,
+      ...(sent ? { sent } : {}),
+      ...(replayOf ? { replayOf } : {}),
+    };
   }
 
-  private async send(
-    c: FuzzCase,
-    p: { bytes: Uint8Array; value?: Record<string, unknown>; input: string; seq?: number },
-  ): Promise<Classified> {
+  private async send(c: FuzzCase, p: Prepared): Promise<Classified> {
     switch (c.intake) {
       case "http":
         return this.viaHttp(c, p);
@@ -254,10 +304,7 @@ export class IntakeHarness {
     }
   }
 
-  private async viaHttp(
-    c: FuzzCase,
-    p: { bytes: Uint8Array; value?: Record<string, unknown> },
-  ): Promise<Classified> {
+  private async viaHttp(c: FuzzCase, p: Prepared): Promise<Classified> {
     const isBytes = c.payload.type === "bytes";
     const body = isBytes
       ? p.bytes
@@ -316,7 +363,7 @@ export class IntakeHarness {
     return this.classifyReply(batch.right.outcomes[0] as CommandReply, p.value);
   }
 
-  private async viaRequest(p: { bytes: Uint8Array; value?: Record<string, unknown> }): Promise<Classified> {
+  private async viaRequest(p: Prepared): Promise<Classified> {
     if (p.bytes.length > this.node.maxPayload)
       return { outcome: "unsendable", detail: "", code: "client:maxPayload" };
     let data: unknown;
@@ -447,7 +494,7 @@ export class IntakeHarness {
   }
 
   /** After the last case: parked commands resolved, the relay caught up, the consumer drained, the node alive. */
-  async finish(liveness: () => Promise<string[]>): Promise<void> {
+  async finish(liveness: () => Promise<string[]>, cases: number): Promise<void> {
     const deadline = Date.now() + this.node.parkTimeoutMs * 3 + 10_000;
     for (const p of this.parked) {
       let resolved = false;
@@ -477,7 +524,7 @@ export class IntakeHarness {
         index: -1,
         intake: "end",
         outcome: "stall",
-        input: `event ${stuck.globalPosition} of ${stuck.streamId.slice(0, 80)} (sku of ${sku.length} chars, key ${String(stuck.data.idempotencyKey)})`,
+        input: `event ${stuck.globalPosition} of ${stuck.streamId.slice(0, 80)} (sku of ${sku.length} chars, key ${String(stuck.data.idempotencyKey).slice(0, 40)})`,
         detail: `relay behind: ${evt} of the store's ${head} events are in INV_EVT_<R> after 30 s`,
       });
     }
@@ -502,6 +549,31 @@ export class IntakeHarness {
         outcome: "stall",
         input: "known good command",
         detail: problem,
+      });
+    // A poison message is dead-lettered once, not once per delivery.
+    const letters = new Map<number, number>();
+    for (const d of this.node.deadLetters) {
+      const seq = d.intake?.streamSequence;
+      if (typeof seq === "number") letters.set(seq, (letters.get(seq) ?? 0) + 1);
+    }
+    for (const [seq, n] of letters)
+      if (n > 1)
+        this.findings.push({
+          index: -1,
+          intake: "end",
+          outcome: "silentlyWrong",
+          input: `stream sequence ${seq}`,
+          detail: `dead-lettered ${n} times`,
+        });
+    // Bounded logs: a warning per refused input is fine, a loop that logs per retry is not.
+    const bound = 10 * cases + 1_000;
+    if (this.node.process.stderrLines > bound)
+      this.findings.push({
+        index: -1,
+        intake: "end",
+        outcome: "stall",
+        input: "",
+        detail: `the node logged ${this.node.process.stderrLines} lines (${this.node.process.stderrBytes} bytes) for ${cases} cases (bound ${bound})`,
       });
   }
 }

@@ -77,7 +77,7 @@ describe("fuzz: hostile and careless input through every intake of a running nod
       const cases = fc.sample(fuzzCaseArb(node.region, node.otherRegion), { seed: SEED, numRuns: RUNS });
       const harness = new IntakeHarness(node);
       for (const [i, c] of cases.entries()) await harness.run(i, c);
-      await harness.finish(liveness);
+      await harness.finish(liveness, cases.length);
       const report = harness.report();
       const header = `fuzz of the node's intakes: ${RUNS} cases, FUZZ_SEED=${SEED}, log lines ${node.process.stderrLines} (${node.process.stderrBytes} bytes)`;
       console.log(formatReport(report, header));
