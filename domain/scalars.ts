@@ -81,9 +81,10 @@ const hex = (c: number): string => `U+${c.toString(16).toUpperCase().padStart(4,
  * subject, key and message made from it fits the server's limits.
  */
 export const idProblem = (s: string, maxBytes: number): string | undefined => {
-  if (s.trim().length === 0) return "a non-empty string";
+  if (isId(s, maxBytes)) return undefined;
   // A UTF-16 unit is at least one byte: a too long string is refused before it is scanned.
   if (s.length > maxBytes) return `at most ${maxBytes} bytes in UTF-8 (got ${s.length} characters)`;
+  if (s.trim().length === 0) return "a non-empty string";
   const bytes = utf8Bytes(s);
   if (bytes > maxBytes) return `at most ${maxBytes} bytes in UTF-8 (got ${bytes} bytes)`;
   const lone = LONE_SURROGATE.exec(s);
@@ -91,7 +92,35 @@ export const idProblem = (s: string, maxBytes: number): string | undefined => {
     return `well-formed Unicode (lone surrogate ${hex(lone[0].charCodeAt(0))} at index ${lone.index})`;
   const control = CONTROL.exec(s);
   if (control) return `no control characters (${hex(control[0].charCodeAt(0))} at index ${control.index})`;
-  return undefined;
+  return "non-empty, well-formed Unicode without control characters"; // (isId and the above agree)
+};
+
+/**
+ * The rules of `idProblem` in one pass without allocation (every field of every command goes
+ * through it); `idProblem` finds the words only for what fails.
+ */
+const isId = (s: string, maxBytes: number): boolean => {
+  if (s.length === 0 || s.length > maxBytes) return false;
+  let bytes = 0;
+  let printable = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c < 0x20 || c === 0x7f) return false;
+      if (c !== 0x20) printable = true;
+      bytes += 1;
+    } else if (c < 0xa0)
+      return false; // C1 controls
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      const d = c <= 0xdbff && i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (d < 0xdc00 || d > 0xdfff) return false;
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  // Only whitespace beyond ASCII (no-break spaces, ideographic space) is left to `trim` to judge.
+  return bytes <= maxBytes && (printable || s.trim().length > 0);
 };
 
 /** An id of one of the kinds of `ID_LIMITS`. */

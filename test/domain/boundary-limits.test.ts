@@ -22,7 +22,7 @@ import {
   NATS_MAX_PAYLOAD_BYTES,
 } from "../../domain/limits.ts";
 import { defaultEnv } from "../../domain/position.decider.ts";
-import { timestampProblem, utf8Bytes } from "../../domain/scalars.ts";
+import { SkuC, timestampProblem, utf8Bytes } from "../../domain/scalars.ts";
 import {
   atpBucketName,
   atpReservationsBucketName,
@@ -123,6 +123,25 @@ describe("ids: well-formed, without control characters, within their byte limits
     );
     const e = errorAt(wire(receive(1), { position: { ...POS, sku: "😀".repeat(33) } }), "position.sku");
     expect(e.message).toContain("(got 132 bytes)");
+  });
+});
+
+describe("the id rule, against a reference", () => {
+  // String.prototype.isWellFormed exists on Node 20; lib ES2023 does not type it.
+  const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+  const reference = (s: string, max: number) =>
+    s.trim().length > 0 && wellFormed(s) && !/\p{Cc}/u.test(s) && Buffer.byteLength(s) <= max;
+  const codeUnit = fc.oneof(
+    fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    fc.constantFrom("a", " ", "\u00a0", "\u3000", "😀", "\ud800", "\udc00", "\u0085", "\u007f"),
+  );
+  it("property: SkuC accepts exactly the non-blank, well-formed strings without controls of at most 128 bytes", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: codeUnit, maxLength: 140 }), (s) => {
+        expect(E.isRight(SkuC.decode(s)), JSON.stringify(s)).toBe(reference(s, ID_LIMITS.sku));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
