@@ -14,6 +14,12 @@
  * when `now − syncedAt` exceeds the threshold (or it was never in sync). Measured on nats-server
  * 2.9: while a leaf link is down `mirror.lag` stays 0 and only `mirror.active` grows, and a mirror
  * resumes up to ~10 s after its origin went away, so `active` is the signal, not `lag`.
+ *
+ * A current mirror says nothing about what the region committed and has not published yet: each
+ * node reports its store head and what its relay has acknowledged (`RegionRelayReport`). While the
+ * relay is behind, the region's figures are complete only as of the first event it has not published
+ * (`completeAsOf`), whatever the mirror says: a region whose relay is behind longer than the threshold
+ * is stale.
  */
 import type { CanonicalEvent, Lifecycle } from "../domain/canonical-event.ts";
 
@@ -142,6 +148,20 @@ export interface RegionObservation {
   readonly mirrorLastSeq?: number;
   /** Mirror messages the global projector has not acknowledged yet. */
   readonly consumerPending?: number;
+  /** The region's node's own report (absent when the region runs no node that reports). */
+  readonly relay?: RegionRelayReport;
+}
+
+/** What a region's node says about its store and its relay (see services/regional-node/node-status.ts). */
+export interface RegionRelayReport {
+  /** When the node made the report (ms). */
+  readonly at: number;
+  /** Highest global position committed to the region's event store. */
+  readonly storeHead: number;
+  /** Every event up to here is published to the region's event stream. */
+  readonly relayAcked: number;
+  /** Everything committed before this time (ms) is published (`at` when the relay is caught up). */
+  readonly completeAsOf: number;
 }
 
 /** Everything the origin had at `at` is in the mirror up to stream sequence `target`. */
@@ -166,6 +186,7 @@ export interface RegionFreshnessState {
   readonly mirrorActiveAgoMs?: number;
   readonly consumerPending?: number;
   readonly observedAt?: number;
+  readonly relay?: RegionRelayReport;
   /** Healthy observations whose target the projector has not reached yet (oldest first). */
   readonly markers: readonly SyncMarker[];
   /** Latest time (ms) as of which everything the region had is applied here. */
@@ -183,6 +204,10 @@ export interface RegionFreshness {
   readonly mirrorLag?: number;
   readonly mirrorActiveAgoMs?: number;
   readonly consumerPending?: number;
+  /** Committed in the region's store and not yet published by its relay (from the node's report). */
+  readonly relayLagEvents?: number;
+  /** How long the relay has been behind the store head (0 when caught up). */
+  readonly relayLagMs?: number;
   /** The region's figures are known complete as of this time. */
   readonly asOf?: string;
   readonly stalenessMs?: number;
@@ -270,6 +295,7 @@ export const observeRegion = (
     ...(o.mirrorLag !== undefined ? { mirrorLag: o.mirrorLag } : {}),
     ...(o.mirrorActiveAgoMs !== undefined ? { mirrorActiveAgoMs: o.mirrorActiveAgoMs } : {}),
     ...(o.consumerPending !== undefined ? { consumerPending: o.consumerPending } : {}),
+    ...(o.relay !== undefined ? { relay: o.relay } : {}),
     observedAt: o.at,
     markers,
   });
@@ -288,7 +314,17 @@ export const freshnessOf = (s: RegionFreshnessState, now: number, thresholdMs: n
     reasons.push(`hub mirror silent for ${s.mirrorActiveAgoMs} ms`);
   if (s.consumerPending !== undefined && s.consumerPending > 0)
     reasons.push(`${s.consumerPending} mirrored events not yet applied`);
-  const stalenessMs = s.syncedAt === undefined ? undefined : Math.max(0, now - s.syncedAt);
+  // The mirror may be current while the relay has not published what the store committed.
+  const relayLagEvents = s.relay ? Math.max(0, s.relay.storeHead - s.relay.relayAcked) : undefined;
+  const relayBehind = relayLagEvents !== undefined && relayLagEvents > 0;
+  const relayLagMs = s.relay ? (relayBehind ? Math.max(0, now - s.relay.completeAsOf) : 0) : undefined;
+  if (relayBehind)
+    reasons.push(
+      `relay ${relayLagEvents} events behind the store head for ${Math.round((relayLagMs ?? 0) / 1000)} s`,
+    );
+  const syncedAt =
+    s.syncedAt !== undefined && relayBehind ? Math.min(s.syncedAt, s.relay!.completeAsOf) : s.syncedAt;
+  const stalenessMs = syncedAt === undefined ? undefined : Math.max(0, now - syncedAt);
   const stale = stalenessMs === undefined || stalenessMs > thresholdMs;
   if (s.syncedAt === undefined) reasons.push("never in sync with the hub yet");
   const lastEventAgeMs = s.lastRecordedTime === undefined ? undefined : now - Date.parse(s.lastRecordedTime);
@@ -302,7 +338,8 @@ export const freshnessOf = (s: RegionFreshnessState, now: number, thresholdMs: n
     ...(s.mirrorLag !== undefined ? { mirrorLag: s.mirrorLag } : {}),
     ...(s.mirrorActiveAgoMs !== undefined ? { mirrorActiveAgoMs: s.mirrorActiveAgoMs } : {}),
     ...(s.consumerPending !== undefined ? { consumerPending: s.consumerPending } : {}),
-    ...(s.syncedAt !== undefined ? { asOf: iso(s.syncedAt) } : {}),
+    ...(relayLagEvents !== undefined ? { relayLagEvents, relayLagMs } : {}),
+    ...(syncedAt !== undefined ? { asOf: iso(syncedAt) } : {}),
     ...(stalenessMs !== undefined ? { stalenessMs } : {}),
     stale,
     reasons: stale ? reasons : [],

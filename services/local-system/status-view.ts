@@ -63,6 +63,7 @@ export const renderBanner = (
     "  EVENTS    committed to the region's event store      RELAYED   of those, published to INV_EVT_<R>",
     "  PROJ.LAG  events not yet in the regional ATP model   HUB VIEW  freshness of the region in the global view",
     "  DEAD LETTERS  commands refused into INV_DLQ_<R>, by reason; the new ones are spelled out below the table",
+    "  OUTBOX    transfers a region derived and has not yet handed to the destination region (waiting, oldest age)",
     "  ATP       available to promise per DC, region and in total, as the API answers it (* = region stale)",
     "  POSTINGS  events booked into each ERP: acknowledged, waiting, retrying after an error, dead-lettered",
     "",
@@ -109,7 +110,23 @@ interface RegionFigures {
   deadLetters: Record<string, number>;
   deadTotal: number;
   latestDead: { reason: string; code: string; message: string; where: string }[];
+  /** The transfer outbox per destination region, only where something waits or delivery fails. */
+  outbox: string;
 }
+
+/** `us 12 (oldest 40s, backing off)`, per destination; `-` when nothing waits. */
+const outboxText = (
+  status: ReadonlyArray<{ destination: string; depth: number; oldestAgeMs: number; state: string }>,
+): string => {
+  const waiting = status.filter((s) => s.depth > 0 || s.state === "backingOff");
+  if (waiting.length === 0) return "-";
+  return waiting
+    .map(
+      (s) =>
+        `${s.destination} ${fmt(s.depth)} (oldest ${Math.round(s.oldestAgeMs / 1000)}s${s.state === "backingOff" ? ", backing off" : ""})`,
+    )
+    .join("; ");
+};
 
 export class StatusView {
   private readonly startedAt = Date.now();
@@ -185,6 +202,7 @@ export class StatusView {
       deadLetters,
       deadTotal,
       latestDead,
+      outbox: outboxText(p.node.relay.outbox.status()),
     };
   }
 
@@ -224,13 +242,13 @@ export class StatusView {
     const freshness = new Map(sys.global.freshness(now).map((f) => [f.region, f]));
     const figures = await Promise.all(sys.regions.map((r) => this.regionFigures(r)));
     lines.push(
-      `${pad("REGION", 8)}${lpad("EVENTS", 9)}${lpad("RELAYED", 9)}${lpad("PROJ.LAG", 10)}  ${pad("HUB VIEW", 22)}DEAD LETTERS (INV_DLQ)`,
+      `${pad("REGION", 8)}${lpad("EVENTS", 9)}${lpad("RELAYED", 9)}${lpad("PROJ.LAG", 10)}  ${pad("HUB VIEW", 22)}${pad("OUTBOX", 14)}DEAD LETTERS (INV_DLQ)`,
     );
     for (const f of figures) {
       const fr = freshness.get(f.region);
       const hub = fr
         ? fr.stale
-          ? `STALE ${Math.round((fr.stalenessMs ?? 0) / 1000)}s (${fr.link})`
+          ? `STALE ${Math.round((fr.stalenessMs ?? 0) / 1000)}s (${fr.relayLagEvents ? `relay ${fmt(fr.relayLagEvents)} behind` : fr.link})`
           : `fresh, link ${fr.link}`
         : "?";
       const dead =
@@ -240,7 +258,7 @@ export class StatusView {
               .map(([r, n]) => `${r} ${n}`)
               .join(", ")}`;
       lines.push(
-        `${pad(f.region, 8)}${lpad(fmt(f.committed), 9)}${lpad(fmt(f.relayed), 9)}${lpad(fmt(f.projectorPending), 10)}  ${pad(hub, 22)}${dead}`,
+        `${pad(f.region, 8)}${lpad(fmt(f.committed), 9)}${lpad(fmt(f.relayed), 9)}${lpad(fmt(f.projectorPending), 10)}  ${pad(hub, 22)}${pad(f.outbox, 14)}${dead}`,
       );
     }
     // New dead letters by region and reason, with the latest one as the example.

@@ -7,7 +7,9 @@
  *
  * Freshness per region comes from a probe every `probeIntervalMs`: the hub asks the region's
  * JetStream API over the leaf link (the path the mirror uses; a failure means the link is down), reads
- * the mirror's `lag` and `active` from the hub stream info and the consumer's pending count.
+ * the mirror's `lag` and `active` from the hub stream info and the consumer's pending count, and the
+ * node's own report from the region's KV `node_status_<r>` (its store head against what its relay
+ * has published): a region whose relay is behind is stale even when the mirror is current.
  */
 import {
   type JetStreamManager,
@@ -23,7 +25,7 @@ import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { gauge } from "../../infra/metrics.ts";
 import { ensureHubMirrors, type HubMirrorOptions } from "../../infra/nats/streams.ts";
-import { evtStreamName } from "../../infra/nats/subjects.ts";
+import { evtStreamName, nodeStatusBucketName } from "../../infra/nats/subjects.ts";
 import { HUB_DOMAIN } from "../../infra/nats/topology.ts";
 import { GLOBAL_ATP_BUCKET, globalAtpKey } from "../../projections/atp-keys.ts";
 import {
@@ -38,8 +40,10 @@ import {
   type RegionFreshness,
   type RegionFreshnessState,
   type RegionLinkState,
+  type RegionRelayReport,
   viewOfSku,
 } from "../../projections/global-atp.projection.ts";
+import { NODE_STATUS_KEY, type NodeStatusReport } from "../regional-node/node-status.ts";
 import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
 import { observeProjectionLatency, projectionMetrics } from "./projection-metrics.ts";
 
@@ -76,6 +80,7 @@ export interface GlobalQueryOptions {
 const te = new TextEncoder();
 const td = new TextDecoder();
 const NANOS_PER_MS = 1_000_000;
+const STATUS_RECHECK_MS = 5_000;
 
 const metrics = {
   ...projectionMetrics,
@@ -117,6 +122,9 @@ export class GlobalProjector {
   private readonly listeners = new Set<(sku: string) => void>();
   private readonly loops: ConsumerLoop[] = [];
   private readonly regionJsm = new Map<string, JetStreamManager>();
+  private readonly statusKv = new Map<string, KV>();
+  /** Regions whose status bucket was not there, until when (ms) not to ask again. */
+  private readonly statusMissing = new Map<string, number>();
   private kv: KV | undefined;
   private hubJsm: JetStreamManager | undefined;
   /** Like `hubJsm`, with the probe's short timeout (a probe must not stall while the hub is away). */
@@ -322,15 +330,42 @@ export class GlobalProjector {
     }
   }
 
+  /** The region's node's report of its store head and relay, undefined when it cannot be read. */
+  private async relayReportOf(region: string, timeoutMs: number): Promise<RegionRelayReport | undefined> {
+    try {
+      let kv = this.statusKv.get(region);
+      if (!kv) {
+        // A region without a reporting node (or unreachable) is asked again only now and then.
+        if ((this.statusMissing.get(region) ?? 0) > Date.now()) return undefined;
+        this.statusMissing.set(region, Date.now() + STATUS_RECHECK_MS);
+        kv = await new Kvm(jetstream(this.opts.nc, { domain: region, timeout: timeoutMs })).open(
+          nodeStatusBucketName(region),
+        );
+        this.statusKv.set(region, kv);
+        this.statusMissing.delete(region);
+      }
+      const entry = await kv.get(NODE_STATUS_KEY);
+      if (!entry || entry.length === 0) return undefined;
+      const r = entry.json<NodeStatusReport>();
+      const at = Date.parse(r.at);
+      const completeAsOf = Date.parse(r.completeAsOf);
+      if (!Number.isFinite(at) || !Number.isFinite(completeAsOf)) return undefined;
+      return { at, storeHead: r.storeHead, relayAcked: r.relayAcked, completeAsOf };
+    } catch {
+      return undefined;
+    }
+  }
+
   private async probe(): Promise<void> {
     const timeoutMs = this.opts.probeTimeoutMs ?? 1_000;
     await Promise.all(
       this.regions.map(async (region) => {
         const stream = evtStreamName(region);
-        const [link, info, consumer] = await Promise.all([
+        const [link, info, consumer, relay] = await Promise.all([
           this.linkOf(region, timeoutMs),
           this.probeJsm!.streams.info(stream).catch(() => undefined),
           this.probeJsm!.consumers.info(stream, this.durable).catch(() => undefined),
+          this.relayReportOf(region, timeoutMs),
         ]);
         const mirror = info?.mirror;
         const at = Date.now();
@@ -342,6 +377,7 @@ export class GlobalProjector {
             ? { mirrorActiveAgoMs: Math.round(mirror.active / NANOS_PER_MS) }
             : {}),
           ...(consumer ? { consumerPending: consumer.num_pending + consumer.num_ack_pending } : {}),
+          ...(relay ? { relay } : {}),
         });
         this.fresh.set(region, next);
         metrics.linkUp.set({ region }, link === "up" ? 1 : 0);
