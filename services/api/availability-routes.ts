@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import * as t from "io-ts";
+import { idJsonSchema } from "../../domain/limits.ts";
 import { RegionC, SkuC, timestampProblem } from "../../domain/scalars.ts";
 import { badRequest, decodeOr400 } from "../../infra/http/http-server.ts";
 import { DEFAULT_TIME_PHASED_CONFIG } from "../../projections/time-phased-atp.ts";
@@ -171,7 +172,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
         summary: "Availability (ATP) of one SKU per location, region and in total, with freshness",
         tags: ["availability"],
         security: [{ apiKey: [] }],
-        params: { type: "object", properties: { sku: { type: "string" } }, required: ["sku"] },
+        params: { type: "object", properties: { sku: idJsonSchema("sku") }, required: ["sku"] },
         querystring: {
           type: "object",
           properties: {
@@ -237,7 +238,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
           "Time-phased ATP of one SKU: by day over the horizon, in total and per location (transfers at their ETA, open PO lines at their date)",
         tags: ["availability"],
         security: [{ apiKey: [] }],
-        params: { type: "object", properties: { sku: { type: "string" } }, required: ["sku"] },
+        params: { type: "object", properties: { sku: idJsonSchema("sku") }, required: ["sku"] },
         querystring: {
           type: "object",
           properties: { region: { type: "string", description: "comma-separated region filter" } },
@@ -297,7 +298,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
           type: "object",
           required: ["skus"],
           properties: {
-            skus: { type: "array", items: { type: "string" }, maxItems: maxSkus },
+            skus: { type: "array", items: idJsonSchema("sku"), maxItems: maxSkus },
             regions: { type: "array", items: { type: "string" } },
             date: { type: "string", description: "YYYY-MM-DD" },
           },
