@@ -105,6 +105,8 @@ export class Relay {
   private unsubscribe: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private current: Promise<void> | undefined;
+  /** Cuts a backoff short on stop. */
+  private readonly abort = new AbortController();
   /** Highest global position the store told us about. */
   private known = 0;
   private ackedThrough = 0;
@@ -186,6 +188,7 @@ export class Relay {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort(new Error("relay stopped"));
     this.unsubscribe?.();
     this.reader.stop();
     this.wake?.();
@@ -231,6 +234,7 @@ export class Relay {
             minTimeout: this.o.backoff?.minMs ?? 100,
             maxTimeout: this.o.backoff?.maxMs ?? 5_000,
             randomize: true,
+            signal: this.abort.signal,
             onFailedAttempt: (err) => {
               if (this.stopped) throw err; // no retry after stop
               this.log.warn(

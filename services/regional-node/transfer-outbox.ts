@@ -74,6 +74,8 @@ interface Lane {
   wake?: () => void;
   pending: boolean;
   loop?: Promise<void>;
+  /** The delivery attempt in progress (stop waits for it: it writes to node.db). */
+  attempt?: Promise<void>;
 }
 
 const IDLE_RECHECK_MS = 5_000;
@@ -162,6 +164,7 @@ export class TransferOutbox {
     this.abort.abort(new Error("transfer outbox stopped"));
     for (const lane of this.lanes.values()) lane.wake?.();
     await Promise.all([...this.lanes.values()].map((l) => l.loop));
+    await Promise.all([...this.lanes.values()].map((l) => l.attempt?.catch(() => {})));
     for (const w of this.drainWaiters.splice(0)) w();
   }
 
@@ -197,7 +200,7 @@ export class TransferOutbox {
       }
       lane.pending = false;
       try {
-        await pRetry(() => this.deliverAll(lane), {
+        await pRetry(() => (lane.attempt = this.deliverAll(lane)), {
           forever: true,
           factor: 2,
           minTimeout: this.minMs,
@@ -205,6 +208,7 @@ export class TransferOutbox {
           randomize: true,
           signal: this.abort.signal,
           onFailedAttempt: (err) => {
+            if (this.stopped) throw err;
             lane.state = "backingOff";
             lane.failures = err.attemptNumber;
             lane.lastError = err.message;
