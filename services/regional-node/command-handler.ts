@@ -18,7 +18,6 @@ import type { Logger } from "pino";
 import type { Command } from "../../domain/commands.ts";
 import { LogLimiter } from "../../infra/logging.ts";
 import { counter } from "../../infra/metrics.ts";
-import { cmdSubject } from "../../infra/nats/subjects.ts";
 import { type IntakeLimits, type Parsed, parseCommandBytes, parseCommandValue } from "./command-intake.ts";
 import type { CommandReply } from "./command-reply.ts";
 import { commandDeadLetterId, contextOf, type DeadLetter, type DeadLetterPublisher } from "./dead-letters.ts";
@@ -208,7 +207,8 @@ export class CommandHandler {
     }
     const command = parsed.command;
     if (meta.subject !== undefined && meta.via === "jetstream") {
-      const expected = cmdSubject(command.position.region, command.position.location, command.position.sku);
+      // Built by the intake, where an id that cannot be encoded is a dead letter rather than a throw.
+      const expected = parsed.subject;
       if (meta.subject !== expected) {
         const dl = this.o.dlq.build({
           reason: "subjectMismatch",
