@@ -167,10 +167,10 @@ export const boundedArrayC = <C extends t.Mixed>(
 };
 
 const quantity = (name: string, min: number): t.Type<number, number, unknown> =>
-  checked<number>(`${name} of at most ${MAX_QUANTITY}`, (u) => {
-    if (!isInt(u) || u < min) return `${name} of at most ${MAX_QUANTITY}`;
-    return Math.abs(u) > MAX_QUANTITY ? `at most ${MAX_QUANTITY} in magnitude (limits.ts)` : undefined;
-  });
+  refined<number>(
+    `${name} of at most ${MAX_QUANTITY}`,
+    (u): u is number => isInt(u) && u >= min && u <= MAX_QUANTITY,
+  );
 
 /** A movement's size in its unit: 1 ..= MAX_QUANTITY. */
 export const MovementAmountC = quantity("a positive integer", 1);
