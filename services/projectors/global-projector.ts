@@ -86,6 +86,11 @@ const metrics = {
   ...projectionMetrics,
   mirrorLag: gauge("stockline_hub_mirror_lag", "Messages the hub mirror of a region is behind", ["region"]),
   linkUp: gauge("stockline_hub_link_up", "1 when the hub reaches the region's JetStream", ["region"]),
+  relayLag: gauge(
+    "stockline_hub_relay_lag_events",
+    "Events committed in the region's store that its relay has not published (the node's report)",
+    ["region"],
+  ),
   staleness: gauge(
     "stockline_global_staleness_seconds",
     "Time since a region was last in sync with the hub",
@@ -382,6 +387,7 @@ export class GlobalProjector {
         this.fresh.set(region, next);
         metrics.linkUp.set({ region }, link === "up" ? 1 : 0);
         if (mirror) metrics.mirrorLag.set({ region }, mirror.lag);
+        if (relay) metrics.relayLag.set({ region }, Math.max(0, relay.storeHead - relay.relayAcked));
         if (next.syncedAt !== undefined) metrics.staleness.set({ region }, (at - next.syncedAt) / 1000);
       }),
     );

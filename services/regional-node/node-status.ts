@@ -9,10 +9,17 @@ import { jetstream, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { gauge } from "../../infra/metrics.ts";
 import { nodeStatusBucketName } from "../../infra/nats/subjects.ts";
 import type { Relay } from "./relay.ts";
 
 export const NODE_STATUS_KEY = "node";
+
+const relayBehind = gauge(
+  "stockline_node_relay_behind_seconds",
+  "How long the relay has been behind the store head (0 when caught up)",
+  ["region"],
+);
 
 export interface NodeStatusReport {
   readonly region: string;
@@ -91,6 +98,10 @@ export class NodeStatusPublisher {
   private async publish(): Promise<void> {
     try {
       const report = await nodeStatusReport(this.o.region, this.o.relay);
+      relayBehind.set(
+        { region: this.o.region },
+        Math.max(0, Date.parse(report.at) - Date.parse(report.completeAsOf)) / 1000,
+      );
       await this.kv!.put(NODE_STATUS_KEY, JSON.stringify(report));
       if (this.failing) this.o.logger.info({ region: this.o.region }, "node status reported again");
       this.failing = false;
