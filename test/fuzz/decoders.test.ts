@@ -21,14 +21,23 @@ import {
 } from "../../domain/position.decider.ts";
 import { UnitMasterC } from "../../domain/units.ts";
 import { ConfigError } from "../../infra/config/config-loading.ts";
-import { NodeConfigFileC, resolveNodeConfig } from "../../infra/config/node-config.ts";
-import { parseCmdSubject, parseDlqSubject, parseEvtSubject } from "../../infra/nats/subjects.ts";
+import { type NodeConfig, NodeConfigFileC, resolveNodeConfig } from "../../infra/config/node-config.ts";
+import {
+  cmdStreamName,
+  cmdWildcard,
+  dlqStreamName,
+  evtStreamName,
+  parseCmdSubject,
+  parseDlqSubject,
+  parseEvtSubject,
+  reqSubject,
+} from "../../infra/nats/subjects.ts";
 import {
   parseGlobalAtpKey,
   parseRegionalAtpKey,
   parseRegionalReservationKey,
 } from "../../projections/atp-keys.ts";
-import { ApiConfigFileC, resolveApiConfig } from "../../services/api/api-config.ts";
+import { type ApiConfig, ApiConfigFileC, resolveApiConfig } from "../../services/api/api-config.ts";
 import { positionOfReservationId, reservationIdFor } from "../../services/api/reservation-ids.ts";
 import { PlaceReservationBodyC } from "../../services/api/reservation-service.ts";
 import {
@@ -38,7 +47,12 @@ import {
 } from "../../services/dead-letters/command-dead-letters.ts";
 import { parseCommandBytes } from "../../services/regional-node/command-intake.ts";
 import { decodeCommandReply } from "../../services/regional-node/command-reply.ts";
-import { acceptedCommandProblems } from "./boundary-rules.ts";
+import {
+  acceptedCommandProblems,
+  controlLineBytes,
+  NATS_CONTROL_LINE,
+  NATS_MAX_PAYLOAD,
+} from "./boundary-rules.ts";
 import { materialize, mutatedCommand } from "./command-arbitraries.ts";
 import { hostileBytes, hostileId, hostileNumber, hostileTimestamp } from "./hostile-values.ts";
 
@@ -62,9 +76,40 @@ const command = mutatedCommand(REGION, "fzy").map((p) =>
   p.type === "command" ? materialize(p.value, "k-1") : undefined,
 );
 
+/** Region ids as a deployment might write them: plain, long, or not a region at all. */
+const regionish = fc.oneof(
+  fc.constantFrom("eu", "us-east-1", "fzz"),
+  fc.integer({ min: 30, max: 5_000 }).map((n) => "r".repeat(n)),
+  hostileId,
+);
+
+/** Configuration files of a node and of the API, some fields hostile. */
+const configs: fc.Arbitrary<unknown> = fc.oneof(
+  fc.record(
+    {
+      region: regionish,
+      nats: fc.record({
+        servers: fc.array(fc.oneof(hostileId, fc.constant("nats://127.0.0.1:4222")), { maxLength: 2 }),
+      }),
+      intake: fc.record(
+        { maxInFlight: hostileNumber, maxPayloadBytes: hostileNumber, ackWaitMs: hostileNumber },
+        { requiredKeys: [] },
+      ),
+      parkTimeoutMs: hostileNumber,
+      defaultReservationTtlSeconds: hostileNumber,
+    },
+    { requiredKeys: ["region"] },
+  ),
+  fc.record({
+    regions: fc.array(regionish, { maxLength: 3 }),
+    apiKeys: fc.constant([{ name: "shop", key: "k", roles: ["commerce"] }]),
+  }),
+);
+
 /** Objects shaped like what the decoders expect, and anything else. */
 const anyInput: fc.Arbitrary<unknown> = fc.oneof(
   command,
+  configs,
   fc.anything({ maxDepth: 4 }),
   fc.jsonValue({ maxDepth: 4 }),
   fc.dictionary(
@@ -119,10 +164,25 @@ describe("decoders answer a value or clear errors, never a throw", () => {
     fc.assert(
       fc.property(anyInput, (u) => {
         for (const resolve of [resolveNodeConfig, resolveApiConfig] as Array<(raw: unknown) => unknown>) {
+          let config: unknown;
           try {
-            resolve(u);
+            config = resolve(u);
           } catch (err) {
             expect(err).toBeInstanceOf(ConfigError);
+            continue;
+          }
+          // What a configuration names becomes stream names and subjects at start.
+          const regions =
+            resolve === resolveNodeConfig ? [(config as NodeConfig).region] : (config as ApiConfig).regions;
+          for (const r of regions) {
+            for (const name of [
+              cmdStreamName(r),
+              evtStreamName(r),
+              dlqStreamName(r),
+              reqSubject(r),
+              cmdWildcard(r),
+            ])
+              expect(controlLineBytes(name)).toBeLessThanOrEqual(NATS_CONTROL_LINE);
           }
         }
       }),
@@ -199,8 +259,11 @@ describe("what a decoder accepts can be encoded and decided", () => {
           recordedTime: "2024-05-01T10:00:00.000Z",
         });
         for (const e of events) {
-          const d = decodeCanonicalEvent(JSON.parse(JSON.stringify(e)));
+          const json = JSON.stringify(e);
+          const d = decodeCanonicalEvent(JSON.parse(json));
           expect(E.isRight(d) ? [] : d.left.map((x) => x.message)).toEqual([]);
+          // The relay publishes it as one message.
+          expect(Buffer.byteLength(json)).toBeLessThanOrEqual(NATS_MAX_PAYLOAD);
         }
       }),
       OPTIONS,

@@ -119,7 +119,13 @@ export class IntakeHarness {
   private readonly counts = Object.fromEntries(INTAKES.map((i) => [i, {}])) as RunReport["counts"];
   private readonly codes = new Map<string, number>();
   private readonly findings: Finding[] = [];
-  private readonly parked: Array<{ index: number; intake: Intake; key: string; input: string }> = [];
+  private readonly parked: Array<{
+    index: number;
+    intake: Intake;
+    key: string;
+    input: string;
+    value: Record<string, unknown> | undefined;
+  }> = [];
   private restarts = 0;
   private recent: string[] = [];
 
@@ -169,7 +175,13 @@ export class IntakeHarness {
       `case ${index} via ${c.intake}: ${prepared.input.slice(0, 300)}`,
     ];
     if (r.outcome === "parked" && r.parkedKey)
-      this.parked.push({ index, intake: c.intake, key: r.parkedKey, input: prepared.input });
+      this.parked.push({
+        index,
+        intake: c.intake,
+        key: r.parkedKey,
+        input: prepared.input,
+        value: prepared.value,
+      });
   }
 
   /**
@@ -493,24 +505,53 @@ export class IntakeHarness {
     throw new Error("the node does not come back after a crash");
   }
 
+  /**
+   * What became of a parked command once it left the park: applied, dead-lettered, or a duplicate of
+   * a delivery already applied (same position, source system and sequence: DESIGN §3.12), which is
+   * rightly neither stored nor dead-lettered. Undefined while it is parked or unaccounted.
+   */
+  private parkedOutcome(key: string, value: Record<string, unknown> | undefined): string | undefined {
+    if (this.node.eventsOf(key).length > 0) return "applied";
+    if (this.node.deadLetters.some((d) => d.context?.idempotencyKey === key && d.applied !== true))
+      return "deadLettered";
+    if (this.node.stillParked(key)) return undefined;
+    const pos = value?.position as { location?: unknown; sku?: unknown } | undefined;
+    const src = value?.source as { system?: unknown; sequence?: unknown } | undefined;
+    const same = this.node.allEvents().some((e) => {
+      const p = e.data.position as { location?: unknown; sku?: unknown };
+      const s = e.data.source as { system?: unknown; sequence?: unknown };
+      return (
+        p.location === pos?.location &&
+        p.sku === pos?.sku &&
+        s.system === src?.system &&
+        s.sequence === src?.sequence
+      );
+    });
+    return same ? "duplicateSequence" : undefined;
+  }
+
   /** After the last case: parked commands resolved, the relay caught up, the consumer drained, the node alive. */
   async finish(liveness: () => Promise<string[]>, cases: number): Promise<void> {
     const deadline = Date.now() + this.node.parkTimeoutMs * 3 + 10_000;
     for (const p of this.parked) {
-      let resolved = false;
-      while (!resolved && Date.now() < deadline) {
-        resolved =
-          this.node.eventsOf(p.key).length > 0 ||
-          this.node.deadLetters.some((d) => d.context?.idempotencyKey === p.key && d.applied !== true);
-        if (!resolved) await delay(100);
+      let resolved: string | undefined;
+      while (resolved === undefined && Date.now() < deadline) {
+        resolved = this.parkedOutcome(p.key, p.value);
+        if (resolved === undefined) await delay(100);
       }
-      if (!resolved)
+      this.codes.set(
+        `afterPark:${resolved ?? "none"}`,
+        (this.codes.get(`afterPark:${resolved ?? "none"}`) ?? 0) + 1,
+      );
+      if (resolved === undefined)
         this.findings.push({
           index: p.index,
           intake: p.intake,
           outcome: "lost",
           input: p.input,
-          detail: "parked, then neither applied nor dead-lettered after the park timeout",
+          detail: this.node.stillParked(p.key)
+            ? `still parked ${this.node.parkTimeoutMs * 3 + 10_000} ms after, with a park timeout of ${this.node.parkTimeoutMs} ms`
+            : "parked, then neither applied, nor a duplicate of an applied sequence, nor dead-lettered",
         });
     }
     const until = Date.now() + 30_000;

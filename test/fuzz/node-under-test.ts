@@ -136,6 +136,10 @@ export interface NodeUnderTest {
   /** Reads new events from the store; returns the events stored under `key` so far. */
   eventsOf(key: string): StoredEvent[];
   readonly storeHead: () => number;
+  /** Every stored event so far, in store order. */
+  allEvents(): readonly StoredEvent[];
+  /** Whether a command with this idempotency key is parked in the node's database. */
+  stillParked(key: string): boolean;
   consumer(): Promise<ConsumerInfo>;
   evtCount(): Promise<number>;
   firstUnpublished(): Promise<StoredEvent | undefined>;
@@ -210,6 +214,9 @@ export const startNodeUnderTest = async (
     }
   };
 
+  const nodeDbFile = path.join(tmp.dir, "node.db");
+  let nodeDb: Database.Database | undefined;
+
   return {
     region: REGION,
     otherRegion: OTHER_REGION,
@@ -224,6 +231,14 @@ export const startNodeUnderTest = async (
     eventsOf: (key) => {
       refresh();
       return byKey.get(key) ?? [];
+    },
+    allEvents: () => {
+      refresh();
+      return all;
+    },
+    stillParked: (key) => {
+      nodeDb ??= new Database(nodeDbFile, { readonly: true, fileMustExist: true });
+      return nodeDb.prepare("SELECT 1 FROM parked WHERE idempotency_key = ? LIMIT 1").get(key) !== undefined;
     },
     storeHead: () => {
       refresh();
@@ -245,6 +260,7 @@ export const startNodeUnderTest = async (
       await dlqMessages.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
       db?.close();
+      nodeDb?.close();
       await topology.stop();
       tmp.remove();
     },
