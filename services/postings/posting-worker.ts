@@ -12,6 +12,9 @@
  * - Unavailable targets cost the event nothing; server errors are retried with exponential backoff
  *   and dead-lettered after `maxAttempts`; a refusal of the document is dead-lettered at once.
  *   A dead letter goes to the ledger and to `inv.dlq.<r>.posting-failed` with its business context.
+ * - Redelivery is bounded (infra/nats/redelivery.ts): an event whose handling throws (not a target's
+ *   answer: the ledger, routing, a connector's transform) is given back with a doubling delay, and at
+ *   its `max_deliver`-th delivery dead-lettered (`errorClass: redeliveryExhausted`) and terminated.
  */
 import {
   AckPolicy,
@@ -28,7 +31,14 @@ import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonica
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import { type RoutingConfig, routeEvent } from "../../domain/routing-rules.ts";
+import { LogLimiter } from "../../infra/logging.ts";
 import { counter, gauge, histogram } from "../../infra/metrics.ts";
+import {
+  DEFAULT_MAX_DELIVER,
+  type GiveBackPolicy,
+  giveBack,
+  type RedeliveryBackoff,
+} from "../../infra/nats/redelivery.ts";
 import { dlqSubject, evtStreamName, evtWildcard } from "../../infra/nats/subjects.ts";
 import { observeSyncSeconds } from "../../infra/sync-metrics.ts";
 import { targetStockEffect } from "../../projections/reconciliation.ts";
@@ -132,6 +142,9 @@ export interface PostingWorkerOptions {
    * refuse first as a deficit); a document the ERP keeps refusing holds only its lane.
    */
   readonly lanes?: number;
+  /** Deliveries of an event before it is dead-lettered (default `DEFAULT_MAX_DELIVER`). */
+  readonly maxDeliver?: number;
+  readonly redeliveryBackoff?: RedeliveryBackoff;
 }
 
 /** The lane of a SKU: a stable hash (FNV-1a) of its id. */
@@ -168,6 +181,9 @@ export class PostingWorker {
   private readonly maxBackoff: number;
   private readonly ackWaitMs: number;
   private readonly log: Logger;
+  /** Errors of one kind are counted, not each logged. */
+  private readonly limited: LogLimiter;
+  private readonly redelivery: GiveBackPolicy;
   private stopped = false;
   private loop: Promise<void> | undefined;
 
@@ -179,6 +195,12 @@ export class PostingWorker {
     this.maxBackoff = opts.backoff?.maxMs ?? 30_000;
     this.ackWaitMs = opts.ackWaitMs ?? 10_000;
     this.log = opts.logger.child({ target: opts.target.connector.id, region: opts.region });
+    this.limited = new LogLimiter(this.log);
+    this.redelivery = {
+      maxDeliver: opts.maxDeliver ?? DEFAULT_MAX_DELIVER,
+      ...(opts.redeliveryBackoff ? { backoff: opts.redeliveryBackoff } : {}),
+      onExhausted: (msg, lastError, deliveries) => this.deadLetterExhausted(msg, lastError, deliveries),
+    };
     deadLetters.set({ target: this.targetId }, opts.ledger.deadCount(this.targetId));
   }
 
@@ -192,8 +214,15 @@ export class PostingWorker {
     const stream = evtStreamName(this.opts.region);
     try {
       const info = await jsm.consumers.info(stream, this.durable);
-      if (info.config.ack_wait !== nanos(this.ackWaitMs))
-        await jsm.consumers.update(stream, this.durable, { ack_wait: nanos(this.ackWaitMs) });
+      // Consumers made before redelivery was bounded had max_deliver -1.
+      if (
+        info.config.ack_wait !== nanos(this.ackWaitMs) ||
+        info.config.max_deliver !== this.redelivery.maxDeliver
+      )
+        await jsm.consumers.update(stream, this.durable, {
+          ack_wait: nanos(this.ackWaitMs),
+          max_deliver: this.redelivery.maxDeliver,
+        });
     } catch {
       await jsm.consumers.add(stream, {
         durable_name: this.durable,
@@ -201,7 +230,7 @@ export class PostingWorker {
         deliver_policy: DeliverPolicy.All,
         filter_subject: evtWildcard(this.opts.region),
         ack_wait: nanos(this.ackWaitMs),
-        max_deliver: -1,
+        max_deliver: this.redelivery.maxDeliver,
         max_ack_pending: 10_000,
       });
     }
@@ -223,9 +252,10 @@ export class PostingWorker {
           if (msgs.length > 0) await this.handle(msgs);
         } catch (err) {
           if (this.stopped) break;
-          this.log.error({ err }, "posting loop error; retrying");
-          // Give back what was not acknowledged (a no-op for the rest), so it returns at once.
-          for (const m of msgs) m.nak(500);
+          this.limited.error("loop error", { err }, "posting loop error; retrying");
+          // Give back what was not acknowledged (the rest is left), bounded by max_deliver.
+          const error = (err as Error)?.message ?? String(err);
+          await Promise.all(msgs.map((m) => giveBack(m, error, this.redelivery).catch(() => {})));
           await sleep(500);
         }
       }
@@ -236,6 +266,7 @@ export class PostingWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+    this.limited.stop();
   }
 
   private async handle(msgs: JsMsg[]): Promise<void> {
@@ -253,88 +284,21 @@ export class PostingWorker {
 
   private async handleBatch(msgs: JsMsg[]): Promise<void> {
     const work: WorkItem[] = [];
-    const connector = this.opts.target.connector;
     for (const msg of msgs) {
-      const decoded = (() => {
-        try {
-          return decodeCanonicalEvent(msg.json());
-        } catch (err) {
-          return {
-            _tag: "Left" as const,
-            left: [{ path: "", value: msg.string().slice(0, 80), expected: "JSON", message: String(err) }],
-          };
-        }
-      })();
-      if (decoded._tag === "Left") {
-        // Not a canonical event: nothing to post; tell the operator, never drop silently.
-        await this.publishDeadLetter(
-          {
-            reason: POSTING_FAILED_REASON,
-            target: this.targetId,
-            region: this.opts.region,
-            error: `undecodable event on ${msg.subject}: ${formatDecodeErrors(decoded.left)}`,
-            errorClass: "undecodable",
-            subject: msg.subject,
-            streamSequence: msg.seq,
-          },
-          `undecodable:${this.targetId}:${msg.seq}`,
+      try {
+        const item = await this.prepare(msg);
+        if (item) work.push(item);
+      } catch (err) {
+        // This event's own failure (routing, ledger, transform): the others of the batch go on.
+        this.limited.error(
+          "not prepared",
+          { err, seq: msg.seq, subject: msg.subject },
+          "event could not be prepared for posting; it is given back",
         );
-        msg.ack();
-        continue;
+        await giveBack(msg, (err as Error)?.message ?? String(err), this.redelivery);
       }
-      const event = decoded.right;
-      const key = msg.headers?.get("Nats-Msg-Id") || postingKey(event);
-      const decision = routeEvent(this.opts.routing, event);
-      const echo = decision.suppressed.find((s) => s.target === this.targetId);
-      if (echo) {
-        const row = this.opts.ledger.open({
-          key,
-          target: this.targetId,
-          event,
-          effect: targetStockEffect(event),
-        });
-        if (row.status === "pending") this.opts.ledger.markSkipped(row.id, echo.reason);
-        postingsTotal.inc({ target: this.targetId, outcome: "echo-suppressed" });
-        msg.ack();
-        continue;
-      }
-      if (!decision.deliver.includes(this.targetId)) {
-        msg.ack();
-        continue;
-      }
-      const row = this.opts.ledger.open({
-        key,
-        target: this.targetId,
-        event,
-        effect: targetStockEffect(event),
-      });
-      if (row.status === "acked" || row.status === "skipped") {
-        msg.ack();
-        continue;
-      }
-      if (row.status === "dead") {
-        // Dead-lettered before the message was acknowledged (crash in between): make sure the
-        // dead letter was published, then let the message go.
-        await this.publishDeadLetter(
-          this.deadLetterBody(row, event),
-          `${POSTING_FAILED_REASON}:${this.targetId}:${key}:${row.replays}`,
-        );
-        msg.ack();
-        continue;
-      }
-      const transform = connector.transform(event, key);
-      if (transform.kind === "skip") {
-        this.opts.ledger.markSkipped(row.id, transform.reason);
-        postingsTotal.inc({ target: this.targetId, outcome: "skipped" });
-        msg.ack();
-        continue;
-      }
-      if (transform.kind === "reject") {
-        await this.deadLetter({ msg, key, event, payload: undefined, row }, transform.reason, "unmappable");
-        continue;
-      }
-      work.push({ msg, key, event, payload: transform.payload, row });
     }
+    const connector = this.opts.target.connector;
     const lanes: WorkItem[][] = Array.from({ length: Math.max(1, this.opts.lanes ?? 4) }, () => []);
     for (const w of work) lanes[laneOf(w.event.position.sku, lanes.length)]!.push(w);
     await Promise.all(
@@ -343,6 +307,112 @@ export class PostingWorker {
           await this.postWithRetry(lane.slice(i, i + connector.maxBatch), { wait: true });
       }),
     );
+  }
+
+  /** Routes one event and opens its posting; the item to post, or undefined when it was settled here. */
+  private async prepare(msg: JsMsg): Promise<WorkItem | undefined> {
+    const connector = this.opts.target.connector;
+    const decoded = (() => {
+      try {
+        return decodeCanonicalEvent(msg.json());
+      } catch (err) {
+        return {
+          _tag: "Left" as const,
+          left: [{ path: "", value: msg.string().slice(0, 80), expected: "JSON", message: String(err) }],
+        };
+      }
+    })();
+    if (decoded._tag === "Left") {
+      // Not a canonical event: nothing to post; tell the operator, never drop silently.
+      await this.publishDeadLetter(
+        {
+          reason: POSTING_FAILED_REASON,
+          target: this.targetId,
+          region: this.opts.region,
+          error: `undecodable event on ${msg.subject}: ${formatDecodeErrors(decoded.left)}`,
+          errorClass: "undecodable",
+          subject: msg.subject,
+          streamSequence: msg.seq,
+        },
+        `undecodable:${this.targetId}:${msg.seq}`,
+      );
+      msg.ack();
+      return undefined;
+    }
+    const event = decoded.right;
+    const key = msg.headers?.get("Nats-Msg-Id") || postingKey(event);
+    const decision = routeEvent(this.opts.routing, event);
+    const echo = decision.suppressed.find((s) => s.target === this.targetId);
+    if (echo) {
+      const row = this.opts.ledger.open({
+        key,
+        target: this.targetId,
+        event,
+        effect: targetStockEffect(event),
+      });
+      if (row.status === "pending") this.opts.ledger.markSkipped(row.id, echo.reason);
+      postingsTotal.inc({ target: this.targetId, outcome: "echo-suppressed" });
+      msg.ack();
+      return undefined;
+    }
+    if (!decision.deliver.includes(this.targetId)) {
+      msg.ack();
+      return undefined;
+    }
+    const row = this.opts.ledger.open({
+      key,
+      target: this.targetId,
+      event,
+      effect: targetStockEffect(event),
+    });
+    if (row.status === "acked" || row.status === "skipped") {
+      msg.ack();
+      return undefined;
+    }
+    if (row.status === "dead") {
+      // Dead-lettered before the message was acknowledged (crash in between): make sure the
+      // dead letter was published, then let the message go.
+      await this.publishDeadLetter(
+        this.deadLetterBody(row, event),
+        `${POSTING_FAILED_REASON}:${this.targetId}:${key}:${row.replays}`,
+      );
+      msg.ack();
+      return undefined;
+    }
+    const transform = connector.transform(event, key);
+    if (transform.kind === "skip") {
+      this.opts.ledger.markSkipped(row.id, transform.reason);
+      postingsTotal.inc({ target: this.targetId, outcome: "skipped" });
+      msg.ack();
+      return undefined;
+    }
+    if (transform.kind === "reject") {
+      await this.deadLetter({ msg, key, event, payload: undefined, row }, transform.reason, "unmappable");
+      return undefined;
+    }
+    return { msg, key, event, payload: transform.payload, row };
+  }
+
+  /** An event that kept failing before it could be posted: a posting dead letter, then it is let go. */
+  private async deadLetterExhausted(msg: JsMsg, lastError: string, deliveries: number): Promise<boolean> {
+    try {
+      await this.publishDeadLetter(
+        {
+          reason: POSTING_FAILED_REASON,
+          target: this.targetId,
+          region: this.opts.region,
+          error: `not posted after ${deliveries} deliveries; last error: ${lastError}`,
+          errorClass: "redeliveryExhausted",
+          subject: msg.subject,
+          streamSequence: msg.seq,
+        },
+        `exhausted:${this.targetId}:${msg.seq}`,
+      );
+      return true;
+    } catch (err) {
+      this.log.error({ err, seq: msg.seq }, "exhausted event: dead letter not stored");
+      return false;
+    }
   }
 
   /**

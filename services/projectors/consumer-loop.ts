@@ -2,9 +2,11 @@
  * The consuming half every projector shares: a durable pull consumer whose messages are handed to a
  * handler in batches, one batch at a time, in delivery order. A batch is whatever has arrived while
  * the previous batch was being handled (at most `batchMax`), so under load the KV writes and acks of many events are pipelined together and
- * at low load an event is handled alone, at once. The handler acks or naks each message itself; if
- * it throws, every message of the batch is nak'ed with a delay and comes back (handlers are
- * idempotent by revision).
+ * at low load an event is handled alone, at once. The handler acks each message itself or gives it
+ * back (`giveBack`); if it throws, every message of the batch it has not answered is given back and
+ * comes back later (handlers are idempotent by revision). Redelivery is bounded (infra/nats/redelivery.ts):
+ * the consumer has `max_deliver`, delays double with the delivery count, and at its last delivery a
+ * message goes to the loop's `onExhausted` (a dead letter) and is terminated.
  */
 import {
   AckPolicy,
@@ -21,6 +23,14 @@ import * as E from "fp-ts/lib/Either.js";
 import type { Logger } from "pino";
 import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
+import { LogLimiter } from "../../infra/logging.ts";
+import {
+  boundRedelivery,
+  DEFAULT_MAX_DELIVER,
+  type GiveBackPolicy,
+  giveBack,
+  type RedeliveryBackoff,
+} from "../../infra/nats/redelivery.ts";
 
 const td = new TextDecoder();
 
@@ -39,15 +49,19 @@ export interface ConsumerLoop {
   stop(): Promise<void>;
 }
 
-/** Creates the durable consumer if it does not exist; an existing one (and its ack floor) is kept. */
+/**
+ * Creates the durable consumer if it does not exist; an existing one (and its ack floor) is kept, with
+ * its redelivery bounded to `maxDeliver` (consumers made before had none).
+ */
 export const ensureDurableConsumer = async (
   jsm: JetStreamManager,
   stream: string,
   durable: string,
-  opts: { maxAckPending?: number; ackWaitMs?: number } = {},
+  opts: { maxAckPending?: number; ackWaitMs?: number; maxDeliver?: number } = {},
 ): Promise<void> => {
+  const maxDeliver = opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
   try {
-    await jsm.consumers.info(stream, durable);
+    await boundRedelivery(jsm, stream, durable, maxDeliver);
     return;
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
@@ -58,16 +72,32 @@ export const ensureDurableConsumer = async (
     deliver_policy: DeliverPolicy.All,
     max_ack_pending: opts.maxAckPending ?? 4096,
     ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    max_deliver: maxDeliver,
   });
 };
+
+/** How a loop gives back what it could not handle (see infra/nats/redelivery.ts). */
+export interface RedeliveryOptions {
+  readonly maxDeliver?: number;
+  readonly backoff?: RedeliveryBackoff;
+  /** Dead-letters a message at its last delivery; true once stored. */
+  readonly onExhausted: GiveBackPolicy["onExhausted"];
+}
+
+export const giveBackPolicy = (r: RedeliveryOptions): GiveBackPolicy => ({
+  maxDeliver: r.maxDeliver ?? DEFAULT_MAX_DELIVER,
+  ...(r.backoff ? { backoff: r.backoff } : {}),
+  onExhausted: r.onExhausted,
+});
 
 export const startConsumerLoop = async (
   consumer: Consumer,
   handle: BatchHandler,
-  opts: { log: Logger; maxMessages?: number; batchMax?: number; retryDelayMs?: number },
+  opts: { log: Logger; maxMessages?: number; batchMax?: number; redelivery: RedeliveryOptions },
 ): Promise<ConsumerLoop> => {
   const batchMax = opts.batchMax ?? 512;
-  const retryDelayMs = opts.retryDelayMs ?? 1_000;
+  const policy = giveBackPolicy(opts.redelivery);
+  const limited = new LogLimiter(opts.log);
   const messages = await consumer.consume({ max_messages: opts.maxMessages ?? 1_024 });
   void (async () => {
     for await (const s of messages.status()) {
@@ -85,8 +115,13 @@ export const startConsumerLoop = async (
       try {
         await handle(current);
       } catch (err) {
-        opts.log.error({ err, messages: current.length }, "batch failed; messages will be redelivered");
-        for (const msg of current) msg.nak(retryDelayMs);
+        limited.error(
+          "batch failed",
+          { err, messages: current.length },
+          "batch failed; messages will be redelivered",
+        );
+        const error = (err as Error)?.message ?? String(err);
+        await Promise.all(current.map((msg) => giveBack(msg, error, policy).catch(() => {})));
       }
     }
   };
@@ -111,6 +146,7 @@ export const startConsumerLoop = async (
     stop: async () => {
       messages.stop();
       await done.catch(() => {});
+      limited.stop();
     },
   };
 };
@@ -122,17 +158,21 @@ export const consumeDurable = async (
   stream: string,
   durable: string,
   handle: BatchHandler,
-  opts: { log: Logger; batchMax?: number | undefined; maxAckPending?: number },
+  opts: {
+    log: Logger;
+    batchMax?: number | undefined;
+    maxAckPending?: number;
+    redelivery: RedeliveryOptions;
+  },
 ): Promise<ConsumerLoop> => {
-  await ensureDurableConsumer(
-    jsm,
-    stream,
-    durable,
-    opts.maxAckPending === undefined ? {} : { maxAckPending: opts.maxAckPending },
-  );
+  await ensureDurableConsumer(jsm, stream, durable, {
+    ...(opts.maxAckPending === undefined ? {} : { maxAckPending: opts.maxAckPending }),
+    ...(opts.redelivery.maxDeliver === undefined ? {} : { maxDeliver: opts.redelivery.maxDeliver }),
+  });
   const consumer = await js.consumers.get(stream, durable);
   return startConsumerLoop(consumer, handle, {
     log: opts.log,
     ...(opts.batchMax ? { batchMax: opts.batchMax } : {}),
+    redelivery: opts.redelivery,
   });
 };

@@ -22,8 +22,9 @@ import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
-import { createLogger } from "../../infra/logging.ts";
+import { createLogger, LogLimiter } from "../../infra/logging.ts";
 import { gauge } from "../../infra/metrics.ts";
+import { giveBack } from "../../infra/nats/redelivery.ts";
 import { ensureHubMirrors, type HubMirrorOptions } from "../../infra/nats/streams.ts";
 import { evtStreamName, nodeStatusBucketName } from "../../infra/nats/subjects.ts";
 import { HUB_DOMAIN } from "../../infra/nats/topology.ts";
@@ -43,8 +44,15 @@ import {
   type RegionRelayReport,
   viewOfSku,
 } from "../../projections/global-atp.projection.ts";
+import { DeadLetterPublisher } from "../regional-node/dead-letters.ts";
 import { NODE_STATUS_KEY, type NodeStatusReport } from "../regional-node/node-status.ts";
-import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
+import {
+  type ConsumerLoop,
+  consumeDurable,
+  decodeEventMessage,
+  giveBackPolicy,
+  type RedeliveryOptions,
+} from "./consumer-loop.ts";
 import { observeProjectionLatency, projectionMetrics } from "./projection-metrics.ts";
 
 export interface GlobalProjectorOptions {
@@ -119,6 +127,9 @@ class KeyedWriter {
 export class GlobalProjector {
   readonly regions: readonly string[];
   private readonly log: Logger;
+  /** Errors of one kind are counted, not each logged. */
+  private readonly limited: LogLimiter;
+  private readonly deadLetterDesks = new Map<string, DeadLetterPublisher>();
   private readonly hubDomain: string;
   private readonly durable: string;
   private readonly staleAfterMs: number;
@@ -146,6 +157,7 @@ export class GlobalProjector {
     this.durable = opts.durableName ?? "global-atp";
     this.staleAfterMs = opts.staleAfterMs ?? 15_000;
     this.log = (opts.logger ?? createLogger("global-projector")).child({ hub: this.hubDomain });
+    this.limited = new LogLimiter(this.log);
     for (const r of this.regions) this.fresh.set(r, initialRegionFreshness(r));
   }
 
@@ -173,6 +185,7 @@ export class GlobalProjector {
         await consumeDurable(js, this.hubJsm, stream, this.durable, (batch) => this.handle(region, batch), {
           log: this.log.child({ region }),
           batchMax: this.opts.batchMax,
+          redelivery: this.redeliveryOf(region),
         }),
       );
     }
@@ -194,6 +207,7 @@ export class GlobalProjector {
     clearTimeout(this.probeTimer);
     await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     await this.probing;
+    this.limited.stop();
     this.log.info(this.stats, "global projector stopped");
   }
 
@@ -276,7 +290,8 @@ export class GlobalProjector {
         metrics.events.inc({ ...labels, result: "rejected" });
         // The region's projector dead-letters the same event from INV_EVT_<R> (one dead letter per
         // bad event, in the region that holds it); the hub only skips its copy.
-        this.log.error(
+        this.limited.error(
+          `undecodable ${region}`,
           { err, region, subject: m.subject, seq: m.seq },
           "undecodable mirrored event skipped (dead-lettered by the region's projector)",
         );
@@ -285,7 +300,19 @@ export class GlobalProjector {
         this.fresh.set(region, noteRegionSeq(this.fresh.get(region)!, m.seq));
         continue;
       }
-      const r = applyToGlobalAtp(this.skus.get(event.position.sku), event);
+      let r: ReturnType<typeof applyToGlobalAtp>;
+      try {
+        r = applyToGlobalAtp(this.skus.get(event.position.sku), event);
+      } catch (err) {
+        // This event's own failure: the rest of the batch goes on; it comes back (bounded).
+        this.limited.error(
+          `not applied ${region}`,
+          { err, region, seq: m.seq },
+          "event not applied; will be redelivered",
+        );
+        await giveBack(m, (err as Error)?.message ?? String(err), giveBackPolicy(this.redeliveryOf(region)));
+        continue;
+      }
       if (r.kind === "applied") {
         this.skus.set(event.position.sku, r.sku);
         touched.add(event.position.sku);
@@ -318,6 +345,42 @@ export class GlobalProjector {
     await Promise.all([...touched].map((sku) => this.writer!.put(sku)));
     observeProjectionLatency(labels, appliedTimes);
     for (const m of done) m.ack();
+  }
+
+  /**
+   * Bounded redelivery of a region's mirrored events: one still not applied at its last delivery is
+   * dead-lettered in the region's own `INV_DLQ_<R>` (over the leaf link) and let go; the SKU's next
+   * event carries its absolute balances anyway.
+   */
+  private redeliveryOf(region: string): RedeliveryOptions {
+    return {
+      onExhausted: async (m, lastError, deliveries) => {
+        let dlq = this.deadLetterDesks.get(region);
+        if (!dlq) {
+          dlq = new DeadLetterPublisher(jetstream(this.opts.nc, { domain: region }), region, this.log);
+          this.deadLetterDesks.set(region, dlq);
+        }
+        const dl = dlq.build({
+          reason: "redeliveryExhausted",
+          code: "notProjected",
+          message: `event ${evtStreamName(region)}#${m.seq} not applied to global ATP on the hub after ${deliveries} deliveries; last error: ${lastError}`,
+          details: { deliveries, lastError, projector: `hub:${this.durable}` },
+          payload: m.data,
+          intake: { via: "jetstream", subject: m.subject, streamSequence: m.seq },
+        });
+        try {
+          await dlq.send(dl, `exhausted:hub:${this.durable}:${evtStreamName(region)}:${m.seq}`);
+          return true;
+        } catch (err) {
+          this.limited.error(
+            `exhausted ${region}`,
+            { err, region, seq: m.seq },
+            "exhausted event: dead letter not stored",
+          );
+          return false;
+        }
+      },
+    };
   }
 
   private async linkOf(region: string, timeoutMs: number): Promise<RegionLinkState> {

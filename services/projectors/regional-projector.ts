@@ -5,7 +5,9 @@
  * stored, so the consumer's ack floor is the checkpoint: after a crash the unacknowledged events come
  * back and are no-ops up to the stored revision. A gap in a position's revisions is filled from the
  * event store (`readStream`, injected), never skipped; if the store cannot fill it the message is
- * nak'ed and retried.
+ * nak'ed and retried. Retries are bounded (`max_deliver`, delays doubling): an event still not applied
+ * at its last delivery is dead-lettered (`redeliveryExhausted`) and let go; the position's next
+ * event fills the gap from the store.
  */
 import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
@@ -17,7 +19,8 @@ import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonica
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
 import { type Position, positionStreamId } from "../../domain/ids.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
-import { createLogger, positionLogger } from "../../infra/logging.ts";
+import { createLogger, LogLimiter, positionLogger } from "../../infra/logging.ts";
+import { giveBack, type RedeliveryBackoff } from "../../infra/nats/redelivery.ts";
 import { ensureAtpBucket, ensureAtpReservationsBucket } from "../../infra/nats/streams.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
 import { observeSyncLatency } from "../../infra/sync-metrics.ts";
@@ -31,7 +34,13 @@ import {
   reservationChange,
 } from "../../projections/regional-atp.projection.ts";
 import { DeadLetterPublisher } from "../regional-node/dead-letters.ts";
-import { type ConsumerLoop, consumeDurable, decodeEventMessage } from "./consumer-loop.ts";
+import {
+  type ConsumerLoop,
+  consumeDurable,
+  decodeEventMessage,
+  giveBackPolicy,
+  type RedeliveryOptions,
+} from "./consumer-loop.ts";
 import { projectionMetrics as metrics, observeProjectionLatency } from "./projection-metrics.ts";
 
 export interface RegionalProjectorOptions {
@@ -49,6 +58,9 @@ export interface RegionalProjectorOptions {
   maxAckPending?: number;
   batchMax?: number;
   logger?: Logger;
+  /** Deliveries of an event before it is dead-lettered (default `DEFAULT_MAX_DELIVER`). */
+  maxDeliver?: number;
+  redeliveryBackoff?: RedeliveryBackoff;
 }
 
 export interface RegionalProjectorStats {
@@ -81,6 +93,9 @@ export const eventStoreReader =
 export class RegionalProjector {
   readonly region: string;
   private readonly log: Logger;
+  /** Errors of one kind are counted, not each logged. */
+  private readonly limited: LogLimiter;
+  private readonly redelivery: RedeliveryOptions;
   private readonly cache: LRUCache<string, RegionalAtpEntry>;
   private kv: KV | undefined;
   /** `atp_res_<r>`: one key per open reservation (kept out of the entries, see the projection). */
@@ -102,6 +117,12 @@ export class RegionalProjector {
     this.stream = evtStreamName(opts.region);
     this.durable = opts.durableName ?? "atp-projector";
     this.log = (opts.logger ?? createLogger("regional-projector")).child({ region: opts.region });
+    this.limited = new LogLimiter(this.log);
+    this.redelivery = {
+      ...(opts.maxDeliver !== undefined ? { maxDeliver: opts.maxDeliver } : {}),
+      ...(opts.redeliveryBackoff !== undefined ? { backoff: opts.redeliveryBackoff } : {}),
+      onExhausted: (m, lastError, deliveries) => this.deadLetterExhausted(m, lastError, deliveries),
+    };
     this.cache = new LRUCache({ max: opts.cacheEntries ?? 100_000 });
   }
 
@@ -118,6 +139,7 @@ export class RegionalProjector {
       log: this.log,
       batchMax: this.opts.batchMax,
       maxAckPending: this.opts.maxAckPending ?? 4096,
+      redelivery: this.redelivery,
     });
     this.log.info({ stream: this.stream, durable: this.durable, domain }, "regional projector started");
   }
@@ -126,6 +148,7 @@ export class RegionalProjector {
     const loop = this.loop;
     this.loop = undefined;
     await loop?.stop();
+    this.limited.stop();
     this.log.info(this.stats, "regional projector stopped");
   }
 
@@ -159,6 +182,37 @@ export class RegionalProjector {
             : null;
       }
       if (current) staged.set(key, { ...current, quantity: c.quantity });
+    }
+  }
+
+  /** Gives an event back for a later delivery, or dead-letters it at its last one. */
+  private giveBack(m: JsMsg, error: string): Promise<void> {
+    return giveBack(m, error, giveBackPolicy(this.redelivery)).catch(() => {});
+  }
+
+  /** An event not applied after `max_deliver` deliveries: a dead letter with the last error (once per sequence). */
+  private async deadLetterExhausted(m: JsMsg, lastError: string, deliveries: number): Promise<boolean> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(td.decode(m.data));
+    } catch {
+      raw = undefined;
+    }
+    const dl = this.deadLetters!.build({
+      reason: "redeliveryExhausted",
+      code: "notProjected",
+      message: `event ${this.stream}#${m.seq} not applied to the ATP read model after ${deliveries} deliveries (the position's next event fills it from the store); last error: ${lastError}`,
+      details: { deliveries, lastError, projector: this.durable },
+      raw,
+      payload: m.data,
+      intake: { via: "jetstream", subject: m.subject, streamSequence: m.seq },
+    });
+    try {
+      await this.deadLetters!.send(dl, `exhausted:${this.durable}:${this.stream}:${m.seq}`);
+      return true;
+    } catch (err) {
+      this.log.error({ err, seq: m.seq }, "exhausted event: dead letter not stored");
+      return false;
     }
   }
 
@@ -206,7 +260,10 @@ export class RegionalProjector {
         // event stream keeps the original), and only then off the consumer's way.
         if (!(await this.deadLetterUndecodable(m, err as Error))) {
           this.stats.retried++;
-          m.nak(5_000);
+          await this.giveBack(
+            m,
+            `undecodable, and its dead letter was not stored: ${(err as Error).message}`,
+          );
           continue;
         }
         this.stats.rejected++;
@@ -217,7 +274,7 @@ export class RegionalProjector {
       }
       const key = regionalAtpKey(event.position.location, event.position.sku);
       if (blocked.has(key)) {
-        m.nak(1_000);
+        await this.giveBack(m, "an earlier event of its position in the same batch was not applied");
         continue;
       }
       try {
@@ -251,11 +308,12 @@ export class RegionalProjector {
         blocked.add(key);
         this.stats.retried++;
         metrics.events.inc({ ...labels, result: "retried" });
-        positionLogger(this.log, { ...event.position, correlationId: event.correlationId }).error(
-          { err, revision: event.revision },
+        this.limited.error(
+          "event not applied",
+          { err, revision: event.revision, ...event.position, correlationId: event.correlationId },
           "event not applied; will be redelivered",
         );
-        m.nak(1_000);
+        await this.giveBack(m, (err as Error)?.message ?? String(err));
       }
     }
     try {

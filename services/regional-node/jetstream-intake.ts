@@ -23,22 +23,9 @@ import {
 import { nanos } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { LogLimiter } from "../../infra/logging.ts";
+import { DEFAULT_MAX_DELIVER, giveBack, type RedeliveryBackoff } from "../../infra/nats/redelivery.ts";
 import { cmdStreamName } from "../../infra/nats/subjects.ts";
 import type { CommandHandler, Settled } from "./command-handler.ts";
-
-/** Deliveries of one command before it is dead-lettered as `redeliveryExhausted`. */
-export const DEFAULT_MAX_DELIVER = 20;
-/** Nak delays: doubling from `initialMs` to `maxMs` (with 20 deliveries about 14 minutes in all). */
-export const DEFAULT_REDELIVERY_BACKOFF = { initialMs: 1_000, maxMs: 60_000 } as const;
-
-/** The delay before delivery `n + 1` of a message delivered `n` times, with ±20% jitter. */
-export const redeliveryDelay = (
-  deliveryCount: number,
-  backoff: { readonly initialMs: number; readonly maxMs: number } = DEFAULT_REDELIVERY_BACKOFF,
-): number => {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(30, Math.max(0, deliveryCount - 1)));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
-};
 
 export interface JetStreamIntakeOptions {
   readonly region: string;
@@ -51,7 +38,7 @@ export interface JetStreamIntakeOptions {
   readonly logger: Logger;
   /** Deliveries before a message is dead-lettered (default `DEFAULT_MAX_DELIVER`). */
   readonly maxDeliver?: number;
-  readonly redeliveryBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly redeliveryBackoff?: RedeliveryBackoff;
 }
 
 export class JetStreamIntake {
@@ -117,7 +104,7 @@ export class JetStreamIntake {
     // One `then` with both callbacks (no extra promises per message on the hot path).
     this.o.handler.handleBytes(msg.data, meta).then(
       (settled) => {
-        if (settled.disposition === "ack") this.answer(msg, "ack");
+        if (settled.disposition === "ack") this.answer(msg);
         else void this.redeliver(msg, meta, lastErrorOf(settled));
       },
       (err: unknown) => {
@@ -134,40 +121,36 @@ export class JetStreamIntake {
     meta: { readonly via: "jetstream"; readonly subject: string; readonly streamSequence: number },
     lastError: string,
   ): Promise<void> {
-    let deliveries: number;
     try {
-      deliveries = msg.info.deliveryCount;
-    } catch {
-      deliveries = 1;
+      await giveBack(msg, lastError, {
+        maxDeliver: this.maxDeliver,
+        ...(this.o.redeliveryBackoff ? { backoff: this.o.redeliveryBackoff } : {}),
+        onExhausted: async (m, error, deliveries) => {
+          const stored = await this.o.handler.deadLetterExhausted(m.data, meta, {
+            deliveries,
+            lastError: error,
+          });
+          // Not stored: the server delivers it no more; the command stays in INV_CMD_<R> for a replay.
+          if (!stored)
+            this.limited.error(
+              "redelivery exhausted, not dead-lettered",
+              { seq: meta.streamSequence, subject: m.subject, deliveries, lastError: error },
+              "command given up by the consumer after max_deliver and its dead letter could not be stored; replay it from INV_CMD",
+            );
+          return stored;
+        },
+      });
+    } catch (err) {
+      // Connection gone: the message is redelivered after ack wait.
+      this.limited.warn("answer failed", { err, seq: msg.seq }, "could not answer a command message");
+    } finally {
+      this.settled();
     }
-    if (deliveries < this.maxDeliver) {
-      this.answer(msg, "nak", redeliveryDelay(deliveries, this.o.redeliveryBackoff));
-      return;
-    }
-    let stored = false;
-    try {
-      stored = await this.o.handler.deadLetterExhausted(msg.data, meta, { deliveries, lastError });
-    } catch {
-      stored = false;
-    }
-    if (stored) {
-      this.answer(msg, "term");
-      return;
-    }
-    // The server delivers it no more; the command stays in INV_CMD_<R> for an operator to replay.
-    this.limited.error(
-      "redelivery exhausted, not dead-lettered",
-      { seq: meta.streamSequence, subject: msg.subject, deliveries, lastError },
-      "command dropped by the consumer after max_deliver and its dead letter could not be stored; replay it from INV_CMD",
-    );
-    this.answer(msg, "nak", redeliveryDelay(deliveries, this.o.redeliveryBackoff));
   }
 
-  private answer(msg: JsMsg, how: "ack" | "nak" | "term", delayMs?: number): void {
+  private answer(msg: JsMsg) {
     try {
-      if (how === "ack") msg.ack();
-      else if (how === "term") msg.term();
-      else msg.nak(delayMs);
+      msg.ack();
     } catch (err) {
       // Connection gone: the message is redelivered after ack wait, and handled as a duplicate.
       this.limited.warn("answer failed", { err, seq: msg.seq }, "could not answer a command message");
@@ -175,7 +158,6 @@ export class JetStreamIntake {
       this.settled();
     }
   }
-
   private settled(): void {
     this.inFlight--;
     if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();

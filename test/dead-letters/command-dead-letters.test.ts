@@ -13,7 +13,7 @@ import { positionStreamId } from "../../domain/ids.ts";
 import { createHttpServer } from "../../infra/http/http-server.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
-import { cmdSubject, dlqStreamName } from "../../infra/nats/subjects.ts";
+import { cmdSubject, dlqStreamName, reqSubject } from "../../infra/nats/subjects.ts";
 import { installAccessControl } from "../../services/api/access-control.ts";
 import { resolveApiConfig } from "../../services/api/api-config.ts";
 import {
@@ -187,13 +187,22 @@ describe("retrying", () => {
   });
 
   it("records a retry the node refuses again, and leaves the dead letter open", async () => {
-    const r = await desk.retry(seqOf.notOwner2, { by: "alice" });
+    // The same command refused again (here sent once more by request) is the dead letter already
+    // there: its id is derived from the command, not from the delivery.
+    const repeat = await nc.request(reqSubject(region), JSON.stringify(bad.notOwner2.command), {
+      timeout: 10_000,
+    });
+    expect(repeat.json()).toMatchObject({ outcome: "rejected", reason: { code: "notOwner" } });
+    expect(await desk.get(5)).toBeUndefined();
+    // A changed payload the node still refuses is a dead letter of its own.
+    const stillRefused = { ...bad.notOwner2.command, quantity: { value: 4, uom: "EA" } };
+    const r = await desk.retry(seqOf.notOwner2, { by: "alice", payload: stillRefused });
     expect(r).toMatchObject({ ok: true, repeated: false, attempt: { attempt: 1, outcome: "rejected" } });
     if (r.ok) expect(r.attempt.reason?.code).toBe("notOwner");
     const after = await desk.get(seqOf.notOwner2);
     expect(after?.status).toBe("open");
     expect(after?.state?.attempts).toHaveLength(1);
-    // The node dead-lettered the refusal again; that echo is marked, not left open beside the original.
+    // The node dead-lettered the refusal; that echo is marked, not left open beside the original.
     const echo = await desk.get(5);
     expect(echo?.deadLetter).toMatchObject({ code: "notOwner", intake: { via: "request" } });
     expect(echo?.status).toBe("resolved");
