@@ -26,8 +26,11 @@ export const INTAKES: readonly Intake[] = ["http", "request", "jetstream"];
 
 /** How a JetStream case is published: on its own subject, another position's, or an odd one in the stream. */
 export type SubjectMode = "own" | "other" | "odd";
-/** How an HTTP case is framed: `{ commands: [x] }`, `[x]`, `x` alone (not a batch), or raw bytes. */
-export type HttpFrame = "batch" | "array" | "bare";
+/**
+ * How an HTTP case is framed: `{ commands: [x] }`, the same followed by a good command (which the
+ * bad one must not spoil), `[x]`, or `x` alone (not a batch). Raw bytes are the body as they are.
+ */
+export type HttpFrame = "batch" | "withGood" | "array" | "bare";
 
 export type Payload =
   | { readonly type: "command"; readonly value: unknown; readonly mutations: readonly string[] }
@@ -360,7 +363,8 @@ export const fuzzCaseArb = (region: string, otherRegion: string): fc.Arbitrary<F
       { arbitrary: fc.constantFrom<SubjectMode>("other", "odd"), weight: 2 },
     ),
     frame: fc.oneof(
-      { arbitrary: fc.constant<HttpFrame>("batch"), weight: 8 },
+      { arbitrary: fc.constant<HttpFrame>("batch"), weight: 6 },
+      { arbitrary: fc.constant<HttpFrame>("withGood"), weight: 2 },
       { arbitrary: fc.constantFrom<HttpFrame>("array", "bare"), weight: 2 },
     ),
     payload: payloadArb(region, otherRegion),

@@ -60,6 +60,17 @@ export interface RunReport {
   readonly restarts: number;
 }
 
+/** A receipt no fuzz case touches (its own SKU), so that it is always accepted. */
+const receiptOf = (region: string, key: string) => ({
+  kind: "receiveGoods",
+  idempotencyKey: key,
+  source: { system: "wms-1", document: { type: "ASN", id: key } },
+  businessTime: "2024-05-01T10:00:00.000Z",
+  correlationId: key,
+  position: { region, location: "DC1", sku: "COMPANION" },
+  quantity: { value: 1, uom: "EA" },
+});
+
 const STALL_MS = Number(process.env.FUZZ_STALL_MS ?? 8_000);
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const te = new TextEncoder();
@@ -318,13 +329,18 @@ export class IntakeHarness {
 
   private async viaHttp(c: FuzzCase, p: Prepared): Promise<Classified> {
     const isBytes = c.payload.type === "bytes";
+    const item = Buffer.from(p.bytes).toString("utf8");
+    const goodKey = `${String(p.value?.idempotencyKey ?? "raw")}-${this.history.length}-good`;
+    const good = JSON.stringify(receiptOf(this.node.region, goodKey));
     const body = isBytes
       ? p.bytes
       : c.frame === "batch"
-        ? `{"commands":[${Buffer.from(p.bytes).toString("utf8")}]}`
-        : c.frame === "array"
-          ? `[${Buffer.from(p.bytes).toString("utf8")}]`
-          : p.bytes;
+        ? `{"commands":[${item}]}`
+        : c.frame === "withGood"
+          ? `{"commands":[${item},${good}]}`
+          : c.frame === "array"
+            ? `[${item}]`
+            : p.bytes;
     let res: Response;
     try {
       res = await fetch(`${this.node.process.url}/v1/commands`, {
@@ -367,10 +383,17 @@ export class IntakeHarness {
       };
     }
     const batch = BatchReplyC.decode(json);
-    if (E.isLeft(batch) || batch.right.outcomes.length !== 1)
+    const items = c.frame === "withGood" ? 2 : 1;
+    if (E.isLeft(batch) || batch.right.outcomes.length !== items)
       return {
         outcome: "silentlyWrong",
         detail: `HTTP 200 whose body does not match its codec: ${text.slice(0, 300)}`,
+      };
+    const companion = batch.right.outcomes[1];
+    if (companion && companion.outcome !== "accepted")
+      return {
+        outcome: "silentlyWrong",
+        detail: `the good command after it in the batch was ${companion.outcome}: ${summary(companion).slice(0, 200)}`,
       };
     return this.classifyReply(batch.right.outcomes[0] as CommandReply, p.value);
   }
@@ -488,7 +511,8 @@ export class IntakeHarness {
       } catch {
         // crashed while starting
       }
-      await delay(seq === undefined ? 0 : 3_000);
+      // The message that killed it is redelivered after the ack wait: wait that long to see a crash loop.
+      await delay(seq === undefined ? 0 : this.node.ackWaitMs + 1_500);
       if (this.node.process.alive) return;
       this.restarts++;
       if (seq !== undefined) {

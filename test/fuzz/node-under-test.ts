@@ -130,6 +130,8 @@ export interface NodeUnderTest {
   readonly jsm: JetStreamManager;
   readonly maxPayload: number;
   readonly parkTimeoutMs: number;
+  /** The intake consumer's ack wait: an unacknowledged message comes back after it. */
+  readonly ackWaitMs: number;
   readonly deadLetters: DeadLetterSeen[];
   /** Dead letters by the stream sequence of the command message they came from. */
   readonly deadLetterBySeq: Map<number, DeadLetterSeen>;
@@ -158,6 +160,7 @@ export const startNodeUnderTest = async (
   const server = topology.regions[REGION];
   if (!server) throw new Error("topology without the region");
   const parkTimeoutMs = opts.parkTimeoutMs ?? 2_000;
+  const ackWaitMs = opts.ackWaitMs ?? 5_000;
   const configFile = path.join(tmp.dir, "node.json");
   writeFileSync(
     configFile,
@@ -167,7 +170,7 @@ export const startNodeUnderTest = async (
       nats: { servers: [server.url] },
       http: { enabled: true, port: 0 },
       parkTimeoutMs,
-      intake: { ackWaitMs: opts.ackWaitMs ?? 5_000 },
+      intake: { ackWaitMs },
     }),
   );
   const proc = new NodeProcess(REGION, configFile);
@@ -226,6 +229,7 @@ export const startNodeUnderTest = async (
     jsm,
     maxPayload: nc.info?.max_payload ?? 1024 * 1024,
     parkTimeoutMs,
+    ackWaitMs,
     deadLetters,
     deadLetterBySeq,
     eventsOf: (key) => {
