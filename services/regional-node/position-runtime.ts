@@ -230,6 +230,7 @@ export class PositionRuntime {
     this.stopped = true;
     clearInterval(this.parkTimer);
     clearInterval(this.purgeTimer);
+    this.limited.stop(); // the counts of suppressed lines, before the process goes
     for (const slot of this.idle.values()) this.passivate(slot);
     this.idle.clear(); // dispose reason "delete": already passivated above
     for (const slot of this.busy.values()) slot.actor?.stop();
