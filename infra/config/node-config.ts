@@ -8,7 +8,8 @@
  *   STOCKLINE_STORE_KIND (sqlite|eventstoredb), STOCKLINE_STORE_PATH, STOCKLINE_STORE_SYNCHRONOUS,
  *   STOCKLINE_STORE_URL, STOCKLINE_HTTP_HOST, STOCKLINE_HTTP_PORT, STOCKLINE_SNAPSHOT_EVERY,
  *   STOCKLINE_ACTOR_CACHE_MAX, STOCKLINE_ACTOR_IDLE_MS, STOCKLINE_PARK_TIMEOUT_MS,
- *   STOCKLINE_COMMIT_MAX_BATCH, STOCKLINE_RELAY_WINDOW, STOCKLINE_STREAM_PREFIX.
+ *   STOCKLINE_COMMIT_MAX_BATCH, STOCKLINE_RELAY_WINDOW, STOCKLINE_STREAM_PREFIX, STOCKLINE_ANCHOR_DIR,
+ *   STOCKLINE_ANCHOR_EVERY_MS, STOCKLINE_ANCHOR_KEY_FILE (the anchor key itself: STOCKLINE_ANCHOR_KEY).
  * Numbers from the environment are parsed as JSON numbers; anything else is kept as a string, so that
  * the codec reports it (`"abc"`, expected a positive integer).
  */
@@ -98,6 +99,14 @@ export const NodeConfigFileC = t.intersection([
     streamPrefix: t.string,
     defaultReservationTtlSeconds: ReservationTtlSecondsC,
     countVarianceTolerance: NonNegativeIntC,
+    /** Head anchoring (services/regional-node/head-anchorer.ts); the key comes from `keyFile` or `keyEnv`. */
+    anchor: t.partial({
+      enabled: t.boolean,
+      dir: NonEmptyStringC,
+      everyMs: PositiveIntC,
+      keyFile: NonEmptyStringC,
+      keyEnv: NonEmptyStringC,
+    }),
   }),
 ]);
 export type NodeConfigFile = t.TypeOf<typeof NodeConfigFileC>;
@@ -133,6 +142,14 @@ export interface NodeConfig {
   readonly streamPrefix: string;
   readonly defaultReservationTtlSeconds: number;
   readonly countVarianceTolerance: number;
+  /** Default dir `<dataDir>/anchors`: point it at another volume (RUNBOOK "Anchors"). */
+  readonly anchor: {
+    readonly enabled: boolean;
+    readonly dir: string;
+    readonly everyMs: number;
+    readonly keyFile: string | undefined;
+    readonly keyEnv: string;
+  };
 }
 
 const ENV_PATHS: readonly EnvOverride[] = [
@@ -152,6 +169,9 @@ const ENV_PATHS: readonly EnvOverride[] = [
   ["STOCKLINE_COMMIT_MAX_BATCH", ["commit", "maxBatch"], "number"],
   ["STOCKLINE_RELAY_WINDOW", ["relay", "window"], "number"],
   ["STOCKLINE_STREAM_PREFIX", ["streamPrefix"], "string"],
+  ["STOCKLINE_ANCHOR_DIR", ["anchor", "dir"], "string"],
+  ["STOCKLINE_ANCHOR_EVERY_MS", ["anchor", "everyMs"], "number"],
+  ["STOCKLINE_ANCHOR_KEY_FILE", ["anchor", "keyFile"], "string"],
 ];
 
 /** Applies `STOCKLINE_*` variables onto a raw (undecoded) configuration object. */
@@ -226,6 +246,13 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
     streamPrefix: f.streamPrefix ?? "",
     defaultReservationTtlSeconds: f.defaultReservationTtlSeconds ?? 15 * 60,
     countVarianceTolerance: f.countVarianceTolerance ?? 0,
+    anchor: {
+      enabled: f.anchor?.enabled ?? true,
+      dir: path.resolve(f.anchor?.dir ?? path.join(dataDir, "anchors")),
+      everyMs: f.anchor?.everyMs ?? 1000,
+      keyFile: f.anchor?.keyFile === undefined ? undefined : path.resolve(f.anchor.keyFile),
+      keyEnv: f.anchor?.keyEnv ?? "STOCKLINE_ANCHOR_KEY",
+    },
   };
 };
 

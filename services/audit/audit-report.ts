@@ -1,4 +1,6 @@
 /** Plain-text renderings of replays, verifications and traces for the CLI (readable in a terminal or a ticket). */
+import type { AnchorLog } from "../../infra/anchor/anchor-log.ts";
+import type { AnchorStoreVerdict } from "./anchor-check.ts";
 import type { ReplayResult, VerifyManyResult } from "./replay.ts";
 import type { Trace } from "./trace.ts";
 
@@ -134,5 +136,24 @@ export const renderTrace = (t: Trace): string => {
         ]),
       ),
     );
+  return out.join("\n");
+};
+
+/** The anchor log's own verdict, and (for `verify`) the store's global log against it. */
+export const renderAnchor = (log: AnchorLog, store?: AnchorStoreVerdict): string => {
+  const out: string[] = [];
+  const span = log.firstAt ? ` (${time(log.firstAt)} .. ${time(log.lastAt ?? null)})` : "";
+  out.push(
+    `anchor ${log.file}: ${log.lines} sound line(s)${span}, ${
+      log.macsChecked ? "every MAC checked" : "NOT authenticated (no key)"
+    }, ${log.heads.size} stream(s) anchored up to global position ${log.position}`,
+  );
+  if (store)
+    out.push(
+      `  the store ends at global position ${store.storePosition}; ${store.unanchoredEvents} event(s) after the last anchor line`,
+    );
+  for (const p of log.problems) out.push(`ANCHOR BROKEN: ${p.message}`);
+  for (const i of store?.issues ?? []) out.push(`STORE TRUNCATED: ${i}`);
+  for (const w of [...log.warnings, ...(store?.warnings ?? [])]) out.push(`warning: ${w}`);
   return out.join("\n");
 };

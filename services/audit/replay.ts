@@ -15,13 +15,16 @@
  * - `link`: its prevHash is not the previous event's hash (an event replaced, re-hashed, or
  *   events reordered);
  * - `gap`: revisions are missing (a row deleted);
- * - `envelope`: the stored row and the event disagree on revision, id, type or position;
+ * - `envelope`: the stored row and the event disagree on revision, id, type or position, the row has
+ *   metadata (the node stores none, and the hash would not cover it), or its global position does not
+ *   follow the previous revision's;
  * - `undecodable`: the event is not a canonical event any more (it is not folded into the state);
  * - `truncated`: the stream's snapshot was taken at a revision the stream no longer reaches, or
  *   later revisions were published to the region's event stream;
  * - `diverged`: the stored event differs from the one published to the region's event stream (an
  *   independent copy): the stream was rewritten after it was published, even if every hash and
  *   link was recomputed.
+ * - `rewritten`, `column` (and `truncated`): the store held against its anchor log, see anchor-check.ts.
  * Warnings (not failures): `balances`, the event's own `balancesAfter` differs from the replay
  * (the machine evolved differently than when the event was decided, e.g. after an upgrade).
  */
@@ -45,7 +48,9 @@ import {
   type PositionState,
 } from "../../domain/position.decider.ts";
 import { timeOf } from "../../domain/scalars.ts";
+import type { AnchoredHead, AnchorLog } from "../../infra/anchor/anchor-log.ts";
 import type { EventStore, RecordedEvent, SnapshotStore } from "../../infra/event-store/event-store.ts";
+import { anchorChecker } from "./anchor-check.ts";
 
 export type AsOfBy = "recorded" | "business";
 export interface AsOf {
@@ -53,7 +58,16 @@ export interface AsOf {
   readonly by: AsOfBy;
 }
 
-export type ChainIssueKind = "hash" | "link" | "gap" | "envelope" | "undecodable" | "truncated" | "diverged";
+export type ChainIssueKind =
+  | "hash"
+  | "link"
+  | "gap"
+  | "envelope"
+  | "undecodable"
+  | "truncated"
+  | "diverged"
+  | "rewritten"
+  | "column";
 
 /** The last event of a position as published to its region's event stream (`INV_EVT_<R>`). */
 export interface PublishedHead {
@@ -145,6 +159,8 @@ export interface ReplayOptions {
   readonly snapshots?: Pick<SnapshotStore, "loadSnapshot">;
   /** The published copy to hold the stored stream against (truncation and rewrites). */
   readonly published?: PublishedHeads;
+  /** The stream's heads as its anchor log holds them (anchor-check.ts), to hold the store against. */
+  readonly anchored?: readonly AnchoredHead[];
   /** Called after each page with the number of events read so far. */
   readonly onEvents?: (eventsRead: number) => void;
 }
@@ -187,7 +203,7 @@ const selected = (asOf: AsOf | undefined, data: Record<string, unknown>, recorde
  */
 export const checkLink = (
   recorded: RecordedEvent,
-  prev: { revision: number; hash: string },
+  prev: { revision: number; hash: string; globalPosition?: number },
   expected: { location: string; sku: string; region?: string | undefined },
 ): ChainIssue[] => {
   const issues: ChainIssue[] = [];
@@ -229,6 +245,23 @@ export const checkLink = (
   envelope("position.location", expected.location, position.location);
   envelope("position.sku", expected.sku, position.sku);
   if (expected.region !== undefined) envelope("position.region", expected.region, position.region);
+  // Columns the hash does not cover: metadata is never written by the node; positions follow revisions.
+  if (recorded.metadata !== undefined)
+    issues.push({
+      kind: "envelope",
+      revision: rev,
+      expected: "no metadata",
+      actual: `metadata ${JSON.stringify(recorded.metadata).slice(0, 200)}`,
+      message: `revision ${rev}: the stored row has metadata, which no node writes and no hash covers (added outside the event)`,
+    });
+  if (prev.globalPosition !== undefined && recorded.globalPosition <= prev.globalPosition)
+    issues.push({
+      kind: "envelope",
+      revision: rev,
+      expected: `global position after ${prev.globalPosition}`,
+      actual: `global position ${recorded.globalPosition}`,
+      message: `revision ${rev}: global position ${recorded.globalPosition} is not after revision ${prev.revision}'s (${prev.globalPosition}): the global_position column was edited`,
+    });
 
   // After a gap the predecessor's hash is unknown: the link cannot be checked.
   if (!gapBefore && data.prevHash !== prev.hash) {
@@ -276,8 +309,12 @@ export const replayPosition = async (
   const warnings: ReplayWarning[] = [];
   let state: PositionState | undefined;
   let folded = -1;
-  let prev = { revision: -1, hash: GENESIS_HASH };
+  let prev: { revision: number; hash: string; globalPosition?: number } = {
+    revision: -1,
+    hash: GENESIS_HASH,
+  };
   let read = 0;
+  const anchorCheck = verify && options.anchored ? anchorChecker(options.anchored) : undefined;
 
   // One live actor for the whole stream (see `evolver`); stopped below, whatever happens.
   let live: ReturnType<typeof evolver> | undefined;
@@ -298,7 +335,12 @@ export const replayPosition = async (
           live = evolver(state);
         }
         if (verify) issues.push(...checkLink(recorded, prev, position));
-        prev = { revision: recorded.revision, hash: String(data.hash) };
+        anchorCheck?.row(recorded);
+        prev = {
+          revision: recorded.revision,
+          hash: String(data.hash),
+          globalPosition: recorded.globalPosition,
+        };
 
         if (!selected(asOf, data, recorded.recordedTime)) continue;
         const decoded = decodeCanonicalEvent(data);
@@ -373,6 +415,7 @@ export const replayPosition = async (
 
   if (verify && options.published)
     issues.push(...(await againstPublished(store, streamId, prev, position, options.published)));
+  if (anchorCheck) issues.push(...anchorCheck.finish(prev));
 
   return {
     streamId,
@@ -486,6 +529,7 @@ export const verifyPositions = async (
     region?: string | undefined;
     snapshots?: Pick<SnapshotStore, "loadSnapshot">;
     published?: PublishedHeads;
+    anchor?: AnchorLog;
   } = {},
   onProgress?: (p: VerifyProgress) => void,
 ): Promise<VerifyManyResult> => {
@@ -506,6 +550,7 @@ export const verifyPositions = async (
         fold: false,
         ...(scope.snapshots ? { snapshots: scope.snapshots } : {}),
         ...(scope.published ? { published: scope.published } : {}),
+        ...(scope.anchor ? { anchored: scope.anchor.heads.get(streamId) ?? [] } : {}),
         collectEvents: false,
         onEvents: (n) => {
           onProgress?.({
@@ -529,6 +574,14 @@ export const verifyPositions = async (
       });
     }
     onProgress?.({ streamsDone: done, streamsTotal: streamIds.length, eventsChecked, streamId });
+  }
+  // Anchored streams the store no longer has at all.
+  const listed = new Set(streamIds);
+  for (const [streamId, heads] of scope.anchor?.heads ?? []) {
+    const parsed = parsePositionStreamId(streamId);
+    if (listed.has(streamId) || !streamId.startsWith(prefix) || parsed === undefined) continue;
+    const issues = anchorChecker(heads).finish({ revision: -1 });
+    failed.push({ streamId, ...parsed, events: 0, headRevision: -1, issues });
   }
   return { ok: failed.length === 0, streams: done, eventsChecked, failed };
 };

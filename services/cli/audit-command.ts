@@ -1,14 +1,17 @@
 /**
  * Audit commands of `stockline` (issue 5):
- *   stockline replay <location> <sku> [--region r] [--as-of t] [--by recorded|business] [--verify] [--against url] [--store path] [--json]
- *   stockline verify (--location l | --region r) [--against url] [--store path] [--json]
+ *   stockline replay <location> <sku> [--region r] [--as-of t] [--by recorded|business] [--verify] [--against url] [--anchor file] [--store path] [--json]
+ *   stockline verify (--location l | --region r) [--against url] [--anchor file [--anchor-key-file f]] [--store path] [--json]
  *   stockline trace <correlationId> [--store path ...] [--region r ...] [--postings path ...] [--json]
  *
  * A store is a regional SQLite event store: `--store <path>`, or the node's default for `--region r`
  * (`.data/<r>/events.db`). `--against <nats-url>` (with `--region`) also holds each stream's head
  * against the last event the relay published to `INV_EVT_<R>` there (`--js-domain d` to reach it
  * through another server, e.g. the hub's mirror): a truncated tail or a rewritten stream shows even
- * when every hash was recomputed. Exit codes: 0 fine, 1 a chain is broken, 2 bad usage or nothing found.
+ * when every hash was recomputed. `--anchor <file>` does the same offline against the region's anchor log
+ * (infra/anchor/anchor-log.ts), after checking the log's own chain and MACs (keys from
+ * `--anchor-key-file`, repeatable, or STOCKLINE_ANCHOR_KEY). Exit codes: 0 fine, 1 a chain is broken
+ * (or the anchor is, or the store does not reach it), 2 bad usage or nothing found.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -21,9 +24,16 @@ import type * as t from "io-ts";
 import { toDecodeErrors } from "../../domain/decode-errors.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import { IsoTimestampC, RegionC } from "../../domain/scalars.ts";
+import {
+  type AnchorKey,
+  type AnchorLog,
+  loadAnchorKey,
+  readAnchorLog,
+} from "../../infra/anchor/anchor-log.ts";
 import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
-import { renderReplay, renderTrace, renderVerifyMany } from "../audit/audit-report.ts";
+import { anchorStoreIssues } from "../audit/anchor-check.ts";
+import { renderAnchor, renderReplay, renderTrace, renderVerifyMany } from "../audit/audit-report.ts";
 import { jetStreamPublishedHeads } from "../audit/published-heads.ts";
 import { type AsOfBy, type PublishedHeads, replayPosition, verifyPositions } from "../audit/replay.ts";
 import { ledgerPostingsFor, type PostingRecord, type PostingsFor, traceCorrelation } from "../audit/trace.ts";
@@ -105,6 +115,8 @@ const progressBar = (io: AuditIo, format: string): SingleBar =>
 interface AgainstOpts {
   against?: string;
   jsDomain?: string;
+  anchor?: string;
+  anchorKeyFile?: string[];
 }
 interface ReplayOpts extends AgainstOpts {
   region?: string;
@@ -142,12 +154,43 @@ const withPublished = async <T>(
     await drainAndClose(nc).catch(() => {});
   }
 };
+/** The anchor log of `--anchor`, read and checked (keys from `--anchor-key-file` and the environment). */
+const loadAnchor = async (opts: AgainstOpts, region: string | undefined): Promise<AnchorLog | undefined> => {
+  if (!opts.anchor) return undefined;
+  const file = path.resolve(opts.anchor);
+  if (!existsSync(file)) throw new UsageError(`no anchor log at ${file}`);
+  let keys: AnchorKey[];
+  try {
+    const fromEnv = loadAnchorKey({ env: process.env });
+    keys = [
+      ...(opts.anchorKeyFile ?? []).map((f) => loadAnchorKey({ keyFile: path.resolve(f) }) as AnchorKey),
+      ...(fromEnv ? [fromEnv] : []),
+    ];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return readAnchorLog(file, { keys, region });
+};
+
 interface TraceOpts {
   store?: string[];
   region?: string[];
   postings?: string[];
   json?: boolean;
 }
+
+const anchorJson = (log: AnchorLog, store?: Awaited<ReturnType<typeof anchorStoreIssues>>) => ({
+  file: log.file,
+  lines: log.lines,
+  firstAt: log.firstAt,
+  lastAt: log.lastAt,
+  position: log.position,
+  streams: log.heads.size,
+  macsChecked: log.macsChecked,
+  problems: log.problems,
+  warnings: [...log.warnings, ...(store?.warnings ?? [])],
+  ...(store ? { store } : {}),
+});
 
 /** Long streams get a progress bar (on a TTY) while they replay. */
 const PROGRESS_FROM_EVENTS = 5000;
@@ -173,12 +216,23 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
       "--js-domain <domain>",
       "JetStream domain of INV_EVT_<R> behind --against (e.g. the region's, from the hub)",
     )
+    .option(
+      "--anchor <file>",
+      "hold the store against this anchor log, offline (<dir>/<region>.anchors.jsonl)",
+    )
+    .option(
+      "--anchor-key-file <path>",
+      "key of the anchor log's MACs (repeatable, for rotated keys; default STOCKLINE_ANCHOR_KEY)",
+      collect,
+    )
     .option("--store <path>", "SQLite event store (default .data/<region>/events.db)")
     .option("--json", "print the result as JSON")
     .action(
       guarded(io, async (location: string, sku: string, opts: ReplayOpts) => {
         const asOf = opts.asOf ? { time: checkTime("--as-of", opts.asOf), by: opts.by } : undefined;
         const region = opts.region ? checkRegion(opts.region) : undefined;
+        if (opts.anchor && !opts.verify) throw new UsageError("--anchor needs --verify");
+        const anchor = await loadAnchor(opts, region);
         const store = openExisting(storePathOf(opts));
         try {
           const head = await store.streamRevision(positionStreamId({ location, sku }));
@@ -195,6 +249,7 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
                 verify: opts.verify ?? false,
                 ...(asOf ? { asOf } : {}),
                 ...(published ? { published } : {}),
+                ...(anchor ? { anchored: anchor.heads.get(positionStreamId({ location, sku })) ?? [] } : {}),
                 onEvents: (n) => bar?.update(n),
               },
             ),
@@ -206,8 +261,14 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
             );
             return EXIT_USAGE;
           }
-          io.out(opts.json ? JSON.stringify(r, null, 2) : renderReplay(r));
-          return r.verification && !r.verification.ok ? EXIT_BROKEN : 0;
+          io.out(
+            opts.json
+              ? JSON.stringify(anchor ? { ...r, anchor: anchorJson(anchor) } : r, null, 2)
+              : [renderReplay(r), ...(anchor ? [renderAnchor(anchor)] : [])].join("\n"),
+          );
+          return (r.verification && !r.verification.ok) || (anchor?.problems.length ?? 0) > 0
+            ? EXIT_BROKEN
+            : 0;
         } finally {
           await store.close();
         }
@@ -224,12 +285,22 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
       "--js-domain <domain>",
       "JetStream domain of INV_EVT_<R> behind --against (e.g. the region's, from the hub)",
     )
+    .option(
+      "--anchor <file>",
+      "hold the store against this anchor log, offline (<dir>/<region>.anchors.jsonl)",
+    )
+    .option(
+      "--anchor-key-file <path>",
+      "key of the anchor log's MACs (repeatable, for rotated keys; default STOCKLINE_ANCHOR_KEY)",
+      collect,
+    )
     .option("--store <path>", "SQLite event store (default .data/<region>/events.db)")
     .option("--json", "print the result as JSON")
     .action(
       guarded(io, async (opts: VerifyOpts) => {
         if (!opts.location && !opts.region) throw new UsageError("give --location <l> or --region <r>");
         const region = opts.region ? checkRegion(opts.region) : undefined;
+        const anchor = await loadAnchor(opts, region);
         const store = openExisting(storePathOf(opts));
         try {
           const bar = progressBar(io, "verifying [{bar}] {value}/{total} positions, {events} events");
@@ -237,7 +308,12 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
           const r = await withPublished(opts, region, (published) =>
             verifyPositions(
               store,
-              { location: opts.location, region, ...(published ? { published } : {}) },
+              {
+                location: opts.location,
+                region,
+                ...(published ? { published } : {}),
+                ...(anchor ? { anchor } : {}),
+              },
               (p) => {
                 if (!started) {
                   bar.start(p.streamsTotal, 0, { events: 0 });
@@ -251,12 +327,19 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
           const scope = [opts.location ? `location ${opts.location}` : "", region ? `region ${region}` : ""]
             .filter(Boolean)
             .join(" in ");
-          io.out(opts.json ? JSON.stringify(r, null, 2) : renderVerifyMany(scope, r));
-          if (r.streams === 0) {
+          // The global log's end against the anchor only makes sense for a whole region's store.
+          const atStore = anchor && !opts.location ? await anchorStoreIssues(store, anchor) : undefined;
+          io.out(
+            opts.json
+              ? JSON.stringify(anchor ? { ...r, anchor: anchorJson(anchor, atStore) } : r, null, 2)
+              : [renderVerifyMany(scope, r), ...(anchor ? [renderAnchor(anchor, atStore)] : [])].join("\n"),
+          );
+          const anchorBroken = (anchor?.problems.length ?? 0) > 0 || (atStore?.issues.length ?? 0) > 0;
+          if (r.streams === 0 && !anchorBroken && r.ok) {
             io.err(`error: no positions found for ${scope} in ${store.path}`);
             return EXIT_USAGE;
           }
-          return r.ok ? 0 : EXIT_BROKEN;
+          return r.ok && !anchorBroken ? 0 : EXIT_BROKEN;
         } finally {
           await store.close();
         }

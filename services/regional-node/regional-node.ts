@@ -14,6 +14,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { DEFAULT_LIMITS } from "../../domain/position-context.ts";
+import { loadAnchorKey } from "../../infra/anchor/anchor-log.ts";
 import type { NodeConfig } from "../../infra/config/node-config.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { openSqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
@@ -24,6 +25,7 @@ import { ensureRegionStreams } from "../../infra/nats/streams.ts";
 import { CommandHandler } from "./command-handler.ts";
 import { DeadLetterPublisher } from "./dead-letters.ts";
 import { GroupCommitter } from "./group-committer.ts";
+import { HeadAnchorer } from "./head-anchorer.ts";
 import { registerCommandRoutes } from "./http-intake.ts";
 import { JetStreamIntake } from "./jetstream-intake.ts";
 import { NodeDb } from "./node-db.ts";
@@ -43,6 +45,8 @@ export interface RegionalNode {
   readonly relay: Relay;
   readonly committer: GroupCommitter;
   readonly nc: NatsConnection;
+  /** Anchors stream heads outside the store (undefined: disabled, or not a SQLite file store). */
+  readonly anchorer: HeadAnchorer | undefined;
   /** Graceful stop; idempotent. */
   stop(): Promise<void>;
 }
@@ -138,6 +142,18 @@ export const startRegionalNode = async (
   };
 
   try {
+    const anchorer =
+      config.anchor.enabled && config.store.kind === "sqlite" && config.store.path !== ":memory:"
+        ? await HeadAnchorer.open({
+            region,
+            storePath: config.store.path,
+            dir: config.anchor.dir,
+            everyMs: config.anchor.everyMs,
+            key: loadAnchorKey({ keyFile: config.anchor.keyFile, keyEnv: config.anchor.keyEnv }),
+            logger: log,
+          })
+        : undefined;
+    if (anchorer) closers.push(() => anchorer.stop());
     const nc = await connectNats({ servers: config.nats.servers, name: config.nats.name, logger: log });
     closers.push(() => drainAndClose(nc));
     const jsm = await jetstreamManager(nc);
@@ -213,6 +229,7 @@ export const startRegionalNode = async (
       },
     });
     relay.start();
+    anchorer?.start();
     const status = new NodeStatusPublisher({
       region,
       nc,
@@ -271,6 +288,7 @@ export const startRegionalNode = async (
         await status.stop();
         await relay.stop();
         rt.close();
+        await anchorer?.stop(); // the last line anchors everything committed
         log.info(
           { relayCheckpoint: relay.checkpoint, relayDrained: drained, ...committer.stats },
           "regional node stopped",
@@ -280,7 +298,7 @@ export const startRegionalNode = async (
       return stopping;
     };
 
-    return { region, config, url, store, runtime: rt, relay, committer, nc, stop };
+    return { region, config, url, store, runtime: rt, relay, committer, nc, anchorer, stop };
   } catch (err) {
     await closeAll();
     throw err;

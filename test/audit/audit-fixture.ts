@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { CanonicalEvent } from "../../domain/canonical-event.ts";
+import { type CanonicalEvent, chainEvents, GENESIS_HASH } from "../../domain/canonical-event.ts";
 import type { Command } from "../../domain/commands.ts";
 import { type Position, positionStreamId } from "../../domain/ids.ts";
 import {
@@ -145,4 +145,33 @@ export const tamper = (file: string, sql: string, ...args: unknown[]): number =>
   } finally {
     db.close();
   }
+};
+
+/**
+ * What an attacker with the file does to hide an edit: change the event at `index` (its quantity by
+ * `delta`), re-chain the whole stream with recomputed hashes and write every event back in place.
+ * `events` is the stream as stored; returns the forged stream.
+ */
+export const rewriteWithRecomputedHashes = (
+  file: string,
+  streamId: string,
+  events: readonly CanonicalEvent[],
+  index: number,
+  delta: number,
+): CanonicalEvent[] => {
+  const forged = chainEvents(
+    GENESIS_HASH,
+    events.map(({ hash: _h, prevHash: _p, ...e }, i) =>
+      i === index ? { ...e, quantity: e.quantity + delta } : e,
+    ),
+  );
+  for (const e of forged)
+    tamper(
+      file,
+      "UPDATE events SET data = ? WHERE stream_id = ? AND revision = ?",
+      JSON.stringify(e),
+      streamId,
+      e.revision,
+    );
+  return forged;
 };
