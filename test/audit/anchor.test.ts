@@ -18,6 +18,7 @@ import {
   type AnchorLine,
   anchorFileName,
   lineHash,
+  loadAnchorKey,
   readAnchorLog,
   sealLine,
 } from "../../infra/anchor/anchor-log.ts";
@@ -283,5 +284,69 @@ describe("stockline verify --anchor (offline)", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("NOT authenticated (no key)");
     expect(r.out).toContain(`warning: ${lines.length} line(s) are unkeyed`);
+  });
+});
+
+describe("the head anchorer across restarts", () => {
+  const region2 = uniqueRegion("ar");
+  const dir = path.join(tmp.dir, "restart");
+  const config = (data: string) =>
+    nodeConfig(region2, path.join(dir, data), servers, {
+      anchor: { dir: path.join(dir, "anchors"), everyMs: 100, keyFile },
+    });
+  const file = path.join(dir, "anchors", anchorFileName(region2));
+  const sendTo = async (sku: string, key: string) => {
+    const reply = await nc.request(
+      reqSubject(region2),
+      JSON.stringify(receipt({ region: region2, sku, key })),
+      {
+        timeout: 10_000,
+      },
+    );
+    expect((reply.json() as { outcome: string }).outcome).toBe("accepted");
+  };
+  afterAll(async () => {
+    if (nc) await deleteRegionStreams(await jetstreamManager(nc), region2);
+  });
+
+  it("continues the chain after a restart, cuts a line torn by a crash, refuses a store behind it", async () => {
+    let n = await startRegionalNode(config("data"));
+    await sendTo("R-1", "r-1");
+    await sendTo("R-1", "r-2");
+    await n.stop();
+    // A crash while writing a line leaves it without its newline.
+    writeFileSync(file, `${readFileSync(file, "utf8")}{"at":"2026-`);
+    const torn = await readAnchorLog(file);
+    expect(torn.problems).toEqual([]);
+    expect(torn.warnings.join("\n")).toContain("is incomplete (no newline, not JSON)");
+
+    n = await startRegionalNode(config("data"));
+    await sendTo("R-1", "r-3");
+    await sendTo("R-2", "r-4");
+    await n.stop();
+    const log = await readAnchorLog(file, { keys: [loadAnchorKey({ keyFile })!] });
+    expect(log.problems).toEqual([]);
+    expect(log.warnings).toEqual([]);
+    expect(log.macsChecked).toBe(true);
+    expect(log.heads.get(positionStreamId({ location: "DC1", sku: "R-1" }))?.at(-1)?.revision).toBe(2);
+    expect(log.position).toBe(4);
+    const r = await run(
+      "verify",
+      "--region",
+      region2,
+      "--store",
+      path.join(dir, "data", "events.db"),
+      "--anchor",
+      file,
+      "--anchor-key-file",
+      keyFile,
+    );
+    expect(r.out).toContain("every MAC checked");
+    expect(r.code).toBe(0);
+
+    // Another (empty) store under the same anchor: it ends before what was anchored.
+    await expect(startRegionalNode(config("other"))).rejects.toThrow(
+      /anchors .* up to global position 4, but the store ends at 0: it was truncated or replaced/,
+    );
   });
 });
