@@ -98,6 +98,7 @@ interface Sent {
 
 /** A case made concrete: the bytes to send, the command they hold, and what it repeats. */
 interface Prepared {
+  readonly index: number;
   readonly bytes: Uint8Array;
   readonly value?: Record<string, unknown>;
   readonly input: string;
@@ -228,7 +229,7 @@ export class IntakeHarness {
     let label = "";
     let replayOf: Sent | undefined;
     const p = c.payload;
-    if (p.type === "bytes") return { bytes: p.bytes, input: summary(p.bytes) };
+    if (p.type === "bytes") return { index, bytes: p.bytes, input: summary(p.bytes) };
     if (p.type === "replay") {
       // Repeats of applied commands are the ones whose answer is specified (duplicate or conflict).
       const applied = this.history.filter((h) => h.outcome === "applied");
@@ -268,6 +269,7 @@ export class IntakeHarness {
       record && p.type === "command" ? { value: record, key: String(record.idempotencyKey) } : undefined;
     if (sent) this.history.push(sent);
     return {
+      index,
       bytes: te.encode(text),
       ...(record ? { value: record } : {}),
       input: `${label}${summary(value)}`,
@@ -330,7 +332,7 @@ export class IntakeHarness {
   private async viaHttp(c: FuzzCase, p: Prepared): Promise<Classified> {
     const isBytes = c.payload.type === "bytes";
     const item = Buffer.from(p.bytes).toString("utf8");
-    const goodKey = `${String(p.value?.idempotencyKey ?? "raw")}-${this.history.length}-good`;
+    const goodKey = `good-${p.index}`;
     const good = JSON.stringify(receiptOf(this.node.region, goodKey));
     const body = isBytes
       ? p.bytes
@@ -434,10 +436,7 @@ export class IntakeHarness {
     return cmdSubject(r, "DC2", "OTHER");
   }
 
-  private async viaJetStream(
-    c: FuzzCase,
-    p: { bytes: Uint8Array; value?: Record<string, unknown>; seq?: number },
-  ): Promise<Classified> {
+  private async viaJetStream(c: FuzzCase, p: Prepared): Promise<Classified> {
     const subject = this.jsSubject(c, p.value);
     if (controlLineBytes(subject) > NATS_CONTROL_LINE)
       return { outcome: "unsendable", detail: "", code: "client:controlLine" };
