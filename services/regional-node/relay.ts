@@ -22,13 +22,17 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { CanonicalEventOf } from "../../domain/canonical-event.ts";
-import { inboundTransferCommandFor } from "../../domain/position.decider.ts";
 import { counter, gauge } from "../../infra/metrics.ts";
 import type { NodeDb, OutboxRow } from "./node-db.ts";
 import type { HandleResult } from "./position-runtime.ts";
 import { type LogItem, RelayLogReader, type RelayStore } from "./relay-log-reader.ts";
 import { msgIdHeaderBytes, publishLimitProblem, RelayPublisher } from "./relay-publisher.ts";
-import { type DerivedCommand, TransferOutbox, type TransferOutboxOptions } from "./transfer-outbox.ts";
+import {
+  type DerivedCommand,
+  inboundTransferRow,
+  TransferOutbox,
+  type TransferOutboxOptions,
+} from "./transfer-outbox.ts";
 
 const relayed = counter("stockline_node_relayed_events_total", "Events relayed to INV_EVT", ["region"]);
 const skippedEvents = counter(
@@ -337,8 +341,14 @@ export class Relay {
           }
         }
         if (e.type === "TransferShipped" && e.globalPosition > this.transferCheckpoint) {
-          const row = await this.derive(e);
-          if (row) derived.push(row);
+          try {
+            derived.push(
+              inboundTransferRow(e.event() as CanonicalEventOf<"TransferShipped">, e.globalPosition),
+            );
+          } catch (err) {
+            const why = (err as Error).message;
+            await this.deadEvent({ ...this.deadOf(e), reason: "transferDispatchFailed", why });
+          }
         }
       }
       const last = batch[batch.length - 1]!.globalPosition;
@@ -356,27 +366,6 @@ export class Relay {
       const w = publisher.ackedThrough;
       if (w !== undefined && w > this.ackedThrough) this.ackedThrough = w;
       this.saveCheckpoints();
-    }
-  }
-
-  /** The inbound command of a shipped transfer, as an outbox row (undefined: dead-lettered instead). */
-  private async derive(e: LogItem): Promise<OutboxRow | undefined> {
-    try {
-      const command = inboundTransferCommandFor(e.event() as CanonicalEventOf<"TransferShipped">);
-      return {
-        idempotencyKey: command.idempotencyKey,
-        destination: command.position.region,
-        command: JSON.stringify(command),
-        globalPosition: e.globalPosition,
-        createdAt: Date.now(),
-      };
-    } catch (err) {
-      await this.deadEvent({
-        ...this.deadOf(e),
-        reason: "transferDispatchFailed",
-        why: (err as Error).message,
-      });
-      return undefined;
     }
   }
 

@@ -15,7 +15,8 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
-import type { inboundTransferCommandFor } from "../../domain/position.decider.ts";
+import type { CanonicalEventOf } from "../../domain/canonical-event.ts";
+import { inboundTransferCommandFor } from "../../domain/position.decider.ts";
 import { gauge } from "../../infra/metrics.ts";
 import { cmdSubject } from "../../infra/nats/subjects.ts";
 import type { NodeDb, OutboxRow } from "./node-db.ts";
@@ -77,6 +78,21 @@ interface Lane {
   /** The delivery attempt in progress (stop waits for it: it writes to node.db). */
   attempt?: Promise<void>;
 }
+
+/** The outbox row of a shipped transfer's inbound command; throws when none can be derived. */
+export const inboundTransferRow = (
+  shipped: CanonicalEventOf<"TransferShipped">,
+  globalPosition: number,
+): OutboxRow => {
+  const command = inboundTransferCommandFor(shipped);
+  return {
+    idempotencyKey: command.idempotencyKey,
+    destination: command.position.region,
+    command: JSON.stringify(command),
+    globalPosition,
+    createdAt: Date.now(),
+  };
+};
 
 const IDLE_RECHECK_MS = 5_000;
 const METRICS_EVERY_MS = 1_000;
