@@ -461,11 +461,10 @@ export class IntakeHarness {
       await delay(5);
     }
     // The dead letter is in the stream before the command is acked; the harness's reader may lag.
-    for (let i = 0; i < 100 && !this.node.deadLetterBySeq.has(seq); i++) {
-      if (p.value === undefined || this.node.eventsOf(String(p.value.idempotencyKey)).length > 0) break;
-      await delay(10);
-    }
-    const dl = this.node.deadLetterBySeq.get(seq);
+    await this.node.deadLettersRead();
+    const dl =
+      this.node.deadLetterBySeq.get(seq) ??
+      this.node.deadLetterByPayload.get(Buffer.from(p.bytes).toString("utf8"));
     if (dl) {
       const clear =
         typeof dl.reason === "string" &&

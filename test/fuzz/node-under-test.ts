@@ -35,6 +35,8 @@ export interface DeadLetterSeen {
   readonly intake?: { via?: string; streamSequence?: number };
   readonly context?: { idempotencyKey?: string };
   readonly applied?: boolean;
+  /** The original payload as text (truncated when huge). */
+  readonly payload?: string;
 }
 
 export interface Exit {
@@ -135,6 +137,13 @@ export interface NodeUnderTest {
   readonly deadLetters: DeadLetterSeen[];
   /** Dead letters by the stream sequence of the command message they came from. */
   readonly deadLetterBySeq: Map<number, DeadLetterSeen>;
+  /**
+   * Dead letters by the payload they hold: a command sent again is dead-lettered once (its letter's
+   * message id is the command's), so a repeat is accounted by the first one's letter.
+   */
+  readonly deadLetterByPayload: Map<string, DeadLetterSeen>;
+  /** Resolves once the harness has read every dead letter in the stream now (bounded wait). */
+  deadLettersRead(timeoutMs?: number): Promise<boolean>;
   /** Reads new events from the store; returns the events stored under `key` so far. */
   eventsOf(key: string): StoredEvent[];
   readonly storeHead: () => number;
@@ -181,9 +190,12 @@ export const startNodeUnderTest = async (
 
   const deadLetters: DeadLetterSeen[] = [];
   const deadLetterBySeq = new Map<number, DeadLetterSeen>();
+  const deadLetterByPayload = new Map<string, DeadLetterSeen>();
   const dlqConsumer = await js.consumers.get(dlqStreamName(REGION));
+  let dlqRead = 0;
   const dlqMessages = await dlqConsumer.consume({
     callback: (m) => {
+      dlqRead = m.seq;
       let dl: DeadLetterSeen;
       try {
         dl = m.json<DeadLetterSeen>();
@@ -193,6 +205,7 @@ export const startNodeUnderTest = async (
       deadLetters.push(dl);
       const seq = dl.intake?.streamSequence;
       if (typeof seq === "number") deadLetterBySeq.set(seq, dl);
+      if (typeof dl.payload === "string") deadLetterByPayload.set(dl.payload, dl);
     },
   });
 
@@ -232,6 +245,13 @@ export const startNodeUnderTest = async (
     ackWaitMs,
     deadLetters,
     deadLetterBySeq,
+    deadLetterByPayload,
+    deadLettersRead: async (timeoutMs = 5_000) => {
+      const last = (await jsm.streams.info(dlqStreamName(REGION))).state.last_seq;
+      const deadline = Date.now() + timeoutMs;
+      while (dlqRead < last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      return dlqRead >= last;
+    },
     eventsOf: (key) => {
       refresh();
       return byKey.get(key) ?? [];
