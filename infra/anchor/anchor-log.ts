@@ -8,9 +8,9 @@
  * The file is tamper-evident on its own:
  * - each line names the sha256 of the previous line's text (`prev`), and its `seq` and `from` follow
  *   the previous line's `seq` and `position`: a line edited, removed or moved breaks the next one;
- * - each line is keyed: HMAC-SHA256 over its canonical JSON without `mac`, with a secret that lives
- *   neither in the repo nor next to the file (`key: "hmac-sha256:<key id>"`); a line written without
- *   a key says so (`key: "none"`) and verify warns that anyone who can write the file can forge it.
+ * - each line is keyed: HMAC-SHA256 over its canonical JSON without `mac` (appended as the last member),
+ *   with a secret that lives neither in the repo nor next to the file (`key: "hmac-sha256:<key id>"`);
+ *   a line written without a key says so (`key: "none"`) and verify warns that it can be forged.
  * - Lines cut from the END of the file cannot be seen from the file alone: keep a copy off the machine
  *   (RUNBOOK "Anchors"); verify warns when the store holds events long after the last line.
  *
@@ -132,8 +132,9 @@ export const columnsDigest = (rows: readonly (readonly [number, unknown])[]): st
 /** The text of a line (canonical JSON, no newline), keyed when a key is given. */
 export const sealLine = (line: UnsealedLine, key: AnchorKey | undefined): string => {
   const body = { ...line, key: key ? `hmac-sha256:${key.id}` : UNKEYED };
-  if (!key) return canonicalJson(body);
-  return canonicalJson({ ...body, mac: macOf(key, canonicalJson(body)) });
+  const text = canonicalJson(body);
+  // The MAC goes last, after the canonical body it covers (one serialisation per line).
+  return key ? `${text.slice(0, -1)},"mac":"${macOf(key, text)}"}` : text;
 };
 
 export const lineHash = (text: string): string => sha256Hex(text);
@@ -232,7 +233,9 @@ export const readAnchorLog = async (
       continue;
     }
     const line = decoded.right;
-    if (canonicalJson(raw) !== text) {
+    const { mac: _mac, ...unsealed } = raw as Record<string, unknown>;
+    const body = canonicalJson(unsealed);
+    if ((line.mac === undefined ? body : `${body.slice(0, -1)},"mac":"${line.mac}"}`) !== text) {
       fail("is not in the canonical form the node writes (it was edited)");
       continue;
     }
@@ -280,9 +283,8 @@ export const readAnchorLog = async (
       }
       if (key === undefined) unchecked.add(id);
       else {
-        const { mac, ...body } = raw as Record<string, unknown>;
-        const want = new Uint8Array(Buffer.from(macOf(key, canonicalJson(body)), "hex"));
-        if (!crypto.timingSafeEqual(want, new Uint8Array(Buffer.from(String(mac), "hex")))) {
+        const want = new Uint8Array(Buffer.from(macOf(key, body), "hex"));
+        if (!crypto.timingSafeEqual(want, new Uint8Array(Buffer.from(line.mac, "hex")))) {
           fail("has a MAC that does not match its content: the line was edited");
           continue;
         }

@@ -22,6 +22,7 @@ import {
   readAnchorLog,
   sealLine,
 } from "../../infra/anchor/anchor-log.ts";
+import { loadNodeConfig, resolveNodeConfig } from "../../infra/config/node-config.ts";
 import { openSqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
 import { reqSubject } from "../../infra/nats/subjects.ts";
@@ -347,6 +348,38 @@ describe("the head anchorer across restarts", () => {
     // Another (empty) store under the same anchor: it ends before what was anchored.
     await expect(startRegionalNode(config("other"))).rejects.toThrow(
       /anchors .* up to global position 4, but the store ends at 0: it was truncated or replaced/,
+    );
+  });
+});
+
+describe("anchor settings", () => {
+  it("default to <dataDir>/anchors every second, are set apart by file or environment, and refuse a short key", () => {
+    const d = resolveNodeConfig({ region: "eu", dataDir: tmp.dir });
+    expect(d.anchor).toEqual({
+      enabled: true,
+      dir: path.join(tmp.dir, "anchors"),
+      everyMs: 1000,
+      keyFile: undefined,
+      keyEnv: "STOCKLINE_ANCHOR_KEY",
+    });
+    const e = loadNodeConfig({
+      env: {
+        STOCKLINE_REGION: "eu",
+        STOCKLINE_ANCHOR_DIR: "/mnt/anchors",
+        STOCKLINE_ANCHOR_EVERY_MS: "250",
+        STOCKLINE_ANCHOR_KEY_FILE: "/run/secrets/anchor.key",
+      },
+    });
+    expect(e.anchor).toMatchObject({ dir: "/mnt/anchors", everyMs: 250, keyFile: "/run/secrets/anchor.key" });
+
+    expect(loadAnchorKey({ env: {} })).toBeUndefined();
+    const short = path.join(tmp.dir, "short.key");
+    writeFileSync(short, "secret");
+    expect(() => loadAnchorKey({ keyFile: short })).toThrow(
+      `anchor key file ${short}: an anchor key of 6 bytes, expected at least 32`,
+    );
+    expect(() => loadAnchorKey({ env: { STOCKLINE_ANCHOR_KEY: "x".repeat(31) } })).toThrow(
+      "environment variable STOCKLINE_ANCHOR_KEY: an anchor key of 31 bytes",
     );
   });
 });
