@@ -1,6 +1,6 @@
 /**
- * Fuzzing the API's reservation intake (`POST /v1/reservations`, `GET /v1/reservations/:id`) of a
- * real system (hub, one region, its node, projectors and the API; test/api/api-fixture.ts): every
+ * Fuzzing the API's reservation intake (`POST /v1/reservations`) and its reads by ids from outside
+ * (reservations, availability, positions, history, trace) of a real system (hub, one region, its node, projectors and the API; test/api/api-fixture.ts): every
  * request ends in a decision (201, 409, 422), a held reservation (202, meant for an unreachable
  * region; counted), or a 4xx that says what is wrong, never a 5xx or a stall;
  * a confirmed reservation is for the SKU, location and quantity that were sent, and reads back.
@@ -10,7 +10,14 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiSystem, KEYS, receive, startApiSystem, waitForAtp } from "../api/api-fixture.ts";
-import { hostileBytes, hostileId, hostileNumber, nested, wrongType } from "./hostile-values.ts";
+import {
+  hostileBytes,
+  hostileId,
+  hostileNumber,
+  hostileTimestamp,
+  nested,
+  wrongType,
+} from "./hostile-values.ts";
 
 const RUNS = Math.ceil(Number(process.env.FUZZ_RUNS ?? 300) / 2);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -78,15 +85,47 @@ const bodyArb = fc
     };
   });
 
+/** Reads whose parameters are ids from outside (`:a`, `:b` are replaced by the case's ids). */
+const READ_ROUTES = [
+  "/v1/reservations/:a",
+  "/v1/availability/:a",
+  "/v1/availability/:a/timeline",
+  "/v1/positions/:a/:b",
+  "/v1/positions/:a/:b/history",
+  "/v1/trace/:a",
+] as const;
+
 type Case =
   | { readonly type: "place"; readonly body: Record<string, unknown>; readonly mutations: string[] }
   | { readonly type: "raw"; readonly bytes: Uint8Array }
-  | { readonly type: "read"; readonly id: string };
+  /** A read of a route whose path parameters and query come from outside. */
+  | {
+      readonly type: "read";
+      readonly route: string;
+      readonly ids: readonly string[];
+      readonly query: string;
+    };
 
 const caseArb: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: bodyArb.map((b) => ({ type: "place" as const, ...b })), weight: 8 },
   { arbitrary: hostileBytes.map((bytes) => ({ type: "raw" as const, bytes })), weight: 1 },
-  { arbitrary: hostileId.map((id) => ({ type: "read" as const, id })), weight: 1 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant("read" as const),
+      route: fc.constantFrom(...READ_ROUTES),
+      ids: fc.array(fc.oneof(hostileId, fc.constantFrom("S1", "DC1")), { minLength: 2, maxLength: 2 }),
+      query: fc.oneof(
+        fc.constant(""),
+        fc
+          .tuple(
+            fc.constantFrom("region", "asOf", "date", "verify", "limit"),
+            fc.oneof(hostileId, hostileTimestamp),
+          )
+          .map(([k, v]) => `?${k}=${pathSegment(v)}`),
+      ),
+    }),
+    weight: 2,
+  },
 );
 
 /** Decisions and holds; any other 4xx is fine when it says why, except those that never reach the intake. */
@@ -137,8 +176,11 @@ describe("fuzz: the API's reservation intake", () => {
           input = `bytes ${Buffer.from(c.bytes.subarray(0, 40)).toString("hex")} (${c.bytes.length} bytes)`;
           init = { method: "POST", body: c.bytes };
         } else {
-          input = `GET id ${show(c.id)}`;
-          target = `${url}/v1/reservations/${pathSegment(c.id)}`;
+          const path = c.route
+            .replace(":a", pathSegment(c.ids[0] ?? ""))
+            .replace(":b", pathSegment(c.ids[1] ?? ""));
+          input = `GET ${c.route} ids ${show(c.ids)} ${c.query.slice(0, 80)}`;
+          target = `${url}${path}${c.query}`;
           init = { method: "GET" };
         }
         let status: number;
