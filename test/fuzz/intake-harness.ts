@@ -29,7 +29,7 @@ import {
   storedEventProblems,
 } from "./boundary-rules.ts";
 import { type FuzzCase, INTAKES, type Intake, materialize } from "./command-arbitraries.ts";
-import type { NodeUnderTest } from "./node-under-test.ts";
+import type { NodeUnderTest, StoredEvent } from "./node-under-test.ts";
 
 export const GOOD_CLASSES = [
   "applied",
@@ -44,16 +44,20 @@ export const BAD_CLASSES = ["5xx", "crash", "stall", "silentlyWrong", "unclear",
 export type OutcomeClass = (typeof GOOD_CLASSES)[number] | (typeof BAD_CLASSES)[number];
 const BAD = new Set<string>(BAD_CLASSES);
 
+/** The intakes, and JetStream again for the cases published all at once (`runBurst`). */
+export type Column = Intake | "burst";
+const COLUMNS: readonly Column[] = [...INTAKES, "burst"];
+
 export interface Finding {
   readonly index: number;
-  readonly intake: Intake | "end";
+  readonly intake: Column | "end";
   readonly outcome: OutcomeClass;
   readonly input: string;
   readonly detail: string;
 }
 
 export interface RunReport {
-  readonly counts: Record<Intake, Partial<Record<OutcomeClass, number>>>;
+  readonly counts: Record<Column, Partial<Record<OutcomeClass, number>>>;
   /** Refusal codes seen (reason codes of rejections, invalid paths, dead-letter codes), with counts. */
   readonly codes: Map<string, number>;
   readonly findings: Finding[];
@@ -128,12 +132,12 @@ const namesFields = (errors: unknown): boolean =>
 
 export class IntakeHarness {
   private readonly history: Sent[] = [];
-  private readonly counts = Object.fromEntries(INTAKES.map((i) => [i, {}])) as RunReport["counts"];
+  private readonly counts = Object.fromEntries(COLUMNS.map((i) => [i, {}])) as RunReport["counts"];
   private readonly codes = new Map<string, number>();
   private readonly findings: Finding[] = [];
   private readonly parked: Array<{
     index: number;
-    intake: Intake;
+    intake: Column;
     key: string;
     input: string;
     value: Record<string, unknown> | undefined;
@@ -215,7 +219,7 @@ export class IntakeHarness {
     return r;
   }
 
-  private record(index: number, intake: Intake, r: Classified, input: string): void {
+  private record(index: number, intake: Column, r: Classified, input: string): void {
     const counts = this.counts[intake];
     counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
     if (r.code) this.codes.set(r.code, (this.codes.get(r.code) ?? 0) + 1);
@@ -462,6 +466,15 @@ export class IntakeHarness {
     }
     // The dead letter is in the stream before the command is acked; the harness's reader may lag.
     await this.node.deadLettersRead();
+    return this.classifyJetStream(p, seq, (e) => e.globalPosition > before);
+  }
+
+  /**
+   * What became of an acknowledged JetStream message: its dead letter (by stream sequence, or the
+   * letter of the same command sent before), its stored events (`fresh` tells the ones it stored
+   * from a duplicate's), parked (a sequence gap; resolved at the end), or lost.
+   */
+  private classifyJetStream(p: Prepared, seq: number, fresh: (e: StoredEvent) => boolean): Classified {
     const dl =
       this.node.deadLetterBySeq.get(seq) ??
       this.node.deadLetterByPayload.get(Buffer.from(p.bytes).toString("utf8"));
@@ -479,13 +492,13 @@ export class IntakeHarness {
     const key = value ? String(value.idempotencyKey) : undefined;
     const events = key ? this.node.eventsOf(key) : [];
     if (value && events.length > 0) {
-      const fresh = events.filter((e) => e.globalPosition > before);
-      if (fresh.length === 0) return { outcome: "duplicate", detail: "" };
+      const stored = events.filter(fresh);
+      if (stored.length === 0) return { outcome: "duplicate", detail: "" };
       const problems = [
         ...acceptedCommandProblems(value),
         ...storedEventProblems(
           value,
-          fresh.map((e) => e.data),
+          stored.map((e) => e.data),
         ),
       ];
       return problems.length > 0
@@ -498,6 +511,82 @@ export class IntakeHarness {
       outcome: "lost",
       detail: `stream sequence ${seq} acknowledged, but neither stored nor dead-lettered`,
     };
+  }
+
+  /**
+   * Many cases published to JetStream at once, as a busy or hostile source does: the intake decides
+   * them concurrently (bounded by max_ack_pending), and every message must still be accounted for.
+   * The first message of a key is the one whose events are checked; later ones are duplicates.
+   */
+  async runBurst(startIndex: number, cases: readonly FuzzCase[]): Promise<void> {
+    const before = this.node.storeHead();
+    const sent: Array<{ index: number; p: Prepared; seq: number }> = [];
+    const pending: Array<Promise<void>> = [];
+    for (const [i, c0] of cases.entries()) {
+      const c: FuzzCase = { ...c0, intake: "jetstream" };
+      const index = startIndex + i;
+      const p = this.prepare(index, c);
+      const subject = this.jsSubject(c, p.value);
+      if (controlLineBytes(subject) > NATS_CONTROL_LINE || p.bytes.length > this.node.maxPayload) {
+        this.record(index, "burst", { outcome: "unsendable", detail: "", code: "client:limit" }, p.input);
+        continue;
+      }
+      pending.push(
+        this.node.js.publish(subject, p.bytes, { timeout: 30_000 }).then((ack) => {
+          sent.push({ index, p, seq: ack.seq });
+        }),
+      );
+    }
+    await Promise.all(pending);
+    const last = Math.max(0, ...sent.map((m) => m.seq));
+    const deadline = Date.now() + STALL_MS + 20 * sent.length;
+    let info = await this.node.consumer().catch(() => undefined);
+    while (
+      this.node.process.alive &&
+      Date.now() < deadline &&
+      !(info && info.ack_floor.stream_seq >= last && info.num_ack_pending === 0)
+    ) {
+      await delay(20);
+      info = await this.node.consumer().catch(() => undefined);
+    }
+    if (!this.node.process.alive) {
+      this.findings.push({
+        index: startIndex,
+        intake: "burst",
+        outcome: "crash",
+        input: `a burst of ${sent.length} messages (cases ${startIndex}..${startIndex + cases.length - 1})`,
+        detail: `node exited (${this.node.process.exit?.code}) ${this.node.process.exit?.stderrTail.slice(-400)}`,
+      });
+      await this.recover(undefined, startIndex, "burst");
+      return;
+    }
+    await this.node.deadLettersRead();
+    const firstOfKey = new Map<string, number>();
+    for (const m of [...sent].sort((a, b) => a.seq - b.seq)) {
+      const key = m.p.value ? String(m.p.value.idempotencyKey) : undefined;
+      const acked = info !== undefined && info.ack_floor.stream_seq >= m.seq;
+      let r: Classified;
+      if (!acked && !this.node.deadLetterBySeq.has(m.seq)) {
+        r = {
+          outcome: "stall",
+          detail: `not acknowledged ${STALL_MS + 20 * sent.length} ms after a burst of ${sent.length}`,
+        };
+      } else {
+        const first = key === undefined || !firstOfKey.has(key);
+        if (key !== undefined && first) firstOfKey.set(key, m.seq);
+        r = this.classifyJetStream(m.p, m.seq, (e) => first && e.globalPosition > before);
+      }
+      if (m.p.sent) m.p.sent.outcome = r.outcome;
+      this.record(m.index, "burst", r, m.p.input);
+      if (r.outcome === "parked" && r.parkedKey)
+        this.parked.push({
+          index: m.index,
+          intake: "burst",
+          key: r.parkedKey,
+          input: m.p.input,
+          value: m.p.value,
+        });
+    }
   }
 
   /** After a crash: restart; a JetStream message that crashes the node again is removed, as an operator would. */
@@ -645,9 +734,9 @@ export class IntakeHarness {
 export const formatReport = (r: RunReport, header: string): string => {
   const classes = [...GOOD_CLASSES, ...BAD_CLASSES];
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  const lines = [header, `${"class".padEnd(14)}${INTAKES.map((i) => pad(i, 11)).join("")}${pad("total", 9)}`];
+  const lines = [header, `${"class".padEnd(14)}${COLUMNS.map((i) => pad(i, 11)).join("")}${pad("total", 9)}`];
   for (const k of classes) {
-    const row = INTAKES.map((i) => r.counts[i][k] ?? 0);
+    const row = COLUMNS.map((i) => r.counts[i][k] ?? 0);
     const total = row.reduce((a, b) => a + b, 0);
     lines.push(
       `${(BAD.has(k) ? `!${k}` : k).padEnd(14)}${row.map((n) => pad(n, 11)).join("")}${pad(total, 9)}`,
