@@ -194,8 +194,22 @@ export interface AnchorLog {
  * consecutive `seq`, `prev` = sha256 of the previous line, `from` = the previous `position`, one region,
  * revisions of a stream increasing, and each MAC with the given keys (by key id).
  */
-export const readAnchorLog = async (
+export const readAnchorLog = (
   file: string,
+  opts: { keys?: readonly AnchorKey[]; region?: string | undefined } = {},
+): Promise<AnchorLog> =>
+  readAnchorLines(
+    file,
+    createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Number.POSITIVE_INFINITY }),
+    lastByteIsNewline(file),
+    opts,
+  );
+
+/** `readAnchorLog` of lines from anywhere (e.g. the JetStream copy); `file` names them in messages. */
+export const readAnchorLines = async (
+  file: string,
+  source: AsyncIterable<string>,
+  endsWithNewline: boolean,
   opts: { keys?: readonly AnchorKey[]; region?: string | undefined } = {},
 ): Promise<AnchorLog> => {
   const keys = new Map((opts.keys ?? []).map((k) => [k.id, k]));
@@ -212,11 +226,9 @@ export const readAnchorLog = async (
   const unchecked = new Set<string>();
   let pendingTorn: { line: number; text: string } | undefined;
 
-  const endsWithNewline = lastByteIsNewline(file);
-  const rl = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
   const fail = (message: string) => problems.push({ line: n, message: `line ${n}: ${message}` });
-  for await (const text of rl) {
+  for await (const text of source) {
     n += 1;
     if (problems.length > 0) continue; // count the lines after the first problem only
     let raw: unknown;

@@ -106,6 +106,8 @@ export const NodeConfigFileC = t.intersection([
       everyMs: PositiveIntC,
       keyFile: NonEmptyStringC,
       keyEnv: NonEmptyStringC,
+      /** Also copy every line to the append-only stream INV_ANCHOR_<R> (infra/anchor/anchor-stream.ts). */
+      jetstream: t.boolean,
     }),
   }),
 ]);
@@ -149,6 +151,7 @@ export interface NodeConfig {
     readonly everyMs: number;
     readonly keyFile: string | undefined;
     readonly keyEnv: string;
+    readonly jetstream: boolean;
   };
 }
 
@@ -252,6 +255,7 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
       everyMs: f.anchor?.everyMs ?? 1000,
       keyFile: f.anchor?.keyFile === undefined ? undefined : path.resolve(f.anchor.keyFile),
       keyEnv: f.anchor?.keyEnv ?? "STOCKLINE_ANCHOR_KEY",
+      jetstream: f.anchor?.jetstream ?? false,
     },
   };
 };

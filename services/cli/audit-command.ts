@@ -28,9 +28,12 @@ import {
   type AnchorKey,
   type AnchorLog,
   loadAnchorKey,
+  readAnchorLines,
   readAnchorLog,
 } from "../../infra/anchor/anchor-log.ts";
+import { anchorStreamName, streamedLines } from "../../infra/anchor/anchor-stream.ts";
 import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
+import { natsAuthFromEnv } from "../../infra/config/nats-auth.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { anchorStoreIssues } from "../audit/anchor-check.ts";
 import { renderAnchor, renderReplay, renderTrace, renderVerifyMany } from "../audit/audit-report.ts";
@@ -143,7 +146,13 @@ const withPublished = async <T>(
   if (!region) throw new UsageError("--against needs --region <r> (whose INV_EVT_<R> to read)");
   let nc: Awaited<ReturnType<typeof connectNats>>;
   try {
-    nc = await connectNats({ servers: opts.against, name: "stockline-audit", reconnect: false });
+    // Credentials from STOCKLINE_NATS_* (infra/config/nats-auth.ts), never on the command line.
+    nc = await connectNats({
+      servers: opts.against,
+      name: "stockline-audit",
+      reconnect: false,
+      auth: natsAuthFromEnv(process.env),
+    });
   } catch (err) {
     throw new UsageError(`--against ${opts.against}: ${(err as Error).message}`);
   }
@@ -154,11 +163,38 @@ const withPublished = async <T>(
     await drainAndClose(nc).catch(() => {});
   }
 };
-/** The anchor log of `--anchor`, read and checked (keys from `--anchor-key-file` and the environment). */
+/**
+ * The anchor log of `--anchor`, read and checked (keys from `--anchor-key-file` and the environment):
+ * a file, or `nats://…` for its copy in INV_ANCHOR_<R> (with `--region`, and `--js-domain` if needed).
+ */
 const loadAnchor = async (opts: AgainstOpts, region: string | undefined): Promise<AnchorLog | undefined> => {
   if (!opts.anchor) return undefined;
+  const keys = anchorKeys(opts);
+  if (/^(nats|tls):\/\//.test(opts.anchor)) {
+    if (!region)
+      throw new UsageError("--anchor <nats-url> needs --region <r> (whose INV_ANCHOR_<R> to read)");
+    let nc: Awaited<ReturnType<typeof connectNats>>;
+    try {
+      nc = await connectNats({ servers: opts.anchor, name: "stockline-audit", reconnect: false });
+    } catch (err) {
+      throw new UsageError(`--anchor ${opts.anchor}: ${(err as Error).message}`);
+    }
+    try {
+      const jsm = await jetstreamManager(nc, opts.jsDomain ? { domain: opts.jsDomain } : {});
+      const name = `${anchorStreamName(region)} at ${opts.anchor}`;
+      return await readAnchorLines(name, streamedLines(jsm, region), true, { keys, region });
+    } catch (err) {
+      throw new UsageError(`--anchor ${opts.anchor}: ${(err as Error).message}`);
+    } finally {
+      await drainAndClose(nc).catch(() => {});
+    }
+  }
   const file = path.resolve(opts.anchor);
   if (!existsSync(file)) throw new UsageError(`no anchor log at ${file}`);
+  return readAnchorLog(file, { keys, region });
+};
+
+const anchorKeys = (opts: AgainstOpts): AnchorKey[] => {
   let keys: AnchorKey[];
   try {
     const fromEnv = loadAnchorKey({ env: process.env });
@@ -169,7 +205,7 @@ const loadAnchor = async (opts: AgainstOpts, region: string | undefined): Promis
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return readAnchorLog(file, { keys, region });
+  return keys;
 };
 
 interface TraceOpts {
@@ -218,7 +254,7 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
     )
     .option(
       "--anchor <file>",
-      "hold the store against this anchor log, offline (<dir>/<region>.anchors.jsonl)",
+      "hold the store against this anchor log (<dir>/<region>.anchors.jsonl), or its copy at nats://…",
     )
     .option(
       "--anchor-key-file <path>",
@@ -287,7 +323,7 @@ export const registerAuditCommands = (program: Command, io: AuditIo = processIo)
     )
     .option(
       "--anchor <file>",
-      "hold the store against this anchor log, offline (<dir>/<region>.anchors.jsonl)",
+      "hold the store against this anchor log (<dir>/<region>.anchors.jsonl), or its copy at nats://…",
     )
     .option(
       "--anchor-key-file <path>",

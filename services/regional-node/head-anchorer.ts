@@ -9,10 +9,15 @@
  * stream's last row only (one indexed lookup per stream and line). A line is written with one
  * `write` and flushed with `datasync` before the anchorer moves on; a write that fails is cut off the
  * file before the next attempt, so the log never holds half a line followed by another.
+ *
+ * With `attachStream` every line is also copied to `INV_ANCHOR_<R>` (infra/anchor/anchor-stream.ts),
+ * off the anchoring path: a NATS outage delays the copy (lines wait in memory, bounded), never the file.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import Database from "better-sqlite3";
 import type { Logger } from "pino";
 import {
@@ -26,6 +31,15 @@ import {
   recordedTimesDigest,
   sealLine,
 } from "../../infra/anchor/anchor-log.ts";
+import {
+  anchorStreamName,
+  ensureAnchorStream,
+  lastStreamedLine,
+  publishAnchorLine,
+} from "../../infra/anchor/anchor-stream.ts";
+
+/** Lines waiting for the stream copy at most; past it the copy stops until a restart catches it up. */
+const MAX_PENDING_COPIES = 10_000;
 
 export interface HeadAnchorerOptions {
   readonly region: string;
@@ -97,6 +111,8 @@ export class HeadAnchorer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> = Promise.resolve(0);
   private closed = false;
+  private copy: { js: JetStreamClient; pending: { seq: number; text: string }[] } | undefined;
+  private copying: Promise<void> = Promise.resolve();
 
   private constructor(
     opts: HeadAnchorerOptions,
@@ -164,6 +180,29 @@ export class HeadAnchorer {
     return anchorer;
   }
 
+  /**
+   * Copies every line to `INV_ANCHOR_<R>` from now on, after bringing the stream up to the file.
+   * Refuses a file that ends before the stream: its end was cut (restore it from the stream).
+   */
+  async attachStream(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    const { region } = this.opts;
+    await ensureAnchorStream(jsm, region);
+    const streamed = await lastStreamedLine(jsm, region);
+    if (streamed > this.seq)
+      throw new Error(
+        `anchor log ${this.file} ends at line ${this.seq}, but ${anchorStreamName(region)} holds line ${streamed}: the end of the file was cut; restore it from the stream`,
+      );
+    if (streamed < this.seq) {
+      const lines = createInterface({ input: createReadStream(this.file, "utf8"), crlfDelay: Infinity });
+      for await (const text of lines) {
+        const seq = (JSON.parse(text) as { seq: number }).seq;
+        if (seq > streamed) await publishAnchorLine(js, region, seq, text);
+      }
+      this.opts.logger?.info({ from: streamed + 1, to: this.seq }, "anchor stream caught up with the file");
+    }
+    this.copy = { js, pending: [] };
+  }
+
   /** Global position of the store covered by the last line written. */
   get anchoredPosition(): number {
     return this.position;
@@ -193,6 +232,7 @@ export class HeadAnchorer {
     this.timer = undefined;
     try {
       await this.anchor();
+      await this.copying;
     } finally {
       this.closed = true;
       await this.fh?.close();
@@ -263,6 +303,36 @@ export class HeadAnchorer {
     this.seq = line.seq;
     this.prev = lineHash(text);
     this.position = line.position;
+    if (this.copy) {
+      this.copy.pending.push({ seq: line.seq, text });
+      this.copying = this.copying.then(() => this.flushCopies());
+    }
+  }
+
+  /** Publishes the waiting lines in order; on a failure the rest wait for the next line. */
+  private async flushCopies(): Promise<void> {
+    const copy = this.copy;
+    if (!copy) return;
+    while (copy.pending.length > 0) {
+      const next = copy.pending[0]!;
+      try {
+        await publishAnchorLine(copy.js, this.opts.region, next.seq, next.text);
+        copy.pending.shift();
+      } catch (err) {
+        this.opts.logger?.warn(
+          { err, waiting: copy.pending.length },
+          "anchor line not copied to its stream yet",
+        );
+        if (copy.pending.length > MAX_PENDING_COPIES) {
+          this.opts.logger?.error(
+            { waiting: copy.pending.length },
+            "anchor stream copy stopped: too many lines waiting; a restart catches the stream up from the file",
+          );
+          this.copy = undefined;
+        }
+        return;
+      }
+    }
   }
 }
 

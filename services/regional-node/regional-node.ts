@@ -159,6 +159,7 @@ export const startRegionalNode = async (
     const jsm = await jetstreamManager(nc);
     await ensureRegionStreams(jsm, region);
     const js = jetstream(nc);
+    if (anchorer && config.anchor.jetstream) await anchorer.attachStream(js, jsm);
 
     const dlq = new DeadLetterPublisher(js, region, log);
     let handler: CommandHandler | undefined;

@@ -22,6 +22,7 @@ import {
   readAnchorLog,
   sealLine,
 } from "../../infra/anchor/anchor-log.ts";
+import { anchorStreamName, streamedLines } from "../../infra/anchor/anchor-stream.ts";
 import { loadNodeConfig, resolveNodeConfig } from "../../infra/config/node-config.ts";
 import { openSqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
@@ -361,6 +362,7 @@ describe("anchor settings", () => {
       everyMs: 1000,
       keyFile: undefined,
       keyEnv: "STOCKLINE_ANCHOR_KEY",
+      jetstream: false,
     });
     const e = loadNodeConfig({
       env: {
@@ -380,6 +382,89 @@ describe("anchor settings", () => {
     );
     expect(() => loadAnchorKey({ env: { STOCKLINE_ANCHOR_KEY: "x".repeat(31) } })).toThrow(
       "environment variable STOCKLINE_ANCHOR_KEY: an anchor key of 31 bytes",
+    );
+  });
+});
+
+describe("the anchor's copy in INV_ANCHOR_<R>", () => {
+  const region3 = uniqueRegion("ac");
+  const dir = path.join(tmp.dir, "copy");
+  const anchors = path.join(dir, "anchors");
+  const file = path.join(anchors, anchorFileName(region3));
+  const store = path.join(dir, "data", "events.db");
+  const config = (jetstream: boolean) =>
+    nodeConfig(region3, path.join(dir, "data"), servers, {
+      anchor: { dir: anchors, everyMs: 100, keyFile, jetstream },
+    });
+  const sendTo = async (sku: string, key: string) => {
+    const reply = await nc.request(
+      reqSubject(region3),
+      JSON.stringify(receipt({ region: region3, sku, key })),
+      {
+        timeout: 10_000,
+      },
+    );
+    expect((reply.json() as { outcome: string }).outcome).toBe("accepted");
+  };
+  const collect = async (lines: AsyncIterable<string>) => {
+    const out: string[] = [];
+    for await (const l of lines) out.push(l);
+    return out;
+  };
+  afterAll(async () => {
+    if (!nc) return;
+    const jsm = await jetstreamManager(nc);
+    await deleteRegionStreams(jsm, region3);
+    await jsm.streams.delete(anchorStreamName(region3)).catch(() => false);
+  });
+
+  it("holds every line, refuses deletes and purges, and shows a tail cut from both store and file", async () => {
+    let n = await startRegionalNode(config(false));
+    await sendTo("R-1", "r-1");
+    await sendTo("R-1", "r-2");
+    await n.stop();
+    n = await startRegionalNode(config(true)); // catches the stream up with the file
+    await sendTo("R-1", "r-3");
+    await n.anchorer!.anchor();
+    await sendTo("R-2", "r-4");
+    await n.stop();
+
+    const jsm = await jetstreamManager(nc);
+    const fileLines = readFileSync(file, "utf8").trim().split("\n");
+    expect(await collect(streamedLines(jsm, region3))).toEqual(fileLines);
+    const info = await jsm.streams.info(anchorStreamName(region3));
+    expect(info.config.deny_delete && info.config.deny_purge).toBe(true);
+    await expect(jsm.streams.deleteMessage(anchorStreamName(region3), 1)).rejects.toThrow();
+    await expect(jsm.streams.purge(anchorStreamName(region3))).rejects.toThrow();
+
+    const url = servers[0]!;
+    const verifyWith = (anchor: string) =>
+      run("verify", "--region", region3, "--store", store, "--anchor", anchor, "--anchor-key-file", keyFile);
+    expect((await verifyWith(url)).code).toBe(0);
+
+    // The attacker cuts R-1's last event from the store and the lines from the one that anchored it.
+    const r1 = positionStreamId({ location: "DC1", sku: "R-1" });
+    const cutAt = fileLines.findIndex((l) =>
+      (JSON.parse(l) as { heads: { s: string; r: number }[] }).heads.some((h) => h.s === r1 && h.r === 2),
+    );
+    expect(cutAt).toBeGreaterThan(0);
+    writeFileSync(file, `${fileLines.slice(0, cutAt).join("\n")}\n`);
+    tamper(store, "DELETE FROM events WHERE stream_id = ? AND revision = 2", r1);
+    tamper(
+      store,
+      "DELETE FROM events WHERE stream_id = ?",
+      positionStreamId({ location: "DC1", sku: "R-2" }),
+    );
+    expect((await verifyWith(file)).code).toBe(0); // the file alone cannot tell
+    const r = await verifyWith(url);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("revision 2 [truncated] revisions 2..2 are missing at the end");
+    expect(r.out).toContain(`anchor ${anchorStreamName(region3)} at ${url}:`);
+
+    await expect(startRegionalNode(config(true))).rejects.toThrow(
+      new RegExp(
+        `ends at line ${cutAt}, but ${anchorStreamName(region3)} holds line ${fileLines.length}: the end of the file was cut`,
+      ),
     );
   });
 });
