@@ -565,17 +565,15 @@ export class IntakeHarness {
     for (const m of [...sent].sort((a, b) => a.seq - b.seq)) {
       const key = m.p.value ? String(m.p.value.idempotencyKey) : undefined;
       const acked = info !== undefined && info.ack_floor.stream_seq >= m.seq;
-      let r: Classified;
-      if (!acked && !this.node.deadLetterBySeq.has(m.seq)) {
+      const first = key === undefined || !firstOfKey.has(key);
+      if (key !== undefined && first) firstOfKey.set(key, m.seq);
+      let r = this.classifyJetStream(m.p, m.seq, (e) => first && e.globalPosition > before);
+      // Above the ack floor, a message without an outcome of its own may still be in the works.
+      if (!acked && (r.outcome === "lost" || r.outcome === "parked"))
         r = {
           outcome: "stall",
-          detail: `not acknowledged ${STALL_MS + 20 * sent.length} ms after a burst of ${sent.length}`,
+          detail: `no outcome ${STALL_MS + 20 * sent.length} ms after a burst of ${sent.length} (ack floor ${info?.ack_floor.stream_seq}, message ${m.seq})`,
         };
-      } else {
-        const first = key === undefined || !firstOfKey.has(key);
-        if (key !== undefined && first) firstOfKey.set(key, m.seq);
-        r = this.classifyJetStream(m.p, m.seq, (e) => first && e.globalPosition > before);
-      }
       if (m.p.sent) m.p.sent.outcome = r.outcome;
       this.record(m.index, "burst", r, m.p.input);
       if (r.outcome === "parked" && r.parkedKey)
