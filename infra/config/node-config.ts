@@ -9,7 +9,9 @@
  *   STOCKLINE_STORE_URL, STOCKLINE_HTTP_HOST, STOCKLINE_HTTP_PORT, STOCKLINE_SNAPSHOT_EVERY,
  *   STOCKLINE_ACTOR_CACHE_MAX, STOCKLINE_ACTOR_IDLE_MS, STOCKLINE_PARK_TIMEOUT_MS,
  *   STOCKLINE_COMMIT_MAX_BATCH, STOCKLINE_RELAY_WINDOW, STOCKLINE_STREAM_PREFIX, STOCKLINE_ANCHOR_DIR,
- *   STOCKLINE_ANCHOR_EVERY_MS, STOCKLINE_ANCHOR_KEY_FILE (the anchor key itself: STOCKLINE_ANCHOR_KEY).
+ *   STOCKLINE_ANCHOR_EVERY_MS, STOCKLINE_ANCHOR_KEY_FILE (the anchor key itself: STOCKLINE_ANCHOR_KEY),
+ *   STOCKLINE_NATS_USER, STOCKLINE_NATS_PASSWORD_FILE, STOCKLINE_NATS_TOKEN_FILE,
+ *   STOCKLINE_NATS_NKEY_SEED_FILE, STOCKLINE_NATS_CREDS_FILE, STOCKLINE_NATS_TLS_{CA,CERT,KEY}_FILE.
  * Numbers from the environment are parsed as JSON numbers; anything else is kept as a string, so that
  * the codec reports it (`"abc"`, expected a positive integer).
  */
@@ -39,6 +41,7 @@ import {
   PortC,
   readConfigFile,
 } from "./config-loading.ts";
+import { type NatsAuth, NatsConfigC, natsAuthEnvPaths, natsAuthOf } from "./nats-auth.ts";
 
 export { ConfigError } from "./config-loading.ts";
 
@@ -63,10 +66,8 @@ const StoreC = t.union(
 export const NodeConfigFileC = t.intersection([
   t.type({ region: RegionC }),
   t.partial({
-    nats: t.intersection([
-      t.type({ servers: t.array(NonEmptyStringC) }),
-      t.partial({ name: NonEmptyStringC }),
-    ]),
+    /** Servers, client name, credentials and TLS (infra/config/nats-auth.ts). */
+    nats: NatsConfigC,
     /** Folder of the node's own files (`node.db`; `events.db` by default). */
     dataDir: NonEmptyStringC,
     store: StoreC,
@@ -116,7 +117,7 @@ export type NodeConfigFile = t.TypeOf<typeof NodeConfigFileC>;
 /** The resolved configuration with every default filled in. */
 export interface NodeConfig {
   readonly region: string;
-  readonly nats: { readonly servers: string[]; readonly name: string };
+  readonly nats: { readonly servers: string[]; readonly name: string; readonly auth: NatsAuth };
   readonly dataDir: string;
   readonly store:
     | {
@@ -158,6 +159,7 @@ export interface NodeConfig {
 const ENV_PATHS: readonly EnvOverride[] = [
   ["STOCKLINE_REGION", ["region"], "string"],
   ["STOCKLINE_NATS_SERVERS", ["nats", "servers"], "list"],
+  ...natsAuthEnvPaths("STOCKLINE_NATS", ["nats"]),
   ["STOCKLINE_DATA_DIR", ["dataDir"], "string"],
   ["STOCKLINE_STORE_KIND", ["store", "kind"], "string"],
   ["STOCKLINE_STORE_PATH", ["store", "path"], "string"],
@@ -223,6 +225,7 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
     nats: {
       servers: f.nats?.servers ?? ["nats://127.0.0.1:4222"],
       name: f.nats?.name ?? `stockline-node-${f.region}`,
+      auth: natsAuthOf(f.nats, source),
     },
     dataDir,
     store,

@@ -25,6 +25,12 @@ import {
   PortC,
   readConfigFile,
 } from "../../infra/config/config-loading.ts";
+import {
+  type NatsAuth,
+  NatsConfigC,
+  natsAuthEnvPaths,
+  natsAuthOf,
+} from "../../infra/config/nats-auth.ts";
 
 export const ROLES = ["commerce", "warehouse", "operations", "finance"] as const;
 export type Role = (typeof ROLES)[number];
@@ -55,10 +61,7 @@ export const ApiConfigFileC = t.intersection([
   t.partial({
     http: t.partial({ host: NonEmptyStringC, port: PortC }),
     /** The hub's NATS (reservations go to `inv.req.<r>` across the leaf links). */
-    nats: t.intersection([
-      t.type({ servers: t.array(NonEmptyStringC) }),
-      t.partial({ name: NonEmptyStringC }),
-    ]),
+    nats: NatsConfigC,
     /** Folder of `api.db` (reservation index, idempotency, degraded holds). */
     dataDir: NonEmptyStringC,
     rateLimit: RateLimitC,
@@ -87,7 +90,7 @@ export interface ApiConfig {
   readonly regions: readonly string[];
   readonly apiKeys: readonly ApiKeyConfig[];
   readonly http: { readonly host: string; readonly port: number };
-  readonly nats: { readonly servers: readonly string[]; readonly name: string };
+  readonly nats: { readonly servers: readonly string[]; readonly name: string; readonly auth: NatsAuth };
   readonly dataDir: string;
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   readonly reservations: {
@@ -140,7 +143,11 @@ export const resolveApiConfig = (raw: unknown, source = "configuration"): ApiCon
     regions: f.regions,
     apiKeys: f.apiKeys,
     http: { host: f.http?.host ?? "127.0.0.1", port: f.http?.port ?? 0 },
-    nats: { servers: f.nats?.servers ?? ["nats://127.0.0.1:4222"], name: f.nats?.name ?? "stockline-api" },
+    nats: {
+      servers: f.nats?.servers ?? ["nats://127.0.0.1:4222"],
+      name: f.nats?.name ?? "stockline-api",
+      auth: natsAuthOf(f.nats, source),
+    },
     dataDir: path.resolve(f.dataDir ?? path.join(".data", "api")),
     rateLimit: f.rateLimit ?? { max: 1000, windowMs: 1000 },
     reservations: {
@@ -152,6 +159,7 @@ export const resolveApiConfig = (raw: unknown, source = "configuration"): ApiCon
     degraded: {
       staleAfterMs: f.degraded?.staleAfterMs ?? 15_000,
       haircut: f.degraded?.haircut ?? 0.2,
+  ...natsAuthEnvPaths("STOCKLINE_API_NATS", ["nats"]),
       reconcileEveryMs: f.degraded?.reconcileEveryMs ?? 2_000,
     },
     cacheEntries: f.cacheEntries ?? 100_000,

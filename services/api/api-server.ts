@@ -69,6 +69,7 @@ export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Pro
       const own = await connectNats({
         servers: [...config.nats.servers],
         name: config.nats.name,
+        auth: config.nats.auth,
         logger: log,
       });
       closers.push(() => drainAndClose(own));

@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { createLogger } from "../../infra/logging.ts";
+import { natsAuthFromEnv } from "../../infra/config/nats-auth.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { loadApiConfig } from "../api/api-config.ts";
 import { startApiServer } from "../api/api-server.ts";
@@ -28,6 +29,8 @@ export const registerApiCommand = (program: Command): Command =>
         const nc = await connectNats({
           servers: opts.expiryNats,
           name: `stockline-expiry-${opts.expiryRegion}`,
+          // The region's credentials: STOCKLINE_NATS_* (infra/config/nats-auth.ts).
+          auth: natsAuthFromEnv(process.env),
           logger: log,
         });
         const expiry = await startReservationExpiry({ nc, region: opts.expiryRegion, logger: log });

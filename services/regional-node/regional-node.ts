@@ -154,7 +154,12 @@ export const startRegionalNode = async (
           })
         : undefined;
     if (anchorer) closers.push(() => anchorer.stop());
-    const nc = await connectNats({ servers: config.nats.servers, name: config.nats.name, logger: log });
+    const nc = await connectNats({
+      servers: config.nats.servers,
+      name: config.nats.name,
+      auth: config.nats.auth,
+      logger: log,
+    });
     closers.push(() => drainAndClose(nc));
     const jsm = await jetstreamManager(nc);
     await ensureRegionStreams(jsm, region);
