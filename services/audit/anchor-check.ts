@@ -64,7 +64,8 @@ export const anchorChecker = (anchored: readonly AnchoredHead[]): AnchorChecker 
       if (recorded.revision < a.revision) return;
 
       const range = from === a.revision ? `revision ${a.revision}` : `revisions ${from}..${a.revision}`;
-      const hash = String((recorded.data as { hash?: unknown } | null)?.hash);
+      const stored = (recorded.data as { hash?: unknown } | null)?.hash;
+      const hash = typeof stored === "string" ? stored : ""; // as the anchorer reads it
       if (hash !== a.hash) {
         issues.push({
           kind: "rewritten",

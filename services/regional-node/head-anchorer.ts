@@ -131,7 +131,9 @@ export class HeadAnchorer {
       )
       .raw(true);
     this.hashAt = this.db
-      .prepare<[number], unknown>("SELECT json_extract(data, '$.hash') FROM events WHERE global_position = ?")
+      .prepare<[number], unknown>(
+        "SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.hash') END FROM events WHERE global_position = ?",
+      )
       .pluck(true);
   }
 
@@ -270,7 +272,7 @@ export class HeadAnchorer {
     const heads: AnchoredHeadEntry[] = [...byStream].map(([s, a]) => ({
       s,
       r: a.r,
-      h: String(this.hashAt.get(a.g)),
+      h: hashText(this.hashAt.get(a.g)),
       g: a.g,
       t: recordedTimesDigest(a.times),
       c: columnsDigest(a.cols),
@@ -335,6 +337,9 @@ export class HeadAnchorer {
     }
   }
 }
+
+/** An event without a string hash (not a canonical event) is anchored with "" (as verify reads it). */
+const hashText = (hash: unknown): string => (typeof hash === "string" ? hash : "");
 
 const parseOrText = (text: string): unknown => {
   try {

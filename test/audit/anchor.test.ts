@@ -68,6 +68,7 @@ beforeAll(async () => {
   node = await startRegionalNode(
     nodeConfig(region, dataDir, servers, { anchor: { dir: anchorDir, everyMs: 100, keyFile } }),
   );
+  await node.nc.flush(); // its request subscription is on the server
   nc = await connectNats({ servers, name: "anchor-test" });
   for (let i = 0; i < 5; i++) {
     await send(A.sku, `a-${i}`, 10 + i);
@@ -313,6 +314,7 @@ describe("the head anchorer across restarts", () => {
 
   it("continues the chain after a restart, cuts a line torn by a crash, refuses a store behind it", async () => {
     let n = await startRegionalNode(config("data"));
+    await n.nc.flush(); // its request subscription is on the server
     await sendTo("R-1", "r-1");
     await sendTo("R-1", "r-2");
     await n.stop();
@@ -323,6 +325,7 @@ describe("the head anchorer across restarts", () => {
     expect(torn.warnings.join("\n")).toContain("is incomplete (no newline, not JSON)");
 
     n = await startRegionalNode(config("data"));
+    await n.nc.flush();
     await sendTo("R-1", "r-3");
     await sendTo("R-2", "r-4");
     await n.stop();
@@ -420,10 +423,12 @@ describe("the anchor's copy in INV_ANCHOR_<R>", () => {
 
   it("holds every line, refuses deletes and purges, and shows a tail cut from both store and file", async () => {
     let n = await startRegionalNode(config(false));
+    await n.nc.flush();
     await sendTo("R-1", "r-1");
     await sendTo("R-1", "r-2");
     await n.stop();
     n = await startRegionalNode(config(true)); // catches the stream up with the file
+    await n.nc.flush();
     await sendTo("R-1", "r-3");
     await n.anchorer!.anchor();
     await sendTo("R-2", "r-4");
