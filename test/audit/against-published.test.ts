@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Command } from "commander";
 import Fastify from "fastify";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type CanonicalEvent, chainEvents, GENESIS_HASH } from "../../domain/canonical-event.ts";
+import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { ensureRegionStreams } from "../../infra/nats/streams.ts";
@@ -16,7 +16,15 @@ import { startTopology, type Topology } from "../../infra/nats/topology.ts";
 import { registerPositionRoutes } from "../../services/audit/position-routes.ts";
 import { jetStreamPublishedHeads } from "../../services/audit/published-heads.ts";
 import { type AuditIo, registerAuditCommands } from "../../services/cli/audit-command.ts";
-import { buildFixture, eventsOf, type Fixture, ORIGIN, OTHER, tamper } from "./audit-fixture.ts";
+import {
+  buildFixture,
+  eventsOf,
+  type Fixture,
+  ORIGIN,
+  OTHER,
+  rewriteWithRecomputedHashes as rewriteStream,
+  tamper,
+} from "./audit-fixture.ts";
 
 let topology: Topology;
 let url: string;
@@ -67,20 +75,7 @@ const run = async (...args: string[]) => {
 /** What an attacker with the file does: change one event and re-chain the whole stream consistently. */
 const rewriteWithRecomputedHashes = (index: number, delta: number): CanonicalEvent[] => {
   const original = eventsOf(f, ORIGIN);
-  const forged = chainEvents(
-    GENESIS_HASH,
-    original.map(({ hash: _h, prevHash: _p, ...e }, i) =>
-      i === index ? { ...e, quantity: e.quantity + delta } : e,
-    ),
-  ) as CanonicalEvent[];
-  for (const e of forged)
-    tamper(
-      f.paths.eu,
-      "UPDATE events SET data = ? WHERE stream_id = ? AND revision = ?",
-      JSON.stringify(e),
-      positionStreamId(ORIGIN),
-      e.revision,
-    );
+  rewriteStream(f.paths.eu, positionStreamId(ORIGIN), original, index, delta);
   return original;
 };
 
