@@ -32,8 +32,8 @@ import {
   readAnchorLog,
 } from "../../infra/anchor/anchor-log.ts";
 import { anchorStreamName, streamedLines } from "../../infra/anchor/anchor-stream.ts";
-import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { natsAuthFromEnv } from "../../infra/config/nats-auth.ts";
+import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { anchorStoreIssues } from "../audit/anchor-check.ts";
 import { renderAnchor, renderReplay, renderTrace, renderVerifyMany } from "../audit/audit-report.ts";
