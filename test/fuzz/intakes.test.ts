@@ -20,8 +20,9 @@ import { cmdSubject, reqSubject } from "../../infra/nats/subjects.ts";
 import { BatchReplyC, decodeCommandReply } from "../../services/regional-node/command-reply.ts";
 import { receipt, waitFor } from "../regional-node/node-fixtures.ts";
 import { fuzzCaseArb } from "./command-arbitraries.ts";
-import { formatFindings, formatReport, IntakeHarness } from "./intake-harness.ts";
-import { type NodeUnderTest, startNodeUnderTest } from "./node-under-test.ts";
+import { formatFindings, formatReport } from "./fuzz-outcomes.ts";
+import { IntakeHarness } from "./intake-harness.ts";
+import { HTTP_KEY, type NodeUnderTest, startNodeUnderTest } from "./node-under-test.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 /** Messages published to JetStream at once in the last tenth of a run. */
@@ -44,13 +45,15 @@ const liveness = async (): Promise<string[]> => {
   try {
     const res = await fetch(`${node.process.url}/v1/commands`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-api-key": HTTP_KEY },
       body: JSON.stringify({ commands: [cmd("live-http")] }),
       signal: AbortSignal.timeout(10_000),
     });
-    const body = BatchReplyC.decode(await res.json());
-    const outcome = E.isRight(body) ? body.right.outcomes[0]?.outcome : `HTTP ${res.status}`;
-    if (outcome !== "accepted") problems.push(`HTTP: a good command after the run was ${outcome}`);
+    const text = await res.text();
+    const body = BatchReplyC.decode(JSON.parse(text));
+    const outcome = E.isRight(body) ? body.right.outcomes[0]?.outcome : undefined;
+    if (outcome !== "accepted")
+      problems.push(`HTTP: a good command after the run was answered ${res.status} ${text.slice(0, 300)}`);
   } catch (err) {
     problems.push(`HTTP: a good command after the run failed: ${(err as Error).message}`);
   }

@@ -6,6 +6,7 @@
  * its event store (SQLite, read-only), its dead letters (`INV_DLQ_<R>`) and its durable consumer.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import {
@@ -159,6 +160,9 @@ export interface NodeUnderTest {
 }
 
 const REGION = "fzz";
+/** The key the harness sends on `POST /v1/commands` (the config holds only its digest). */
+export const HTTP_KEY = "fuzz-harness-key-0123456789abcdefghij";
+const sha256 = (s: string): string => createHash("sha256").update(s, "utf8").digest("hex");
 const OTHER_REGION = "fzy";
 
 export const startNodeUnderTest = async (
@@ -180,6 +184,10 @@ export const startNodeUnderTest = async (
       http: { enabled: true, port: 0 },
       parkTimeoutMs,
       intake: { ackWaitMs },
+      // The node's HTTP intake asks who speaks (DESIGN §3.14): a key for the systems the cases use.
+      apiKeys: [
+        { name: "fuzz", roles: ["warehouse"], keySha256: sha256(HTTP_KEY), systems: ["wms-1", "erp", "oms"] },
+      ],
     }),
   );
   const proc = new NodeProcess(REGION, configFile);
