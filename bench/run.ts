@@ -403,7 +403,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     await global.start();
     const services = forkChild(path.join(here, "services-child.ts"));
     children.push(services);
-    const apiKey = `bench-${runId}`;
+    const apiKey = `bench-${runId}-${randomBytes(24).toString("base64url")}`;
     const urls = await services.request<{ apiUrl: string; bareUrl: string }>("start", {
       region: p.region,
       regionUrl,

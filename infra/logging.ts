@@ -6,12 +6,43 @@ import { type Logger, pino } from "pino";
  */
 export type { Logger };
 
+/**
+ * Secrets never reach a log line: API keys (headers and config), passwords, tokens and NATS
+ * credentials are censored wherever a line carries them at these paths (at the top or one level
+ * down). Every logger of the project takes these options.
+ */
+const SECRET_FIELDS = [
+  "apiKey",
+  "password",
+  "pass",
+  "token",
+  "secret",
+  "nkey",
+  "seed",
+  "creds",
+  "authorization",
+  "cookie",
+];
+export const REDACT = {
+  paths: [
+    ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
+    'headers["x-api-key"]',
+    '*.headers["x-api-key"]',
+    "*.headers.authorization",
+    "*.headers.cookie",
+    "apiKeys[*].key",
+    "*.apiKeys[*].key",
+  ],
+  censor: "[redacted]",
+};
+
 export const createLogger = (name: string, bindings: Record<string, unknown> = {}): Logger =>
   pino({
     name,
     level: process.env.LOG_LEVEL ?? (process.env.VITEST ? "silent" : "info"),
     base: { pid: process.pid, ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
+    redact: REDACT,
   });
 
 export const positionLogger = (

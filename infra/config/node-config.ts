@@ -33,6 +33,7 @@ import {
   ReservationTtlSecondsC,
 } from "../../domain/scalars.ts";
 import { EACH_ONLY, type UnitMaster, UnitMasterC } from "../../domain/units.ts";
+import { ApiKeyC, type ApiKeyConfig, resolveApiKeys } from "../http/api-keys.ts";
 import {
   applyEnv,
   ConfigError,
@@ -72,6 +73,8 @@ export const NodeConfigFileC = t.intersection([
     dataDir: NonEmptyStringC,
     store: StoreC,
     http: t.partial({ host: NonEmptyStringC, port: PortC, enabled: t.boolean }),
+    /** Keys of `POST /v1/commands` (infra/http/api-keys.ts); none: every `/v1` call is a 401. */
+    apiKeys: t.array(ApiKeyC),
     /** Snapshot a position every this many events. */
     snapshotEvery: PositiveIntC,
     actorCache: t.partial({ max: PositiveIntC, idleMs: PositiveIntC }),
@@ -127,6 +130,7 @@ export interface NodeConfig {
       }
     | { readonly kind: "eventstoredb"; readonly url: string };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly apiKeys: readonly ApiKeyConfig[];
   readonly snapshotEvery: number;
   readonly actorCache: { readonly max: number; readonly idleMs: number };
   readonly idempotencyKeysPerPosition: number;
@@ -196,7 +200,11 @@ export const applyEnvOverrides = (
 };
 
 /** Decodes a raw object (file + env already merged) and fills the defaults. */
-export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeConfig => {
+export const resolveNodeConfig = (
+  raw: unknown,
+  source = "configuration",
+  keyOpts: { env?: NodeJS.ProcessEnv; allowClearKeys?: boolean } = {},
+): NodeConfig => {
   const decoded = NodeConfigFileC.decode(raw);
   if (E.isLeft(decoded)) throw new ConfigError(source, toDecodeErrors(decoded.left));
   const f = decoded.right;
@@ -208,6 +216,11 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
         policy.left.map((e) => ({ ...e, path: `ownership.${e.path}`, message: `ownership.${e.message}` })),
       );
   }
+  const keys = resolveApiKeys(f.apiKeys ?? [], {
+    env: keyOpts.env ?? process.env,
+    allowClear: keyOpts.allowClearKeys ?? true,
+  });
+  if (keys.errors.length > 0) throw new ConfigError(source, keys.errors);
   const dataDir = path.resolve(f.dataDir ?? path.join(".data", f.region));
   const store: NodeConfig["store"] =
     f.store?.kind === "eventstoredb"
@@ -230,6 +243,7 @@ export const resolveNodeConfig = (raw: unknown, source = "configuration"): NodeC
     dataDir,
     store,
     http: { enabled: f.http?.enabled ?? true, host: f.http?.host ?? "127.0.0.1", port: f.http?.port ?? 0 },
+    apiKeys: keys.keys,
     snapshotEvery: f.snapshotEvery ?? 100,
     actorCache: { max: f.actorCache?.max ?? 100_000, idleMs: f.actorCache?.idleMs ?? 5 * 60_000 },
     idempotencyKeysPerPosition: f.idempotencyKeysPerPosition ?? 1024,
@@ -279,5 +293,6 @@ export const loadNodeConfig = (opts: {
   );
   const raw = applyEnvOverrides(fromFile, opts.env ?? process.env);
   for (const [key, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) raw[key] = value;
-  return resolveNodeConfig(raw, source);
+  // A key in clear only in a configuration built in-process, never in a file.
+  return resolveNodeConfig(raw, source, { env: opts.env ?? process.env, allowClearKeys: !opts.file });
 };

@@ -25,6 +25,8 @@ export const assertRegionId = (region: string): string => {
 export const isRegionId = (region: string): boolean => isRegion(region);
 
 export type PositionAddress = { region: string; location: string; sku: string };
+/** A command subject's address, with the sending system when the subject is a per-source one. */
+export type CmdAddress = PositionAddress & { system?: string };
 export type DlqAddress = { region: string; reason: string };
 
 // --- subjects ---------------------------------------------------------------------------------------------
@@ -32,6 +34,30 @@ export type DlqAddress = { region: string; reason: string };
 /** `inv.cmd.<region>.<location>.<sku>`: commands into a regional node. */
 export const cmdSubject = (region: string, location: string, sku: string): string =>
   `inv.cmd.${assertRegionId(region)}.${encodeSubjectToken(location)}.${encodeSubjectToken(sku)}`;
+
+/**
+ * `inv.cmd.<region>.<system>.<location>.<sku>`: a command sent by source system `<system>` (issue 9).
+ * On a secured server only that system's user may publish here, so the subject proves the sender; the
+ * node refuses a command on it whose `source.system` is another (`senderMismatch`). The 5-token
+ * `cmdSubject` stays for the node's own derived commands (and for servers without permissions).
+ */
+export const sourceCmdSubject = (region: string, system: string, location: string, sku: string): string =>
+  `inv.cmd.${assertRegionId(region)}.${encodeSubjectToken(system)}.${encodeSubjectToken(location)}.${encodeSubjectToken(sku)}`;
+
+/** Every command source system `<system>` may send to a region (its publish permission). */
+export const sourceCmdWildcard = (region: string, system: string): string =>
+  `inv.cmd.${assertRegionId(region)}.${encodeSubjectToken(system)}.*.*`;
+
+/** `inv.req.<region>.<system>`: request/reply of source system `<system>` (same proof as the commands). */
+export const sourceReqSubject = (region: string, system: string): string =>
+  `inv.req.${assertRegionId(region)}.${encodeSubjectToken(system)}`;
+
+/** The system a per-source request subject proves, or `undefined` for `inv.req.<region>` (or not ours). */
+export const parseReqSubjectSystem = (subject: string): string | undefined => {
+  const parts = subject.split(".");
+  if (parts.length !== 4 || parts[0] !== "inv" || parts[1] !== "req") return undefined;
+  return safeDecode(parts[3] as string);
+};
 
 /** `inv.evt.<region>.<location>.<sku>`: committed events out of a regional node (published by the relay). */
 export const evtSubject = (region: string, location: string, sku: string): string =>
@@ -84,9 +110,17 @@ const parsePositionSubject = (kind: "cmd" | "evt", subject: string): PositionAdd
 export const parseEvtSubject = (subject: string): PositionAddress | undefined =>
   parsePositionSubject("evt", subject);
 
-/** Parses `inv.cmd.<region>.<location>.<sku>`; `undefined` when the subject is not a canonical command subject. */
-export const parseCmdSubject = (subject: string): PositionAddress | undefined =>
-  parsePositionSubject("cmd", subject);
+/**
+ * Parses `inv.cmd.<region>.<location>.<sku>` and `inv.cmd.<region>.<system>.<location>.<sku>` (then with
+ * `system`); `undefined` when the subject is not a canonical command subject.
+ */
+export const parseCmdSubject = (subject: string): CmdAddress | undefined => {
+  const parts = subject.split(".");
+  if (parts.length !== 6) return parsePositionSubject("cmd", subject);
+  const system = safeDecode(parts[3] as string);
+  const address = parsePositionSubject("cmd", [...parts.slice(0, 3), ...parts.slice(4)].join("."));
+  return system === undefined || address === undefined ? undefined : { ...address, system };
+};
 
 /** Parses `inv.dlq.<region>.<reason>`; `undefined` when the subject is not a canonical dead-letter subject. */
 export const parseDlqSubject = (subject: string): DlqAddress | undefined => {

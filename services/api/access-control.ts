@@ -8,10 +8,11 @@
  * - Rate limits count per API key across all routes (one bucket per key, not per route), with the
  *   key's own limit or the default; over the limit: `429` with `Retry-After` (seconds).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ApiConfig, ApiKeyConfig, Role } from "./api-config.ts";
+import { type ApiKeyConfig, ApiKeyRing, type Caller, type Role } from "../../infra/http/api-keys.ts";
+
+export { ApiKeyRing, type Caller } from "../../infra/http/api-keys.ts";
 
 /** Who may call what. Routes of other parts of the API add their own entry in their route config. */
 export const ROUTE_ROLES = {
@@ -21,6 +22,15 @@ export const ROUTE_ROLES = {
   releaseReservation: ["commerce", "operations"],
   degradedHolds: ["operations"],
 } as const satisfies Record<string, readonly Role[]>;
+
+/**
+ * Reservations are the caller's own: `operations` may read and release any (support), `warehouse`
+ * may read any (it picks against them); everyone else only those its key placed.
+ */
+export const reservationScope = (caller: Caller, action: "read" | "release") => ({
+  caller: caller.name,
+  anyCaller: caller.roles.has("operations") || (action === "read" && caller.roles.has("warehouse")),
+});
 
 /**
  * Roles of routes that other modules register without declaring any (positions, trace, postings,
@@ -35,12 +45,6 @@ export const ROLES_BY_PREFIX: ReadonlyArray<readonly [string, readonly Role[]]> 
   ["/v1/", ["operations"]],
 ];
 
-export interface Caller {
-  readonly name: string;
-  readonly roles: ReadonlySet<Role>;
-  readonly rateLimit: { readonly max: number; readonly windowMs: number };
-}
-
 declare module "fastify" {
   interface FastifyContextConfig {
     /** Roles allowed on this route; absent: public. */
@@ -48,33 +52,6 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     caller?: Caller;
-  }
-}
-
-const sha256 = (s: string): Buffer => createHash("sha256").update(s).digest();
-
-/** Resolves presented keys to callers; hashed keys are compared in constant time. */
-export class ApiKeyRing {
-  private readonly plain = new Map<string, Caller>();
-  private readonly hashed: Array<{ digest: Buffer; caller: Caller }> = [];
-
-  constructor(keys: readonly ApiKeyConfig[], defaultLimit: ApiConfig["rateLimit"]) {
-    for (const k of keys) {
-      const caller: Caller = {
-        name: k.name,
-        roles: new Set(k.roles),
-        rateLimit: k.rateLimit ?? defaultLimit,
-      };
-      if (k.key !== undefined) this.plain.set(k.key, caller);
-      if (k.keySha256 !== undefined) this.hashed.push({ digest: Buffer.from(k.keySha256, "hex"), caller });
-    }
-  }
-
-  resolve(presented: string): Caller | undefined {
-    const direct = this.plain.get(presented);
-    if (direct || this.hashed.length === 0) return direct;
-    const digest = sha256(presented);
-    return this.hashed.find((h) => timingSafeEqual(new Uint8Array(h.digest), new Uint8Array(digest)))?.caller;
   }
 }
 
@@ -99,7 +76,13 @@ const deny = (reply: FastifyReply, code: number, body: ErrorBody): FastifyReply 
  * Installs authentication, authorisation and per-key rate limiting on `app` (call before the routes
  * are registered, so that their `roles` are seen).
  */
-export const installAccessControl = async (app: FastifyInstance, config: ApiConfig): Promise<void> => {
+export const installAccessControl = async (
+  app: FastifyInstance,
+  config: {
+    readonly apiKeys: readonly ApiKeyConfig[];
+    readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  },
+): Promise<void> => {
   const ring = new ApiKeyRing(config.apiKeys, config.rateLimit);
   app.addHook("onRoute", (route) => {
     if (route.config?.roles || !route.url.startsWith("/v1/")) return;

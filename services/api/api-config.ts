@@ -2,22 +2,16 @@
  * Configuration of the availability and reservation API: a JSON file, then `STOCKLINE_API_*`
  * environment overrides, validated with io-ts (errors name field, value and what was expected).
  *
- * API keys carry roles; a role reaches only its routes (see `access-control.ts`). A key is given in
- * clear (`key`, local and tests) or as the hex SHA-256 of the key (`keySha256`, deployments). Rate
- * limits are per API key: a key's own `rateLimit`, else the default.
+ * API keys carry roles; a role reaches only its routes (see `access-control.ts`). Their secrets are
+ * digests (`keySha256`), a key file or an environment variable (infra/http/api-keys.ts); a key in
+ * clear (`key`) only in a configuration built in-process, never in a file. Rate limits are per API
+ * key: a key's own `rateLimit`, else the default.
  */
 import path from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type DecodeError, toDecodeErrors } from "../../domain/decode-errors.ts";
-import {
-  NonEmptyStringC,
-  PositiveIntC,
-  RegionC,
-  ReservationTtlSecondsC,
-  Sha256HexC,
-  SystemIdC,
-} from "../../domain/scalars.ts";
+import { NonEmptyStringC, PositiveIntC, RegionC, ReservationTtlSecondsC } from "../../domain/scalars.ts";
 import {
   applyEnv,
   ConfigError,
@@ -25,19 +19,10 @@ import {
   PortC,
   readConfigFile,
 } from "../../infra/config/config-loading.ts";
-import {
-  type NatsAuth,
-  NatsConfigC,
-  natsAuthEnvPaths,
-  natsAuthOf,
-} from "../../infra/config/nats-auth.ts";
+import { type NatsAuth, NatsConfigC, natsAuthEnvPaths, natsAuthOf } from "../../infra/config/nats-auth.ts";
+import { ApiKeyC, type ApiKeyConfig, RateLimitC, resolveApiKeys } from "../../infra/http/api-keys.ts";
 
-export const ROLES = ["commerce", "warehouse", "operations", "finance"] as const;
-export type Role = (typeof ROLES)[number];
-export const RoleC = t.keyof(
-  { commerce: null, warehouse: null, operations: null, finance: null },
-  '"commerce" | "warehouse" | "operations" | "finance"',
-);
+export { type ApiKeyConfig, ROLES, type Role, RoleC } from "../../infra/http/api-keys.ts";
 
 /** A fraction in [0, 1): the share of a stale region's ATP withheld in degraded mode. */
 const HaircutC = new t.Type<number, number, unknown>(
@@ -46,15 +31,6 @@ const HaircutC = new t.Type<number, number, unknown>(
   (u, c) => (typeof u === "number" && Number.isFinite(u) && u >= 0 && u < 1 ? t.success(u) : t.failure(u, c)),
   t.identity,
 );
-
-const RateLimitC = t.type({ max: PositiveIntC, windowMs: PositiveIntC });
-
-const ApiKeyC = t.intersection([
-  // The caller's name goes into idempotency keys and source systems: the limits of a system id.
-  t.type({ name: SystemIdC, roles: t.array(RoleC) }),
-  t.partial({ key: NonEmptyStringC, keySha256: Sha256HexC, rateLimit: RateLimitC }),
-]);
-export type ApiKeyConfig = t.TypeOf<typeof ApiKeyC>;
 
 export const ApiConfigFileC = t.intersection([
   t.type({ regions: t.array(RegionC), apiKeys: t.array(ApiKeyC) }),
@@ -73,6 +49,8 @@ export const ApiConfigFileC = t.intersection([
       /** Candidate locations tried per "any location in a region" reservation. */
       maxCandidates: PositiveIntC,
     }),
+    /** Approvals of compensating adjustments above this many units need a second person (default 100). */
+    approvals: t.partial({ secondApprovalAbove: PositiveIntC }),
     degraded: t.partial({
       /** A region out of sync for longer than this is stale (also the global projector's threshold). */
       staleAfterMs: PositiveIntC,
@@ -105,6 +83,7 @@ export interface ApiConfig {
     readonly reconcileEveryMs: number;
   };
   readonly cacheEntries: number;
+  readonly approvals: { readonly secondApprovalAbove: number };
 }
 
 export class ApiConfigError extends ConfigError {
@@ -118,18 +97,19 @@ const configError = (source: string, p: string, value: unknown, expected: string
   new ApiConfigError(source, [{ path: p, value, expected, message: `${p}: expected ${expected}` }]);
 
 /** Decodes a raw configuration object and fills the defaults. */
-export const resolveApiConfig = (raw: unknown, source = "configuration"): ApiConfig => {
+export const resolveApiConfig = (
+  raw: unknown,
+  source = "configuration",
+  opts: { env?: NodeJS.ProcessEnv; allowClearKeys?: boolean } = {},
+): ApiConfig => {
   const decoded = ApiConfigFileC.decode(raw);
   if (E.isLeft(decoded)) throw new ApiConfigError(source, toDecodeErrors(decoded.left));
   const f = decoded.right;
-  f.apiKeys.forEach((k, i) => {
-    if ((k.key === undefined) === (k.keySha256 === undefined))
-      throw configError(source, `apiKeys.${i}`, k.name, "exactly one of key or keySha256");
-    if (k.roles.length === 0) throw configError(source, `apiKeys.${i}.roles`, k.roles, "at least one role");
+  const keys = resolveApiKeys(f.apiKeys, {
+    env: opts.env ?? process.env,
+    allowClear: opts.allowClearKeys ?? true,
   });
-  const names = f.apiKeys.map((k) => k.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined) throw configError(source, "apiKeys", dup, "unique key names");
+  if (keys.errors.length > 0) throw new ApiConfigError(source, keys.errors);
   const defaultTtl = f.reservations?.defaultTtlSeconds ?? 15 * 60;
   const maxTtl = f.reservations?.maxTtlSeconds ?? 7 * 24 * 3600;
   if (defaultTtl > maxTtl)
@@ -141,7 +121,7 @@ export const resolveApiConfig = (raw: unknown, source = "configuration"): ApiCon
     );
   return {
     regions: f.regions,
-    apiKeys: f.apiKeys,
+    apiKeys: keys.keys,
     http: { host: f.http?.host ?? "127.0.0.1", port: f.http?.port ?? 0 },
     nats: {
       servers: f.nats?.servers ?? ["nats://127.0.0.1:4222"],
@@ -159,15 +139,16 @@ export const resolveApiConfig = (raw: unknown, source = "configuration"): ApiCon
     degraded: {
       staleAfterMs: f.degraded?.staleAfterMs ?? 15_000,
       haircut: f.degraded?.haircut ?? 0.2,
-  ...natsAuthEnvPaths("STOCKLINE_API_NATS", ["nats"]),
       reconcileEveryMs: f.degraded?.reconcileEveryMs ?? 2_000,
     },
     cacheEntries: f.cacheEntries ?? 100_000,
+    approvals: { secondApprovalAbove: f.approvals?.secondApprovalAbove ?? 100 },
   };
 };
 
 const ENV: readonly EnvOverride[] = [
   ["STOCKLINE_API_NATS_SERVERS", ["nats", "servers"], "list"],
+  ...natsAuthEnvPaths("STOCKLINE_API_NATS", ["nats"]),
   ["STOCKLINE_API_HTTP_HOST", ["http", "host"], "string"],
   ["STOCKLINE_API_HTTP_PORT", ["http", "port"], "number"],
   ["STOCKLINE_API_DATA_DIR", ["dataDir"], "string"],
@@ -181,5 +162,6 @@ export const loadApiConfig = (file: string | undefined, env: NodeJS.ProcessEnv =
     "API configuration",
     (source, errors) => new ApiConfigError(source, errors),
   );
-  return resolveApiConfig(applyEnv(raw, env, ENV), source);
+  // A file is committed or copied around: its secrets are digests, a key file or a variable.
+  return resolveApiConfig(applyEnv(raw, env, ENV), source, { env, allowClearKeys: file === undefined });
 };

@@ -12,7 +12,12 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { type NatsConnection, NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
 import * as E from "fp-ts/lib/Either.js";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
-import { atpBucketName, atpReservationsBucketName, reqSubject } from "../../infra/nats/subjects.ts";
+import {
+  atpBucketName,
+  atpReservationsBucketName,
+  reqSubject,
+  sourceReqSubject,
+} from "../../infra/nats/subjects.ts";
 import { regionalAtpKey, regionalReservationKey } from "../../projections/atp-keys.ts";
 import type { RegionalAtpEntry, ReservationView } from "../../projections/regional-atp.projection.ts";
 import { type CommandReply, decodeCommandReply } from "../regional-node/command-reply.ts";
@@ -32,6 +37,17 @@ const isNoResponders = (err: unknown): boolean =>
 const isTimeout = (err: unknown): boolean =>
   err instanceof TimeoutError || (err instanceof Error && err.cause instanceof TimeoutError);
 
+/**
+ * `inv.req.<r>.<source.system>`: on a secured server the API's user may publish only for the systems it
+ * speaks for, and the node refuses a command whose `source.system` differs from the subject's (issue 9).
+ */
+const requestSubjectOf = (region: string, command: unknown): string => {
+  const system = (command as { source?: { system?: unknown } } | null)?.source?.system;
+  return typeof system === "string" && system.length > 0
+    ? sourceReqSubject(region, system)
+    : reqSubject(region);
+};
+
 /** Sends one command to its region's node and waits for the decision. */
 export const requestDecision = async (
   nc: NatsConnection,
@@ -40,7 +56,9 @@ export const requestDecision = async (
   timeoutMs: number,
 ): Promise<RequestOutcome> => {
   try {
-    const msg = await nc.request(reqSubject(region), JSON.stringify(command), { timeout: timeoutMs });
+    const msg = await nc.request(requestSubjectOf(region, command), JSON.stringify(command), {
+      timeout: timeoutMs,
+    });
     const decoded = decodeCommandReply(JSON.parse(td.decode(msg.data)));
     if (E.isLeft(decoded))
       throw new Error(

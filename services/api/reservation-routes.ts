@@ -4,7 +4,7 @@ import * as t from "io-ts";
 import { idJsonSchema, MAX_QUANTITY, MAX_RESERVATION_TTL_SECONDS } from "../../domain/limits.ts";
 import { ClientKeyC, ReservationIdC } from "../../domain/scalars.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
-import { ROUTE_ROLES } from "./access-control.ts";
+import { ROUTE_ROLES, reservationScope } from "./access-control.ts";
 import { PlaceReservationBodyC, type ReservationService } from "./reservation-service.ts";
 
 const reservationSchema = {
@@ -131,7 +131,7 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
     async (req, reply) => {
       const params = decodeOr400(IdParamsC, req.params, reply);
       if (!params) return reply;
-      const a = await service.get(params.id);
+      const a = await service.get(params.id, reservationScope(req.caller!, "read"));
       return reply.code(a.status).send(a.body);
     },
   );
@@ -157,7 +157,7 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
     async (req, reply) => {
       const params = decodeOr400(IdParamsC, req.params, reply);
       if (!params) return reply;
-      const a = await service.release(params.id);
+      const a = await service.release(params.id, reservationScope(req.caller!, "release"));
       return reply.code(a.status).send(a.body);
     },
   );

@@ -448,9 +448,29 @@ export class ReservationService {
 
   // --- read --------------------------------------------------------------------------------------------
 
-  async get(id: string): Promise<Answer> {
+  /**
+   * Reads and releases are scoped to the caller that placed the reservation; `anyCaller` (operations,
+   * and warehouse for reads) sees every one. Another caller's reservation is a 404 with the same
+   * message as one that does not exist, so that its existence is not revealed.
+   */
+  private outOfScope(id: string, scope: Scope): Answer | undefined {
+    if (scope.anyCaller || this.d.store.get(id)?.caller === scope.caller) return undefined;
+    return notFound(id, `no reservation with this id placed by API key ${JSON.stringify(scope.caller)}`);
+  }
+
+  async get(id: string, scope: Scope): Promise<Answer> {
     const position = positionOfReservationId(id);
     if (!position) return notFound(id, "not a reservation id of this API");
+    const hidden = this.outOfScope(id, scope);
+    if (hidden) return hidden;
+    const actions = this.d.store.actions(id);
+    const answer = await this.read(id, position);
+    return actions.length > 0 && answer.status === 200
+      ? { status: 200, body: { ...(answer.body as Record<string, unknown>), actions } }
+      : answer;
+  }
+
+  private async read(id: string, position: Position): Promise<Answer> {
     const row = this.d.store.get(id);
     let reachable = true;
     let entry: Awaited<ReturnType<RegionalEntryReader["get"]>>;
@@ -517,9 +537,22 @@ export class ReservationService {
 
   // --- release -----------------------------------------------------------------------------------------
 
-  async release(id: string): Promise<Answer> {
+  async release(id: string, scope: Scope): Promise<Answer> {
     const position = positionOfReservationId(id);
     if (!position) return notFound(id, "not a reservation id of this API");
+    const hidden = this.outOfScope(id, scope);
+    if (hidden) return hidden;
+    const a = await this.releaseOnce(id, position);
+    if (a.status !== 200 && a.status !== 202) return a;
+    // Who released it, and when: in this answer and in every later read.
+    const done = this.d.store.recordAction(id, "release", scope.caller);
+    return {
+      status: a.status,
+      body: { ...(a.body as Record<string, unknown>), releasedBy: done.by, releasedAt: done.at },
+    };
+  }
+
+  private async releaseOnce(id: string, position: Position): Promise<Answer> {
     const row = this.d.store.get(id);
     if (
       row?.state === "held" &&
@@ -692,6 +725,12 @@ const publicRow = (r: ReservationRow) => ({
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
+
+/** Who asks (the API key's name) and whether it may act on any caller's reservations. */
+export interface Scope {
+  readonly caller: string;
+  readonly anyCaller: boolean;
+}
 
 const notFound = (id: string, message: string): Answer => ({
   status: 404,

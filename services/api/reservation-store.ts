@@ -35,6 +35,13 @@ export interface ReservationRow {
   readonly updatedAt: string;
 }
 
+export interface ReservationAction {
+  readonly action: string;
+  /** The API key's name. */
+  readonly by: string;
+  readonly at: string;
+}
+
 export interface RequestRow {
   readonly caller: string;
   readonly idemKey: string;
@@ -66,6 +73,10 @@ CREATE TABLE IF NOT EXISTS reservations (
   command TEXT NOT NULL, detail TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reservations_state ON reservations (state, region);
+CREATE TABLE IF NOT EXISTS reservation_actions (
+  reservation_id TEXT NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservation_actions_id ON reservation_actions (reservation_id);
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, region TEXT NOT NULL, reservation_id TEXT NOT NULL,
   command TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL
@@ -187,6 +198,21 @@ export class ReservationStore {
     if (info.changes === 1 && (from === "held" || to === "held"))
       this.recountHeld(r.region, r.location, r.sku);
     return info.changes === 1;
+  }
+
+  /** Records who did what to a reservation (a release by its caller or an operator), and when. */
+  recordAction(id: string, action: string, by: string): ReservationAction {
+    const at = new Date().toISOString();
+    this.db
+      .prepare("INSERT INTO reservation_actions (reservation_id, action, by, at) VALUES (?, ?, ?, ?)")
+      .run(id, action, by, at);
+    return { action, by, at };
+  }
+
+  actions(id: string): ReservationAction[] {
+    return this.db
+      .prepare("SELECT action, by, at FROM reservation_actions WHERE reservation_id = ? ORDER BY rowid")
+      .all(id) as ReservationAction[];
   }
 
   get(id: string): ReservationRow | undefined {

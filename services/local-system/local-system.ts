@@ -9,6 +9,7 @@
  * Everything is composed from the parts the other modules export; nothing here decides inventory.
  * `stop()` is graceful and runs in reverse order of start: intake first, nats-server last.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -20,6 +21,7 @@ import type { OwnershipPolicy } from "../../domain/ownership-policy.ts";
 import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { resolveNodeConfig } from "../../infra/config/node-config.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
+import { REDACT } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { startConsumerLagSampler } from "../../infra/nats/consumer-lag.ts";
 import { cmdStreamName, cmdSubject, evtStreamName, reqSubject } from "../../infra/nats/subjects.ts";
@@ -170,12 +172,14 @@ export const routingFor = (regions: readonly string[]): RoutingConfig => ({
 });
 
 /** API keys of the demo, one per role (local use only; a deployment gives hashed keys). */
-export const DEMO_KEYS = {
-  commerce: "demo-commerce-key",
-  warehouse: "demo-warehouse-key",
-  operations: "demo-operations-key",
-  finance: "demo-finance-key",
-} as const;
+/** Generated per run (shown by the status view): no demo secret is the same twice or in the repo. */
+const demoKey = (role: string): string => `demo-${role}-${randomBytes(24).toString("base64url")}`;
+export const DEMO_KEYS: Readonly<Record<"commerce" | "warehouse" | "operations" | "finance", string>> = {
+  commerce: demoKey("commerce"),
+  warehouse: demoKey("warehouse"),
+  operations: demoKey("operations"),
+  finance: demoKey("finance"),
+};
 
 // --- the running system ---------------------------------------------------------------------------------
 
@@ -250,6 +254,7 @@ const fileLogger = (file: string): { logger: Logger; flush: () => void } => {
       level: process.env.LOG_LEVEL ?? "info",
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      redact: REDACT,
     },
     dest,
   );

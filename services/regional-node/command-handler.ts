@@ -38,6 +38,8 @@ export interface MessageMeta {
   readonly subject?: string;
   /** JetStream stream sequence: makes the dead letter's message id stable across redeliveries. */
   readonly streamSequence?: number;
+  /** Who sent it, as authenticated (an HTTP API key): it may post only for its own source systems. */
+  readonly sender?: { readonly name: string; readonly systems: readonly string[] };
 }
 
 const commands = counter("stockline_node_commands_total", "Commands handled, by intake and outcome", [
@@ -224,6 +226,27 @@ export class CommandHandler {
           reason: { code: dl.code, message: dl.message },
         });
       }
+    }
+    const sender = meta.sender;
+    if (sender !== undefined && !sender.systems.includes(command.source.system)) {
+      const allowed = sender.systems.length > 0 ? sender.systems.join(", ") : "none";
+      const dl = this.o.dlq.build({
+        reason: "senderMismatch",
+        code: "senderMismatch",
+        message: `sender ${JSON.stringify(sender.name)} may not post for source system ${JSON.stringify(command.source.system)} (allowed: ${allowed})`,
+        details: {
+          sender: sender.name,
+          claimedSystem: command.source.system,
+          allowedSystems: sender.systems,
+        },
+        raw: parsed.raw,
+        payload,
+        intake: this.intakeOf(meta),
+      });
+      return this.deadLetter(dl, meta, command, {
+        outcome: asyncIntake ? "deadLettered" : "rejected",
+        reason: { code: dl.code, message: dl.message },
+      });
     }
     const result = await this.o.runtime.submit(command, { withDuplicateEvents: !asyncIntake });
     return this.settle(command, result, payload, meta);

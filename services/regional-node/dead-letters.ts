@@ -33,6 +33,8 @@ export type DeadLetterReason =
   | "invalidCommand"
   | "wrongRegion"
   | "subjectMismatch"
+  /** The authenticated sender may not speak for the command's `source.system`. */
+  | "senderMismatch"
   | "rejected"
   | "commitFailed"
   | "sequenceGapTimeout"

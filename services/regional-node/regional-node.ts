@@ -22,6 +22,7 @@ import { createHttpServer } from "../../infra/http/http-server.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { ensureRegionStreams } from "../../infra/nats/streams.ts";
+import { installAccessControl } from "../api/access-control.ts";
 import { CommandHandler } from "./command-handler.ts";
 import { DeadLetterPublisher } from "./dead-letters.ts";
 import { GroupCommitter } from "./group-committer.ts";
@@ -50,6 +51,9 @@ export interface RegionalNode {
   /** Graceful stop; idempotent. */
   stop(): Promise<void>;
 }
+
+/** Per key on the node's HTTP intake: far above what a source system sends, a guard against floods. */
+const NODE_RATE_LIMIT = { max: 100_000, windowMs: 1_000 };
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -271,6 +275,8 @@ export const startRegionalNode = async (
           nats: async () => ({ ok: !nc.isClosed() && nc.info !== undefined }),
         },
       });
+      // The same keys and roles as the API; a key speaks only for its own source systems.
+      await installAccessControl(app, { apiKeys: config.apiKeys, rateLimit: NODE_RATE_LIMIT });
       registerCommandRoutes(app, handler);
       await app.listen({ host: config.http.host, port: config.http.port });
       const address = app.server.address();

@@ -20,11 +20,12 @@ import { eventStoreReader, RegionalProjector } from "../../services/projectors/r
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 
 export const KEYS = {
-  commerce: "k-commerce",
-  warehouse: "k-warehouse",
-  operations: "k-operations",
-  finance: "k-finance",
-  limited: "k-limited",
+  // At least 32 characters: shorter keys are refused at config load.
+  commerce: "k-commerce-0123456789abcdefghijklmnop",
+  warehouse: "k-warehouse-0123456789abcdefghijklmnop",
+  operations: "k-operations-0123456789abcdefghijklmnop",
+  finance: "k-finance-0123456789abcdefghijklmnop",
+  limited: "k-limited-0123456789abcdefghijklmnop",
 } as const;
 
 export interface RegionParts {

@@ -41,7 +41,10 @@ let nc: NatsConnection;
 let desk: CommandDeadLetterDesk;
 let app: FastifyInstance;
 
-const KEYS = { operations: "k-ops", commerce: "k-shop" };
+const KEYS = {
+  operations: "k-ops-0123456789abcdefghijklmnopqrstu",
+  commerce: "k-shop-0123456789abcdefghijklmnopqrstu",
+};
 
 /** What was published, in publication order; sequences are read back from the stream. */
 const bad = {

@@ -50,6 +50,8 @@ import { PositionRuntime } from "../../services/regional-node/position-runtime.t
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
   deleteRegionStreams,
+  NODE_HTTP_KEY,
+  NODE_HTTP_KEYS,
   nodeConfig,
   publishAll,
   readStream,
@@ -169,7 +171,7 @@ describe("a regional node with a position it cannot rehydrate", () => {
 
   beforeAll(async () => {
     node = await startRegionalNode(
-      nodeConfig(region, tmp.dir, servers, { http: { enabled: true, port: 0 } }),
+      nodeConfig(region, tmp.dir, servers, { http: { enabled: true, port: 0 }, apiKeys: NODE_HTTP_KEYS }),
     );
     nc = await connectNats({ servers, name: "containment-test" });
     js = jetstream(nc);
@@ -236,7 +238,7 @@ describe("a regional node with a position it cannot rehydrate", () => {
     // HTTP: one outcome per item; the other item of the batch is applied.
     const res = await fetch(`${node.url}/v1/commands`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-api-key": NODE_HTTP_KEY },
       body: JSON.stringify({
         commands: [
           receipt({ region, sku: "BROKEN", key: "br-http", qty: 5 }),

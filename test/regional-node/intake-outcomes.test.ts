@@ -13,6 +13,8 @@ import { decodeCommandReply } from "../../services/regional-node/command-reply.t
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
   deleteRegionStreams,
+  NODE_HTTP_KEY,
+  NODE_HTTP_KEYS,
   nodeConfig,
   publishAll,
   readStream,
@@ -43,6 +45,7 @@ beforeAll(async () => {
   node = await startRegionalNode(
     nodeConfig(region, tmp.dir, servers, {
       http: { enabled: true, port: 0 },
+      apiKeys: NODE_HTTP_KEYS,
       ownership: {
         rules: [
           { name: "wms-owns-receipts-at-DC", movements: ["receipt"], owners: ["wms-1"], locations: "DC*" },
@@ -115,7 +118,7 @@ describe("POST /v1/commands", () => {
     };
     const res = await fetch(`${node.url}/v1/commands`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-api-key": NODE_HTTP_KEY },
       body: JSON.stringify(body),
     });
     expect(res.status).toBe(200);
@@ -137,7 +140,7 @@ describe("POST /v1/commands", () => {
   it("answers 400 only when the body is not a batch", async () => {
     const res = await fetch(`${node.url}/v1/commands`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-api-key": NODE_HTTP_KEY },
       body: JSON.stringify({ kind: "receiveGoods" }),
     });
     expect(res.status).toBe(400);

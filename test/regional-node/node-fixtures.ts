@@ -17,6 +17,12 @@ export const tempDir = (label: string): { dir: string; remove: () => void } => {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 };
 
+/** A key for the node's `POST /v1/commands`, speaking for the source systems the fixtures use. */
+export const NODE_HTTP_KEY = "node-test-key-0123456789abcdefghijklmnop";
+export const NODE_HTTP_KEYS = [
+  { name: "fixture-sender", key: NODE_HTTP_KEY, roles: ["warehouse"], systems: ["wms-1", "erp", "oms"] },
+];
+
 export const nodeConfig = (
   region: string,
   dataDir: string,
