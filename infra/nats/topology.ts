@@ -27,7 +27,11 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import getPort from "get-port";
 import { type Logger, pino } from "pino";
+import { natsConnectAuth } from "../config/nats-auth.ts";
 import { assertRegionId } from "./subjects.ts";
+import { generateCredentials, type SecurityOptions, type TopologyCredentials } from "./topology-security.ts";
+
+export type { SecurityOptions, SourceUser, TopologyCredentials } from "./topology-security.ts";
 
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 export const HUB_DOMAIN = "hub";
@@ -42,6 +46,11 @@ export type TopologyOptions = {
   cuttableLinks?: boolean;
   /** How long to wait for a server to be ready or a link to come up (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * Users with subject permissions per role, random passwords, no anonymous access (default: none, every
+   * client anonymous with every right). See topology-security.ts.
+   */
+  security?: SecurityOptions;
   logger?: Logger;
 };
 
@@ -66,6 +75,8 @@ export interface Topology {
   readonly dir: string;
   readonly hub: HubEndpoint;
   readonly regions: Readonly<Record<string, ServerEndpoint>>;
+  /** With `security`: each user's credentials (`credentials.auth("eu", "node-eu")`). */
+  readonly credentials: TopologyCredentials | undefined;
   /** Stops a region's server (SIGTERM, or SIGKILL with `{ kill: true }` to simulate a crash). */
   stopRegion(region: string, opts?: { kill?: boolean }): Promise<void>;
   /** Restarts a region's server with the same ports and store; waits for its leaf link unless cut. */
@@ -262,7 +273,7 @@ class LinkRelay {
 
 const q = (s: string) => JSON.stringify(s);
 
-export const hubConfig = (e: HubEndpoint): string => `# stockline hub (generated)
+export const hubConfig = (e: HubEndpoint, creds?: TopologyCredentials): string => `# stockline hub (generated)
 server_name: ${q(HUB_DOMAIN)}
 listen: "127.0.0.1:${e.port}"
 http: "127.0.0.1:${e.monitorPort}"
@@ -278,13 +289,14 @@ leafnodes {
   # hub's client port makes such an attempt fail at once ("connected to wrong port"), so regions always
   # come back through the URL they were configured with.
   advertise: "127.0.0.1:${e.port}"
-}
-`;
+${creds ? creds.leafAuthorizationBlock() : ""}}
+${creds ? creds.authorizationBlock(HUB_DOMAIN) : ""}`;
 
 export const regionConfig = (
   region: string,
   e: ServerEndpoint,
   hubLeafPort: number,
+  creds?: TopologyCredentials,
 ): string => `# stockline region ${region} (generated)
 server_name: ${q(region)}
 listen: "127.0.0.1:${e.port}"
@@ -295,9 +307,21 @@ jetstream {
   store_dir: ${q(e.storeDir)}
 }
 leafnodes {
-  remotes [ { url: "nats-leaf://127.0.0.1:${hubLeafPort}" } ]
+  remotes [ ${remote(region, hubLeafPort, creds)} ]
 }
-`;
+${creds ? creds.authorizationBlock(region) : ""}`;
+
+/**
+ * A region's leaf remote; secured, it logs in as `leaf-<r>` and refuses unattributed requests from
+ * the hub. Commands must cross leaf links (a node's derived inbound transfer into another region), so
+ * they are not denied here: no hub user may publish on `inv.cmd.>` (topology-security.ts).
+ */
+const remote = (region: string, hubLeafPort: number, creds?: TopologyCredentials): string => {
+  if (!creds) return `{ url: "nats-leaf://127.0.0.1:${hubLeafPort}" }`;
+  const leaf = creds.leaf(region);
+  const url = `nats-leaf://${encodeURIComponent(leaf.user)}:${encodeURIComponent(leaf.password)}@127.0.0.1:${hubLeafPort}`;
+  return `{ url: ${q(url)}, deny_imports: ["inv.req.*"] }`;
+};
 
 // --- topology -------------------------------------------------------------------------------------------
 
@@ -336,6 +360,9 @@ export const startTopology = async (opts: TopologyOptions): Promise<Topology> =>
   if (!opts.keepData) disposableDirs.add(dir);
   installExitHook();
 
+  const credentials = opts.security
+    ? await generateCredentials(dir, HUB_DOMAIN, regions, opts.security)
+    : undefined;
   const hubBase = await endpoint(dir, HUB_DOMAIN);
   const hub: HubEndpoint = { ...hubBase, leafPort: await getPort({ host: "127.0.0.1" }) };
   const hubServer = new ServerProcess(HUB_DOMAIN, hub, path.join(dir, HUB_DOMAIN, "nats-server.conf"), log);
@@ -356,7 +383,12 @@ export const startTopology = async (opts: TopologyOptions): Promise<Topology> =>
     while (Date.now() < deadline) {
       try {
         if ((await leafConnections(serverOf(region).endpoint.monitorUrl)) > 0) {
-          const nc = await connect({ servers: hub.url, reconnect: false, timeout: 1_000 });
+          const nc = await connect({
+            servers: hub.url,
+            reconnect: false,
+            timeout: 1_000,
+            ...natsConnectAuth(credentials?.auth(HUB_DOMAIN, "projector")),
+          });
           try {
             const jsm = await jetstreamManager(nc, { domain: region, timeout: 1_000 });
             await jsm.getAccountInfo();
@@ -398,7 +430,7 @@ export const startTopology = async (opts: TopologyOptions): Promise<Topology> =>
 
   try {
     await mkdir(path.dirname(hubServer.configFile), { recursive: true });
-    await writeFile(hubServer.configFile, hubConfig(hub));
+    await writeFile(hubServer.configFile, hubConfig(hub, credentials), { mode: 0o600 });
     for (const region of regions) {
       const e = await endpoint(dir, region);
       regionEndpoints[region] = e;
@@ -411,7 +443,7 @@ export const startTopology = async (opts: TopologyOptions): Promise<Topology> =>
       }
       const server = new ServerProcess(region, e, path.join(dir, region, "nats-server.conf"), log);
       await mkdir(path.dirname(server.configFile), { recursive: true });
-      await writeFile(server.configFile, regionConfig(region, e, dialPort));
+      await writeFile(server.configFile, regionConfig(region, e, dialPort, credentials), { mode: 0o600 });
       regionServers.set(region, server);
     }
     await hubServer.start(readyTimeoutMs);
@@ -437,6 +469,7 @@ export const startTopology = async (opts: TopologyOptions): Promise<Topology> =>
     dir,
     hub,
     regions: regionEndpoints,
+    credentials,
     linkState,
     waitForLinks,
     stop,

@@ -17,7 +17,11 @@ import {
   parseCmdSubject,
   parseDlqSubject,
   parseEvtSubject,
+  parseReqSubjectSystem,
   reqSubject,
+  sourceCmdSubject,
+  sourceCmdWildcard,
+  sourceReqSubject,
 } from "../../../infra/nats/subjects.ts";
 
 // NATS subject matching, as the server does it: `*` is one token, a trailing `>` is one or more tokens.
@@ -150,5 +154,30 @@ describe("subjects", () => {
     }
     expect(parseDlqSubject("inv.dlq.eu")).toBeUndefined();
     expect(parseDlqSubject("inv.dlq.eu.a.b")).toBeUndefined();
+  });
+});
+
+describe("per-source subjects (issue 9)", () => {
+  it("round-trip the sending system, stay in the region's command stream and in the source's permission only", () => {
+    const ids = fc.string({ minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(ids, ids, ids, (system, location, sku) => {
+        const s = sourceCmdSubject("eu", system, location, sku);
+        expect(parseCmdSubject(s)).toEqual({ region: "eu", system, location, sku });
+        expect(matches(cmdWildcard("eu"), s)).toBe(true);
+        expect(matches(sourceCmdWildcard("eu", system), s)).toBe(true);
+        // The node's own (5-token) commands are not in any source's permission, and vice versa.
+        expect(matches(sourceCmdWildcard("eu", system), cmdSubject("eu", location, sku))).toBe(false);
+        expect(matches("inv.cmd.*.*.*", s)).toBe(false);
+        expect(parseReqSubjectSystem(sourceReqSubject("eu", system))).toBe(system);
+      }),
+    );
+    expect(parseCmdSubject(cmdSubject("eu", "DC1", "A"))).toEqual({
+      region: "eu",
+      location: "DC1",
+      sku: "A",
+    });
+    expect(parseReqSubjectSystem(reqSubject("eu"))).toBeUndefined();
+    expect(matches(sourceCmdWildcard("eu", "wms"), sourceCmdSubject("eu", "sap", "DC1", "A"))).toBe(false);
   });
 });

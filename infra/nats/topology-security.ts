@@ -1,0 +1,189 @@
+/**
+ * Users and subject permissions of a secured local topology (issue 9, RUNBOOK "Trust model").
+ *
+ * One user per role and server, a random password per user and run (written only into the topology's
+ * temporary folder), no anonymous access:
+ * - `node-<r>` (region r's server): its region's JetStream (`$JS.API.>` on that server holds only the
+ *   region's streams), acks, `inv.evt.<r>.>`, `inv.dlq.<r>.>`, its KV buckets, its anchor copy, its own
+ *   derived commands on the 5-token `inv.cmd.*.*.*` (an inbound transfer may go to another region: nodes
+ *   trust each other), replies to requests; it serves `inv.req.<r>` and `inv.req.<r>.>`.
+ * - a source user (a WMS, an ERP connector, the API as a channel) speaks for its systems only: on a region
+ *   server `inv.cmd.<r>.<system>.*.*` and `inv.req.<r>.<system>`, on the hub `inv.req.<r>.<system>` (which
+ *   crosses the leaf link). A source user with `projector: true` also holds the projector's rights.
+ * - `projector` (hub): the hub's JetStream (mirrors, `atp_global`), read access to each region's domain
+ *   (`$JS.<r>.API.` info, consumers, direct get), dead letters into `inv.dlq.<r>.>`.
+ * - `leaf-<r>`: the region's leaf link into the hub; the region refuses unattributed requests coming
+ *   over it (`deny_imports`). No hub user may publish a command, so none reaches a region's intake.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { NatsAuth } from "../config/nats-auth.ts";
+import { assertRegionId, sourceCmdWildcard, sourceReqSubject } from "./subjects.ts";
+
+export type SourceUser = {
+  /** The `source.system` values this user may send as. */
+  systems: readonly string[];
+  /** Also the projector's rights on the hub (the API runs its own global projector). */
+  projector?: boolean;
+};
+
+export type SecurityOptions = {
+  /** Source users by name (e.g. `wms`, `sap`, `api`). */
+  sources: Readonly<Record<string, SourceUser>>;
+};
+
+type Permissions = { publish: string[]; subscribe: string[] };
+type User = { user: string; password: string; permissions: Permissions };
+
+export interface TopologyCredentials {
+  /** Credentials of `user` on `server` (`hub` or a region): a user name and a password file. */
+  auth(server: string, user: string): NatsAuth;
+  /** The leaf link's user and password of a region (for the remote URL). */
+  leaf(region: string): { user: string; password: string };
+  /** The `authorization { ... }` block of a server. */
+  authorizationBlock(server: string): string;
+  /** The hub's `leafnodes { authorization { ... } }` users. */
+  leafAuthorizationBlock(): string;
+}
+
+const secret = (): string => randomBytes(24).toString("base64url");
+const q = (s: string) => JSON.stringify(s);
+const list = (xs: readonly string[]) => `[${xs.map(q).join(", ")}]`;
+
+const INBOX = "_INBOX.>";
+
+const nodePermissions = (region: string): Permissions => ({
+  publish: [
+    "$JS.API.>",
+    "$JS.ACK.>",
+    "$JS.FC.>",
+    // Derived commands (an inbound transfer, into this or another region) are the node's own: 5 tokens.
+    "inv.cmd.*.*.*",
+    `inv.evt.${region}.>`,
+    `inv.dlq.${region}.>`,
+    `inv.anchor.${region}`,
+    `inv.anchor.${region}.>`,
+    `$KV.atp_${region}.>`,
+    `$KV.atp_res_${region}.>`,
+    `$KV.node_status_${region}.>`,
+    INBOX,
+  ],
+  subscribe: [INBOX, `inv.req.${region}`, `inv.req.${region}.>`],
+});
+
+const projectorPermissions = (regions: readonly string[]): Permissions => ({
+  publish: [
+    "$JS.API.>",
+    "$JS.ACK.>",
+    "$JS.FC.>",
+    "$KV.atp_global.>",
+    INBOX,
+    ...regions.flatMap((r) => [
+      `$JS.${r}.API.INFO`,
+      `$JS.${r}.API.STREAM.INFO.>`,
+      `$JS.${r}.API.STREAM.NAMES`,
+      `$JS.${r}.API.STREAM.LIST`,
+      `$JS.${r}.API.STREAM.MSG.GET.>`,
+      `$JS.${r}.API.DIRECT.GET.>`,
+      `$JS.${r}.API.CONSUMER.>`,
+      `inv.dlq.${r}.>`,
+    ]),
+  ],
+  subscribe: [INBOX],
+});
+
+const sourcePermissions = (
+  server: string,
+  regions: readonly string[],
+  source: SourceUser,
+  hub: string,
+): Permissions => {
+  const onRegions = server === hub ? regions : [server];
+  return {
+    publish: [
+      INBOX,
+      ...onRegions.flatMap((r) =>
+        source.systems.flatMap((s) => [
+          sourceReqSubject(r, s),
+          ...(server === hub ? [] : [sourceCmdWildcard(r, s)]),
+        ]),
+      ),
+    ],
+    subscribe: [INBOX],
+  };
+};
+
+const merge = (a: Permissions, b: Permissions): Permissions => ({
+  publish: [...new Set([...a.publish, ...b.publish])],
+  subscribe: [...new Set([...a.subscribe, ...b.subscribe])],
+});
+
+/**
+ * Generates every user of the topology with a fresh password, writes each password to
+ * `<dir>/credentials/<server>/<user>.password` (mode 0600), and returns how to use them.
+ */
+export const generateCredentials = async (
+  dir: string,
+  hub: string,
+  regions: readonly string[],
+  opts: SecurityOptions,
+): Promise<TopologyCredentials> => {
+  for (const r of regions) assertRegionId(r);
+  const users = new Map<string, User[]>();
+  for (const server of [hub, ...regions]) {
+    const own: User[] = [];
+    const isHub = server === hub;
+    if (!isHub)
+      own.push({ user: `node-${server}`, password: secret(), permissions: nodePermissions(server) });
+    else own.push({ user: "projector", password: secret(), permissions: projectorPermissions(regions) });
+    for (const [name, source] of Object.entries(opts.sources)) {
+      let permissions = sourcePermissions(server, regions, source, hub);
+      if (isHub && source.projector) permissions = merge(permissions, projectorPermissions(regions));
+      own.push({ user: name, password: secret(), permissions });
+    }
+    users.set(server, own);
+  }
+  const leaves = new Map(regions.map((r) => [r, { user: `leaf-${r}`, password: secret() }]));
+
+  const credDir = path.join(dir, "credentials");
+  const files = new Map<string, string>();
+  for (const [server, own] of users)
+    for (const u of own) {
+      const file = path.join(credDir, server, `${u.user}.password`);
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await writeFile(file, u.password, { mode: 0o600 });
+      await chmod(file, 0o600);
+      files.set(`${server}/${u.user}`, file);
+    }
+
+  return {
+    auth: (server, user) => {
+      const file = files.get(`${server}/${user}`);
+      if (!file)
+        throw new Error(
+          `no user ${JSON.stringify(user)} on ${JSON.stringify(server)}; there are ${[...files.keys()].join(", ")}`,
+        );
+      return { user, passwordFile: file };
+    },
+    leaf: (region) => {
+      const leaf = leaves.get(region);
+      if (!leaf) throw new Error(`no leaf user for region ${JSON.stringify(region)}`);
+      return leaf;
+    },
+    authorizationBlock: (server) => {
+      const own = users.get(server) ?? [];
+      const entries = own.map(
+        (u) => `    { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {
+        publish: { allow: ${list(u.permissions.publish)} }
+        subscribe: { allow: ${list(u.permissions.subscribe)} }
+      } }`,
+      );
+      return `authorization {\n  users: [\n${entries.join(",\n")}\n  ]\n}\n`;
+    },
+    leafAuthorizationBlock: () =>
+      `  authorization {\n    users: [\n${[...leaves.values()]
+        .map((l) => `      { user: ${q(l.user)}, password: ${q(l.password)} }`)
+        .join(",\n")}\n    ]\n  }\n`,
+  };
+};
