@@ -15,6 +15,7 @@
  * - `leaf-<r>`: the region's leaf link into the hub; the region refuses unattributed requests coming
  *   over it (`deny_imports`). No hub user may publish a command, so none reaches a region's intake.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -31,7 +32,15 @@ export type SourceUser = {
 export type SecurityOptions = {
   /** Source users by name (e.g. `wms`, `sap`, `api`). */
   sources: Readonly<Record<string, SourceUser>>;
+  /**
+   * TLS on client and leaf connections with a CA generated for this run by `openssl` (default false);
+   * `auth()` then carries the CA file, and plain connections are refused.
+   */
+  tls?: boolean;
 };
+
+/** Files of the run's CA and the servers' certificate (127.0.0.1 / localhost). */
+export type TlsFiles = { caFile: string; certFile: string; keyFile: string };
 
 type Permissions = { publish: string[]; subscribe: string[] };
 type User = { user: string; password: string; permissions: Permissions };
@@ -45,7 +54,57 @@ export interface TopologyCredentials {
   authorizationBlock(server: string): string;
   /** The hub's `leafnodes { authorization { ... } }` users. */
   leafAuthorizationBlock(): string;
+  /** With `tls`: the CA and the servers' certificate. */
+  readonly tls: TlsFiles | undefined;
 }
+
+const run = (args: readonly string[]): Promise<void> =>
+  new Promise((resolve, reject) => {
+    execFile("openssl", args, (err, _out, stderr) =>
+      err ? reject(new Error(`openssl ${args[0]} failed: ${stderr || err.message}`)) : resolve(),
+    );
+  });
+
+/** A CA and a server certificate for 127.0.0.1, valid one day, made for this run only. */
+export const generateTls = async (dir: string): Promise<TlsFiles> => {
+  const tlsDir = path.join(dir, "tls");
+  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  const f = (name: string) => path.join(tlsDir, name);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await run([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=stockline-test-ca",
+  ]);
+  await run(["req", ...ec, "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=127.0.0.1"]);
+  await writeFile(f("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await run([
+    "x509",
+    "-req",
+    "-in",
+    f("server.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("server.pem"),
+    "-days",
+    "1",
+    "-extfile",
+    f("san.ext"),
+  ]);
+  return { caFile: f("ca.pem"), certFile: f("server.pem"), keyFile: f("server.key") };
+};
 
 const secret = (): string => randomBytes(24).toString("base64url");
 const q = (s: string) => JSON.stringify(s);
@@ -145,6 +204,7 @@ export const generateCredentials = async (
     users.set(server, own);
   }
   const leaves = new Map(regions.map((r) => [r, { user: `leaf-${r}`, password: secret() }]));
+  const tls = opts.tls ? await generateTls(dir) : undefined;
 
   const credDir = path.join(dir, "credentials");
   const files = new Map<string, string>();
@@ -158,13 +218,14 @@ export const generateCredentials = async (
     }
 
   return {
+    tls,
     auth: (server, user) => {
       const file = files.get(`${server}/${user}`);
       if (!file)
         throw new Error(
           `no user ${JSON.stringify(user)} on ${JSON.stringify(server)}; there are ${[...files.keys()].join(", ")}`,
         );
-      return { user, passwordFile: file };
+      return { user, passwordFile: file, ...(tls ? { tls: { caFile: tls.caFile } } : {}) };
     },
     leaf: (region) => {
       const leaf = leaves.get(region);

@@ -289,8 +289,12 @@ leafnodes {
   # hub's client port makes such an attempt fail at once ("connected to wrong port"), so regions always
   # come back through the URL they were configured with.
   advertise: "127.0.0.1:${e.port}"
-${creds ? creds.leafAuthorizationBlock() : ""}}
-${creds ? creds.authorizationBlock(HUB_DOMAIN) : ""}`;
+${creds ? creds.leafAuthorizationBlock() : ""}${creds?.tls ? `  ${tlsBlock(creds.tls)}\n` : ""}}
+${creds ? creds.authorizationBlock(HUB_DOMAIN) : ""}${creds?.tls ? `${tlsBlock(creds.tls)}\n` : ""}`;
+
+/** Server side TLS: every client (or leaf) connection must use it, checked against the run's CA. */
+const tlsBlock = (t: { caFile: string; certFile: string; keyFile: string }): string =>
+  `tls { cert_file: ${q(t.certFile)}, key_file: ${q(t.keyFile)}, ca_file: ${q(t.caFile)}, timeout: 5 }`;
 
 export const regionConfig = (
   region: string,
@@ -309,7 +313,7 @@ jetstream {
 leafnodes {
   remotes [ ${remote(region, hubLeafPort, creds)} ]
 }
-${creds ? creds.authorizationBlock(region) : ""}`;
+${creds ? creds.authorizationBlock(region) : ""}${creds?.tls ? `${tlsBlock(creds.tls)}\n` : ""}`;
 
 /**
  * A region's leaf remote; secured, it logs in as `leaf-<r>` and refuses unattributed requests from
@@ -320,7 +324,8 @@ const remote = (region: string, hubLeafPort: number, creds?: TopologyCredentials
   if (!creds) return `{ url: "nats-leaf://127.0.0.1:${hubLeafPort}" }`;
   const leaf = creds.leaf(region);
   const url = `nats-leaf://${encodeURIComponent(leaf.user)}:${encodeURIComponent(leaf.password)}@127.0.0.1:${hubLeafPort}`;
-  return `{ url: ${q(url)}, deny_imports: ["inv.req.*"] }`;
+  const tls = creds.tls ? `, tls: { ca_file: ${q(creds.tls.caFile)} }` : "";
+  return `{ url: ${q(url)}, deny_imports: ["inv.req.*"]${tls} }`;
 };
 
 // --- topology -------------------------------------------------------------------------------------------

@@ -238,3 +238,31 @@ describe("the region's legitimate flows work with the right users", () => {
     expect(available(msg.json() as CommandReply)).toBe(135 + 1);
   });
 });
+
+describe("a secured topology with TLS (a CA made for the run)", () => {
+  it("links the region over TLS, takes a client that trusts the CA, and refuses a plain one", async () => {
+    const secured = await startTopology({
+      regions: ["us"],
+      cuttableLinks: false,
+      security: { sources: { wms: { systems: ["wms-us"] } }, tls: true },
+    });
+    try {
+      // startTopology waited for the leaf link over TLS (the hub's projector reached the region's domain).
+      const url = secured.regions.us?.url ?? "";
+      const auth = secured.credentials?.auth("us", "wms");
+      expect(auth?.tls?.caFile).toBeDefined();
+      const { tls: _tls, ...plain } = auth ?? {};
+      await expect(
+        connectNats({ servers: url, name: "plain", reconnect: false, auth: plain, timeout: 3_000 }),
+      ).rejects.toThrow();
+      const nc = await connectNats({ servers: url, name: "tls", reconnect: false, auth });
+      expect(nc.info?.tls_required).toBe(true);
+      expect(await publishVerdict(nc, cmdSubject("us", "DC1", "SKU-1"), {})).toMatch(
+        /permissions violation/i,
+      );
+      await drainAndClose(nc);
+    } finally {
+      await secured.stop();
+    }
+  });
+});
