@@ -21,6 +21,7 @@ import {
   cmdSubject,
   dlqSubject,
   evtSubject,
+  sourceCmdSubject,
 } from "../../infra/nats/subjects.ts";
 import { regionalAtpKey, regionalReservationKey } from "../../projections/atp-keys.ts";
 
@@ -124,6 +125,17 @@ export const acceptedCommandProblems = (command: Record<string, unknown>): strin
   if (!pos) return problems;
   const encoders: Array<[string, () => string, boolean]> = [
     ["command subject", () => cmdSubject(pos.region, pos.location, pos.sku), true],
+    [
+      "source's command subject",
+      () =>
+        sourceCmdSubject(
+          pos.region,
+          String((c.source as { system?: unknown } | undefined)?.system),
+          pos.location,
+          pos.sku,
+        ),
+      true,
+    ],
     ["event subject", () => evtSubject(pos.region, pos.location, pos.sku), true],
     ["stream id", () => positionStreamId(pos), false],
     ["position key", () => positionKey(pos), false],

@@ -24,8 +24,13 @@ export const KEY = "$KEY";
 export type Intake = "http" | "request" | "jetstream";
 export const INTAKES: readonly Intake[] = ["http", "request", "jetstream"];
 
-/** How a JetStream case is published: on its own subject, another position's, or an odd one in the stream. */
-export type SubjectMode = "own" | "other" | "odd";
+/**
+ * Where a NATS case is sent: its position's subject (`own`), its source system's subject
+ * (`source`: `inv.cmd.<r>.<system>.<location>.<sku>`, `inv.req.<r>.<system>`), another system's
+ * (`impostor`, a sender claiming to be someone else), another position's (`other`), or an odd
+ * subject inside the stream (`odd`). `other` and `odd` are JetStream only.
+ */
+export type SubjectMode = "own" | "source" | "impostor" | "other" | "odd";
 /**
  * How an HTTP case is framed: `{ commands: [x] }`, the same followed by a good command (which the
  * bad one must not spoil), `[x]`, or `x` alone (not a batch). Raw bytes are the body as they are.
@@ -359,8 +364,9 @@ export const fuzzCaseArb = (region: string, otherRegion: string): fc.Arbitrary<F
   fc.record({
     intake: fc.constantFrom(...INTAKES),
     subject: fc.oneof(
-      { arbitrary: fc.constant<SubjectMode>("own"), weight: 8 },
-      { arbitrary: fc.constantFrom<SubjectMode>("other", "odd"), weight: 2 },
+      { arbitrary: fc.constant<SubjectMode>("own"), weight: 6 },
+      { arbitrary: fc.constant<SubjectMode>("source"), weight: 3 },
+      { arbitrary: fc.constantFrom<SubjectMode>("impostor", "other", "odd"), weight: 2 },
     ),
     frame: fc.oneof(
       { arbitrary: fc.constant<HttpFrame>("batch"), weight: 6 },

@@ -16,7 +16,13 @@
  * (a throw after the answer kills the node during the next case: a crash names the case before too).
  */
 import * as E from "fp-ts/lib/Either.js";
-import { cmdStreamName, cmdSubject, reqSubject } from "../../infra/nats/subjects.ts";
+import {
+  cmdStreamName,
+  cmdSubject,
+  reqSubject,
+  sourceCmdSubject,
+  sourceReqSubject,
+} from "../../infra/nats/subjects.ts";
 import {
   BatchReplyC,
   type CommandReply,
@@ -262,7 +268,7 @@ export class IntakeHarness {
       case "http":
         return this.viaHttp(c, p);
       case "request":
-        return this.viaRequest(p);
+        return this.viaRequest(c, p);
       case "jetstream":
         return this.viaJetStream(c, p);
     }
@@ -382,12 +388,31 @@ export class IntakeHarness {
     return this.classifyReply(batch.right.outcomes[0] as CommandReply, p.value);
   }
 
-  private async viaRequest(p: Prepared): Promise<Classified> {
+  /** The system a case's subject names: its own claim (`source`), another one (`impostor`). */
+  private subjectSystem(c: FuzzCase, value: Record<string, unknown> | undefined): string | undefined {
+    const claimed = (value?.source as { system?: unknown } | undefined)?.system;
+    if (c.subject === "source") return typeof claimed === "string" ? claimed : "wms-1";
+    if (c.subject === "impostor") return claimed === "erp" ? "wms-1" : "erp";
+    return undefined;
+  }
+
+  private reqSubjectOf(c: FuzzCase, value: Record<string, unknown> | undefined): string {
+    const system = this.subjectSystem(c, value);
+    if (system === undefined) return reqSubject(this.node.region);
+    try {
+      const subject = sourceReqSubject(this.node.region, system);
+      return controlLineBytes(subject) <= NATS_CONTROL_LINE ? subject : reqSubject(this.node.region);
+    } catch {
+      return reqSubject(this.node.region);
+    }
+  }
+
+  private async viaRequest(c: FuzzCase, p: Prepared): Promise<Classified> {
     if (p.bytes.length > this.node.maxPayload)
       return { outcome: "unsendable", detail: "", code: "client:maxPayload" };
     let data: unknown;
     try {
-      const msg = await this.node.nc.request(reqSubject(this.node.region), p.bytes, { timeout: STALL_MS });
+      const msg = await this.node.nc.request(this.reqSubjectOf(c, p.value), p.bytes, { timeout: STALL_MS });
       data = msg.json();
     } catch (err) {
       const m = (err as Error).message;
@@ -408,9 +433,12 @@ export class IntakeHarness {
     const r = this.node.region;
     if (c.subject === "odd") return `inv.cmd.${r}.a.b.c`;
     const pos = value?.position as { location?: unknown; sku?: unknown } | undefined;
-    if (c.subject === "own" && typeof pos?.location === "string" && typeof pos.sku === "string") {
+    const system = this.subjectSystem(c, value);
+    if (c.subject !== "other" && typeof pos?.location === "string" && typeof pos.sku === "string") {
       try {
-        return cmdSubject(r, pos.location, pos.sku);
+        return system === undefined
+          ? cmdSubject(r, pos.location, pos.sku)
+          : sourceCmdSubject(r, system, pos.location, pos.sku);
       } catch {
         // A client with its own (broken) encoding: publish where the harness can.
       }
