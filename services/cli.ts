@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
 import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
+import { registerKeysCommands } from "./cli/keys-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
 import { registerRunCommand } from "./cli/run-command.ts";
@@ -28,6 +29,7 @@ registerApiCommand(program);
 registerAuditCommands(program);
 registerPostingsCommands(program);
 registerDeadLetterCommands(program);
+registerKeysCommands(program);
 
 registerRunCommand(program);
 

@@ -49,8 +49,6 @@ export const ApiConfigFileC = t.intersection([
       /** Candidate locations tried per "any location in a region" reservation. */
       maxCandidates: PositiveIntC,
     }),
-    /** Approvals of compensating adjustments above this many units need a second person (default 100). */
-    approvals: t.partial({ secondApprovalAbove: PositiveIntC }),
     degraded: t.partial({
       /** A region out of sync for longer than this is stale (also the global projector's threshold). */
       staleAfterMs: PositiveIntC,
@@ -83,7 +81,6 @@ export interface ApiConfig {
     readonly reconcileEveryMs: number;
   };
   readonly cacheEntries: number;
-  readonly approvals: { readonly secondApprovalAbove: number };
 }
 
 export class ApiConfigError extends ConfigError {
@@ -142,7 +139,6 @@ export const resolveApiConfig = (
       reconcileEveryMs: f.degraded?.reconcileEveryMs ?? 2_000,
     },
     cacheEntries: f.cacheEntries ?? 100_000,
-    approvals: { secondApprovalAbove: f.approvals?.secondApprovalAbove ?? 100 },
   };
 };
 

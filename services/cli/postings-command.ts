@@ -148,7 +148,11 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
   reconcile
     .command("approve <findingId>")
     .description("approve a finding's proposal (compensating adjustStock, or replay of missing postings)")
-    .option("--by <name>", "who approves", process.env.USER ?? "operator")
+    .option(
+      "--by <name>",
+      "who approves (only where the API has no keys: else the key's name)",
+      process.env.USER ?? "operator",
+    )
     .option("--api <url>", "stockline API", DEFAULT_API)
     .action(async (findingId: string, o: { by: string; api: string }) => {
       const r = await callApi(
@@ -157,6 +161,7 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
         `/v1/reconciliation/findings/${encodeURIComponent(findingId)}/approve`,
         { by: o.by },
       );
+      if (r.status === 202) return out(`approved ${findingId}: ${(r.json as { message: string }).message}`);
       if (r.status !== 200) failWith(r.status, r.json);
       out(describeApproval(findingId, r.json as Approval));
     });

@@ -94,6 +94,24 @@ export interface ReconcilerDeps {
    */
   readonly regionOf?: (location: string) => string;
   readonly now?: () => Date;
+  /**
+   * A compensating adjustment of more than this many units needs two approvals, by two people of
+   * different roles (default 100).
+   */
+  readonly secondApprovalAbove?: number;
+}
+
+/** Who approves: the API key's name and roles (or a name alone, from a caller without keys). */
+export interface Approver {
+  readonly name: string;
+  readonly roles: readonly string[];
+}
+
+/** One approval as recorded in the finding's resolution. */
+export interface ApprovalRecord {
+  readonly by: string;
+  readonly roles: readonly string[];
+  readonly at: string;
 }
 
 export interface RunResult {
@@ -105,7 +123,13 @@ export interface RunResult {
 
 export type ApproveResult =
   | { readonly ok: true; readonly finding: FindingRow; readonly command?: Command; readonly outcome: unknown }
-  | { readonly ok: false; readonly status: 404 | 409; readonly message: string };
+  | {
+      readonly ok: true;
+      readonly finding: FindingRow;
+      readonly awaitingSecondApproval: true;
+      readonly message: string;
+    }
+  | { readonly ok: false; readonly status: 403 | 404 | 409; readonly message: string };
 
 export class Reconciler {
   private readonly now: () => Date;
@@ -236,14 +260,45 @@ export class Reconciler {
   }
 
   /** Approves a finding: an adjustment becomes a canonical `adjustStock`; a missing posting is replayed. */
-  async approve(findingId: string, by = "operator"): Promise<ApproveResult> {
+  async approve(findingId: string, approver: string | Approver = "operator"): Promise<ApproveResult> {
     const d = this.deps;
+    const who: Approver = typeof approver === "string" ? { name: approver, roles: [] } : approver;
+    const by = who.name;
     const f = d.store.finding(findingId);
     if (!f) return { ok: false, status: 404, message: `no finding ${findingId}` };
-    if (f.status !== "open")
+    if (f.status !== "open" && f.status !== "awaitingSecondApproval")
       return { ok: false, status: 409, message: `finding ${findingId} is ${f.status}` };
     const at = this.now().toISOString();
+    const mine: ApprovalRecord = { by, roles: who.roles, at };
+    let approvals: ApprovalRecord[] = [mine];
     if (f.proposal.kind === "adjustStock") {
+      const limit = d.secondApprovalAbove ?? 100;
+      if (Math.abs(f.proposal.quantity) > limit) {
+        const first = (f.resolution as { approvals?: ApprovalRecord[] } | null)?.approvals?.[0];
+        if (f.status === "open" || !first) {
+          if (!d.store.awaitSecondApproval(f.id, { approvals, secondApprovalAbove: limit }))
+            return { ok: false, status: 409, message: `finding ${findingId} changed meanwhile` };
+          return {
+            ok: true,
+            awaitingSecondApproval: true,
+            finding: d.store.finding(f.id)!,
+            message: `an adjustment of ${f.proposal.quantity} is above ${limit} units: approved by ${JSON.stringify(by)}, it waits for a second approval by another person of another role than ${first?.roles.join(", ") || who.roles.join(", ") || "theirs"}`,
+          };
+        }
+        if (first.by === by)
+          return {
+            ok: false,
+            status: 403,
+            message: `finding ${findingId} was approved by ${JSON.stringify(by)} already: the second approval must be another person's`,
+          };
+        if (!who.roles.some((r) => !first.roles.includes(r)))
+          return {
+            ok: false,
+            status: 403,
+            message: `finding ${findingId} was approved by ${JSON.stringify(first.by)} (${first.roles.join(", ")}): the second approval needs another role, ${JSON.stringify(by)} has ${who.roles.join(", ") || "none"}`,
+          };
+        approvals = [first, mine];
+      }
       const target = targetOf(d.routing, f.target);
       const run = d.store.run(f.runId);
       const command = compensatingAdjustment({
@@ -256,7 +311,7 @@ export class Reconciler {
         uom: d.baseUomOf?.(f.sku) ?? "EA",
       });
       const outcome = await d.submitCommand(command);
-      d.store.resolve(f.id, "approved", { by, command: command.idempotencyKey, outcome }, at);
+      d.store.resolve(f.id, "approved", { by, approvals, command: command.idempotencyKey, outcome }, at);
       this.publishOpenFindings();
       return { ok: true, finding: d.store.finding(f.id)!, command, outcome };
     }
@@ -267,7 +322,7 @@ export class Reconciler {
         const row = d.postings.get(key, f.target);
         outcomes.push(row ? await d.replayPosting(row.id) : { key, outcome: "no posting recorded" });
       }
-      d.store.resolve(f.id, "approved", { by, replays: outcomes }, at);
+      d.store.resolve(f.id, "approved", { by, approvals, replays: outcomes }, at);
       this.publishOpenFindings();
       return { ok: true, finding: d.store.finding(f.id)!, outcome: outcomes };
     }

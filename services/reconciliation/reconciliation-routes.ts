@@ -1,4 +1,8 @@
-/** HTTP routes of reconciliation: run on demand, list runs, a run's findings and report, approve a finding. */
+/**
+ * HTTP routes of reconciliation: run on demand, list runs, a run's findings and report, approve a
+ * finding. An approval is the caller's (its key's name and roles, recorded with the time); a large
+ * adjustment needs two (reconciler.ts): the first answers 202 `awaitingSecondApproval`.
+ */
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
@@ -9,6 +13,7 @@ const RunRequestC = t.partial(
   { locations: t.array(t.string), targets: t.array(t.string) },
   "{ locations?, targets? }",
 );
+/** `by` counts only where the routes run without API keys; otherwise the key's name is recorded. */
 const ApproveRequestC = t.partial({ by: t.string }, "{ by? }");
 
 export const registerReconciliationRoutes = (
@@ -77,12 +82,17 @@ export const registerReconciliationRoutes = (
     async (req, reply) => {
       const body = decodeOr400(ApproveRequestC, req.body ?? {}, reply);
       if (!body) return reply;
-      const r = await deps.reconciler.approve(req.params.id, body.by ?? "operator");
+      // Who approves is the caller's key, never what the body says (routes without keys: tests).
+      const approver = req.caller
+        ? { name: req.caller.name, roles: [...req.caller.roles] }
+        : { name: body.by ?? "operator", roles: [] };
+      const r = await deps.reconciler.approve(req.params.id, approver);
       if (!r.ok)
-        return reply
-          .code(r.status)
-          .send({ error: r.status === 404 ? "not_found" : "conflict", message: r.message });
-      return r;
+        return reply.code(r.status).send({
+          error: r.status === 404 ? "not_found" : r.status === 403 ? "forbidden" : "conflict",
+          message: r.message,
+        });
+      return reply.code("awaitingSecondApproval" in r ? 202 : 200).send(r);
     },
   );
 };

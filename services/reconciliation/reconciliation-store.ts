@@ -25,7 +25,8 @@ export interface RunRow {
   readonly report: string | null;
 }
 
-export type FindingStatus = "open" | "approved" | "dismissed";
+/** `awaitingSecondApproval`: a large adjustment approved once (resolution.approvals), not yet applied. */
+export type FindingStatus = "open" | "awaitingSecondApproval" | "approved" | "dismissed";
 
 export interface FindingRow {
   readonly id: string;
@@ -218,9 +219,20 @@ export class ReconciliationStore {
     return (
       this.db
         .prepare(
-          "UPDATE recon_findings SET status=?, resolution=?, resolved_at=? WHERE id=? AND status='open'",
+          "UPDATE recon_findings SET status=?, resolution=?, resolved_at=? WHERE id=? AND status IN ('open', 'awaitingSecondApproval')",
         )
         .run(status, JSON.stringify(resolution), at, id).changes === 1
+    );
+  }
+
+  /** Records the first of two approvals; false when the finding was not open any more. */
+  awaitSecondApproval(id: string, resolution: unknown): boolean {
+    return (
+      this.db
+        .prepare(
+          "UPDATE recon_findings SET status='awaitingSecondApproval', resolution=? WHERE id=? AND status='open'",
+        )
+        .run(JSON.stringify(resolution), id).changes === 1
     );
   }
 
