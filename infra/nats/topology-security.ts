@@ -6,7 +6,8 @@
  * - `node-<r>` (region r's server): its region's JetStream (`$JS.API.>` on that server holds only the
  *   region's streams), acks, `inv.evt.<r>.>`, `inv.dlq.<r>.>`, its KV buckets, its anchor copy, its own
  *   derived commands on the 5-token `inv.cmd.*.*.*` (an inbound transfer may go to another region: nodes
- *   trust each other), replies to requests; it serves `inv.req.<r>` and `inv.req.<r>.>`.
+ *   trust each other), requests of the region's own services (expiry, retries), replies; it serves
+ *   `inv.req.<r>` and `inv.req.<r>.>`.
  * - a source user (a WMS, an ERP connector, the API as a channel) speaks for its systems only: on a region
  *   server `inv.cmd.<r>.<system>.*.*` and `inv.req.<r>.<system>`, on the hub `inv.req.<r>.<system>` (which
  *   crosses the leaf link). A source user with `projector: true` also holds the projector's rights.
@@ -119,6 +120,9 @@ const nodePermissions = (region: string): Permissions => ({
     "$JS.FC.>",
     // Derived commands (an inbound transfer, into this or another region) are the node's own: 5 tokens.
     "inv.cmd.*.*.*",
+    // The region's own services speak for the region (reservation expiry, an operator's retry).
+    `inv.req.${region}`,
+    `inv.req.${region}.>`,
     `inv.evt.${region}.>`,
     `inv.dlq.${region}.>`,
     `inv.anchor.${region}`,

@@ -1,5 +1,5 @@
 /**
- * `stockline run [--duration s] [--rate n] [--data-dir d] [--api-port p] [--seed n] [--keep]`: starts
+ * `stockline run [--duration s] [--rate n] [--data-dir d] [--api-port p] [--seed n] [--keep] [--open-nats]`: starts
  * the whole local system (services/local-system), feeds it a realistic stream of commands and shows
  * what happens every few seconds, with a reconciliation after ~30 s and then every minute. Runs until
  * Ctrl-C (SIGINT/SIGTERM stop it gracefully) or for `--duration` seconds.
@@ -18,6 +18,8 @@ interface RunOptions {
   seed: string;
   every: string;
   keep?: boolean;
+  /** `--open-nats`: anonymous NATS without permissions (default: secured). */
+  openNats?: boolean;
 }
 
 const positiveNumber = (name: string, raw: string, { integer = false, zero = false } = {}): number => {
@@ -50,6 +52,7 @@ export const runLocalSystem = async (o: RunOptions): Promise<void> => {
       apiPort,
       fresh: true,
       keepNatsData: o.keep ?? false,
+      secured: !o.openNats,
     });
   } catch (err) {
     process.stderr.write(`could not start the local system: ${(err as Error).message}\n`);
@@ -177,6 +180,7 @@ export const registerRunCommand = (program: Command): Command =>
     .option("--seed <n>", "seed of the feed's choices", "20101201")
     .option("--every <seconds>", "seconds between status views", "5")
     .option("--keep", "also keep the nats-server folders (config, logs, JetStream) after stopping")
+    .option("--open-nats", 'run NATS without users and permissions (default: secured, RUNBOOK "Trust model")')
     .action(async (o: RunOptions) => {
       await runLocalSystem(o);
       // Everything is stopped; some parts keep a bounded timeout (drain, server stop) referenced for

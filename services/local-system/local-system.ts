@@ -24,8 +24,14 @@ import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { REDACT } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { startConsumerLagSampler } from "../../infra/nats/consumer-lag.ts";
-import { cmdStreamName, cmdSubject, evtStreamName, reqSubject } from "../../infra/nats/subjects.ts";
-import { HUB_DOMAIN, startTopology, type Topology } from "../../infra/nats/topology.ts";
+import {
+  cmdStreamName,
+  cmdSubject,
+  evtStreamName,
+  sourceCmdSubject,
+  sourceReqSubject,
+} from "../../infra/nats/subjects.ts";
+import { HUB_DOMAIN, type SecurityOptions, startTopology, type Topology } from "../../infra/nats/topology.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { type ApiServer, startApiServer } from "../api/api-server.ts";
 import { type ReservationExpiry, startReservationExpiry } from "../api/reservation-expiry.ts";
@@ -183,6 +189,19 @@ export const DEMO_KEYS: Readonly<Record<"commerce" | "warehouse" | "operations" 
 
 // --- the running system ---------------------------------------------------------------------------------
 
+/** The `source.system` a payload claims, if it is readable JSON with one. */
+const claimedSystem = (payload: unknown): string | undefined => {
+  let value = payload;
+  if (payload instanceof Uint8Array)
+    try {
+      value = JSON.parse(new TextDecoder().decode(payload));
+    } catch {
+      return undefined;
+    }
+  const system = (value as { source?: { system?: unknown } } | null)?.source?.system;
+  return typeof system === "string" && system.length > 0 ? system : undefined;
+};
+
 export interface RegionRuntime {
   readonly layout: RegionLayout;
   readonly node: RegionalNode;
@@ -191,6 +210,8 @@ export interface RegionRuntime {
   readonly storePath: string;
   /** A connection to the region's own server (projector, read model, expiry, posting worker). */
   readonly nc: NatsConnection;
+  /** Secured: a connection per source system of the region (its WMS and ERP), as that system's user. */
+  readonly sources: ReadonlyMap<string, NatsConnection>;
   readonly jsm: JetStreamManager;
   readonly projector: RegionalProjector;
   readonly readModel: AtpReadModel;
@@ -215,7 +236,30 @@ export interface LocalSystemOptions {
   readonly staleAfterMs?: number;
   /** Component logs (default: `<dataDir>/logs/stockline.log`, level LOG_LEVEL or info). */
   readonly logger?: Logger;
+  /**
+   * Run NATS secured (issue 9, RUNBOOK "Trust model"): users with permissions per role, each WMS and
+   * ERP publishing as its own user on its own subjects (default false: anonymous, as before).
+   */
+  readonly secured?: boolean;
 }
+
+/**
+ * The NATS users of the demo: one per source system (the WMSs and ERPs, on their own subjects), the
+ * hub's API (reservations and expiry as the API, plus the projector's rights) and the reconciler (it
+ * books compensations as the ERPs).
+ */
+export const securityFor = (layouts: readonly RegionLayout[]): SecurityOptions => ({
+  sources: {
+    ...Object.fromEntries(
+      [...new Set(layouts.flatMap((l) => [l.wms, l.erpSystem]))].map((system) => [
+        system,
+        { systems: [system] },
+      ]),
+    ),
+    api: { systems: [API_SOURCE_SYSTEM, EXPIRY_SOURCE_SYSTEM], projector: true },
+    reconciler: { systems: [...new Set(layouts.map((l) => l.erpSystem))] },
+  },
+});
 
 export interface LocalSystem {
   readonly dataDir: string;
@@ -309,7 +353,16 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
       baseDir: path.join(dataDir, "nats"),
       keepData: opts.keepNatsData ?? false,
       logger: log.child({ component: "topology" }),
+      ...(opts.secured ? { security: securityFor(layouts) } : {}),
     });
+    const creds = topology.credentials;
+    /** A connection as `user` on `server`; anonymous on an open topology. */
+    const connectAs = async (server: string, user: string, name: string): Promise<NatsConnection> => {
+      const url = server === HUB_DOMAIN ? topology.hub.url : (topology.regions[server]?.url as string);
+      const nc = await connectNats({ servers: url, name, auth: creds?.auth(server, user), logger: log });
+      stops.push({ what: `connection ${name}`, stop: () => drainAndClose(nc) });
+      return nc;
+    };
     stops.push({ what: "nats topology", stop: () => topology.stop() });
 
     // ERP simulators: SAP S/4HANA books the eu DCs, Dynamics 365 the us DCs.
@@ -384,7 +437,11 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
         resolveNodeConfig({
           region,
           dataDir: regionDir,
-          nats: { servers: [url], name: `stockline-node-${region}` },
+          nats: {
+            servers: [url],
+            name: `stockline-node-${region}`,
+            ...creds?.auth(region, `node-${region}`),
+          },
           http: { enabled: false },
           ownership: ownershipFor(layout),
           // Commands are facts of a demo day: a short gap in a source's sequence should not hold them long.
@@ -393,8 +450,13 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
         { logger: log.child({ component: "node" }) },
       );
       stops.push({ what: `node ${region}`, stop: () => node.stop() });
-      const nc = await connectNats({ servers: url, name: `stockline-local-${region}`, logger: log });
-      stops.push({ what: `connection ${region}`, stop: () => drainAndClose(nc) });
+      // The region's own services (projector, read model, expiry, postings, dead-letter desk): the node's user.
+      const nc = await connectAs(region, `node-${region}`, `stockline-local-${region}`);
+      // Each source system publishes as itself, on its own subjects (secured) or the shared ones.
+      const sources = new Map<string, NatsConnection>();
+      if (creds)
+        for (const system of [layout.wms, layout.erpSystem])
+          sources.set(system, await connectAs(region, system, `stockline-${system}-${region}`));
       const jsm = await jetstreamManager(nc);
       const projector = new RegionalProjector({
         nc,
@@ -433,6 +495,7 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
         dataDir: regionDir,
         storePath: node.config.store.kind === "sqlite" ? node.config.store.path : "",
         nc,
+        sources,
         jsm,
         projector,
         readModel,
@@ -441,8 +504,10 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
       });
     }
 
-    const hubNc = await connectNats({ servers: topology.hub.url, name: "stockline-local-hub", logger: log });
-    stops.push({ what: "hub connection", stop: () => drainAndClose(hubNc) });
+    const hubNc = await connectAs(HUB_DOMAIN, "api", "stockline-local-hub");
+    const reconcilerNc = creds
+      ? await connectAs(HUB_DOMAIN, "reconciler", "stockline-local-reconciler")
+      : hubNc;
     const staleAfterMs = opts.staleAfterMs ?? 10_000;
     const global = new GlobalProjector({
       nc: hubNc,
@@ -454,9 +519,12 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
     stops.push({ what: "global projector", stop: () => global.stop() });
 
     const decide = async (command: Command): Promise<CommandReply> => {
-      const msg = await hubNc.request(reqSubject(command.position.region), JSON.stringify(command), {
-        timeout: 5_000,
-      });
+      // On the ERP's own request subject: the reconciler books compensations as the ERP.
+      const msg = await reconcilerNc.request(
+        sourceReqSubject(command.position.region, command.source.system),
+        JSON.stringify(command),
+        { timeout: 5_000 },
+      );
       const reply = decodeCommandReply(JSON.parse(new TextDecoder().decode(msg.data)));
       if (reply._tag === "Left") throw new Error(`undecodable reply from ${command.position.region}`);
       return reply.right;
@@ -580,7 +648,14 @@ export const startLocalSystem = async (opts: LocalSystemOptions = {}): Promise<L
         const p = parts.get(region);
         if (!p) throw new Error(`unknown region ${region}`);
         const data = payload instanceof Uint8Array ? payload : te.encode(JSON.stringify(payload));
-        await jetstream(p.nc).publish(cmdSubject(region, location, sku), data, msgId ? { msgID: msgId } : {});
+        const system = claimedSystem(payload);
+        const source = system === undefined ? undefined : p.sources.get(system);
+        // Secured, a source's command goes as that source on its subject; anything else as the node.
+        const subject =
+          source && system !== undefined
+            ? sourceCmdSubject(region, system, location, sku)
+            : cmdSubject(region, location, sku);
+        await jetstream(source ?? p.nc).publish(subject, data, msgId ? { msgID: msgId } : {});
       },
       stop: () => {
         stopping ??= stopAll();

@@ -48,6 +48,11 @@ export const renderBanner = (
     "stockline — local system is up",
     "",
     `  NATS       hub ${sys.topology.hub.url}; ${sys.regions.map((r) => `${r} ${sys.topology.regions[r]?.url}`).join("; ")} (leaf-linked JetStream domains)`,
+    ...(sys.topology.credentials
+      ? [
+          `             secured: a user per role, passwords in ${shown(path.join(sys.topology.dir, "credentials"))}`,
+        ]
+      : []),
     `  ERPs       ${Object.entries(sys.simulatorUrls)
       .map(([id, url]) => `${ERP_NAMES[id] ?? id} simulator ${url}`)
       .join("; ")}`,

@@ -73,6 +73,8 @@ beforeAll(async () => {
     dataDir: dir,
     apiPort: 0,
     logger: pino({ level: "silent" }),
+    // NATS secured (issue 9): every component and source system as its own user, no anonymous access.
+    secured: true,
     simulatorFaults: { latencyMs: 1, jitterMs: 3, errorRate: 0.03, errorStatus: 503, lostResponseRate: 0.03 },
   });
   const catalog = loadCatalog({ count: 25 });
