@@ -32,7 +32,12 @@ export const registerPostingRoutes = (app: FastifyInstance, deps: PostingService
       const posting = Number.isSafeInteger(id) ? ledger.byId(id) : undefined;
       if (!posting)
         return reply.code(404).send({ error: "not_found", message: `no posting ${req.params.id}` });
-      return { posting, attempts: ledger.attemptsOf(id), event: ledger.eventOf(id) };
+      return {
+        posting,
+        attempts: ledger.attemptsOf(id),
+        actions: ledger.actionsOf(id),
+        event: ledger.eventOf(id),
+      };
     },
   );
 
@@ -57,7 +62,11 @@ export const registerPostingRoutes = (app: FastifyInstance, deps: PostingService
           message: `posting ${id} is ${result.posting.status}`,
           posting: result.posting,
         });
-      return reply.code(result.outcome === "acked" ? 200 : 502).send(result);
+      // Who replayed it, and when: in this answer and on the posting (`actions`).
+      const done = ledger.recordAction(id, "retry", req.caller?.name ?? "operator");
+      return reply
+        .code(result.outcome === "acked" ? 200 : 502)
+        .send({ ...result, retriedBy: done.by, retriedAt: done.at });
     },
   );
 

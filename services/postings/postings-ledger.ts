@@ -96,7 +96,16 @@ CREATE TABLE IF NOT EXISTS posting_attempts (
   call_ms    INTEGER
 );
 CREATE INDEX IF NOT EXISTS attempts_by_posting ON posting_attempts (posting_id);
+CREATE TABLE IF NOT EXISTS posting_actions (
+  posting_id INTEGER NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
+);
 `;
+
+export interface PostingAction {
+  readonly action: string;
+  readonly by: string;
+  readonly at: string;
+}
 
 type Raw = Record<string, unknown>;
 const toRow = (r: Raw): PostingRow => ({
@@ -198,6 +207,21 @@ export class PostingsLedger {
       | { event_json: string }
       | undefined;
     return r ? (JSON.parse(r.event_json) as CanonicalEvent) : undefined;
+  }
+
+  /** Records an operator's action on a posting (a replay of a dead letter): who (API key) and when. */
+  recordAction(id: number, action: string, by: string): PostingAction {
+    const at = new Date().toISOString();
+    this.db
+      .prepare("INSERT INTO posting_actions (posting_id, action, by, at) VALUES (?, ?, ?, ?)")
+      .run(id, action, by, at);
+    return { action, by, at };
+  }
+
+  actionsOf(id: number): PostingAction[] {
+    return this.db
+      .prepare("SELECT action, by, at FROM posting_actions WHERE posting_id = ? ORDER BY rowid")
+      .all(id) as PostingAction[];
   }
 
   attemptsOf(id: number): PostingAttempt[] {

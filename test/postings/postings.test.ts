@@ -260,8 +260,11 @@ describe("outbound postings", () => {
     const retried = await app.inject({ method: "POST", url: `/v1/postings/dead-letters/${dead.id}/retry` });
     expect(retried.statusCode).toBe(200);
     const second = retried.json();
-    expect(second).toMatchObject({ outcome: "acked", duplicate: true });
+    expect(second).toMatchObject({ outcome: "acked", duplicate: true, retriedBy: "operator" });
     expect(second.posting.targetDocument).toBe(applied[0]?.id);
+    // Who replayed it (the API key's name; "operator" on routes without keys) and when, on the posting.
+    const after = (await app.inject({ method: "GET", url: `/v1/postings/dead-letters/${dead.id}` })).json();
+    expect(after.actions).toEqual([{ action: "retry", by: "operator", at: second.retriedAt }]);
     expect(
       sap.ledger().filter((d) => d.idempotencyKey === `Repeatability-Request-ID:${dead.eventKey}`),
     ).toHaveLength(1);
