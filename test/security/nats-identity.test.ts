@@ -5,9 +5,11 @@
  * sent it and whom it claimed to be), the region's legitimate flows still work with the right users,
  * and available stock is unchanged by the attacks.
  */
+import { readFileSync } from "node:fs";
 import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { ensureHubMirrors } from "../../infra/nats/streams.ts";
@@ -83,6 +85,8 @@ const available = (reply: CommandReply): number | undefined =>
     ? reply.events.at(-1)?.balancesAfter.onHand.available
     : undefined;
 
+/** Every line the node logged (level debug), searched for secrets at the end. */
+const nodeLog: string[] = [];
 let wms: NatsConnection;
 let nodeNc: NatsConnection;
 let js: JetStreamClient;
@@ -104,6 +108,7 @@ beforeAll(async () => {
     nodeConfig(region, tmp.dir, [url], {
       nats: { servers: [url], ...t.credentials?.auth(region, `node-${region}`) },
     }),
+    { logger: pino({ level: "debug" }, { write: (line: string) => void nodeLog.push(line) }) },
   );
   wms = await as(region, "wms");
   nodeNc = await as(region, `node-${region}`);
@@ -236,6 +241,17 @@ describe("the region's legitimate flows work with the right users", () => {
       { timeout: 10_000 },
     );
     expect(available(msg.json() as CommandReply)).toBe(135 + 1);
+  });
+});
+
+describe("secrets", () => {
+  it("never appear in the node's log (debug level), though it connected with its password", async () => {
+    expect(nodeLog.join("").length).toBeGreaterThan(0);
+    const passwordFile = t.credentials?.auth(region, `node-${region}`).passwordFile ?? "";
+    const password = readFileSync(passwordFile, "utf8");
+    expect(password.length).toBeGreaterThan(20);
+    expect(nodeLog.join("\n")).not.toContain(password);
+    expect(nodeLog.join("\n")).toContain(`"user":"node-${region}"`);
   });
 });
 
