@@ -175,7 +175,12 @@ const loadAnchor = async (opts: AgainstOpts, region: string | undefined): Promis
       throw new UsageError("--anchor <nats-url> needs --region <r> (whose INV_ANCHOR_<R> to read)");
     let nc: Awaited<ReturnType<typeof connectNats>>;
     try {
-      nc = await connectNats({ servers: opts.anchor, name: "stockline-audit", reconnect: false });
+      nc = await connectNats({
+        servers: opts.anchor,
+        name: "stockline-audit",
+        reconnect: false,
+        auth: natsAuthFromEnv(process.env),
+      });
     } catch (err) {
       throw new UsageError(`--anchor ${opts.anchor}: ${(err as Error).message}`);
     }
