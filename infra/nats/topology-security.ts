@@ -12,7 +12,8 @@
  *   server `inv.cmd.<r>.<system>.*.*` and `inv.req.<r>.<system>`, on the hub `inv.req.<r>.<system>` (which
  *   crosses the leaf link). A source user with `projector: true` also holds the projector's rights.
  * - `projector` (hub): the hub's JetStream (mirrors, `atp_global`), read access to each region's domain
- *   (`$JS.<r>.API.` info, consumers, direct get), dead letters into `inv.dlq.<r>.>`.
+ *   (`$JS.<r>.API.` info, ephemeral consumers, direct get; no delete, purge or durable), dead letters
+ *   into `inv.dlq.<r>.>`.
  * - `leaf-<r>`: the region's leaf link into the hub; the region refuses unattributed requests coming
  *   over it (`deny_imports`). No hub user may publish a command, so none reaches a region's intake.
  */
@@ -149,7 +150,10 @@ const projectorPermissions = (regions: readonly string[]): Permissions => ({
       `$JS.${r}.API.STREAM.LIST`,
       `$JS.${r}.API.STREAM.MSG.GET.>`,
       `$JS.${r}.API.DIRECT.GET.>`,
-      `$JS.${r}.API.CONSUMER.>`,
+      // Ephemeral and ordered consumers to read (KV keys and watches); no durable, no delete.
+      `$JS.${r}.API.CONSUMER.CREATE.>`,
+      `$JS.${r}.API.CONSUMER.INFO.>`,
+      `$JS.${r}.API.CONSUMER.MSG.NEXT.>`,
       `inv.dlq.${r}.>`,
     ]),
   ],

@@ -198,6 +198,14 @@ describe("a secured topology refuses the attacks of issue 9", () => {
     ] as const)
       expect(await publishVerdict(nc, subject, attack)).toMatch(/permissions violation/i);
     expect(await requestVerdict(projector, reqSubject(region), attack)).toMatch(/permission/i);
+    // Nor delete or purge the region's intake, or replace the node's durable consumer, through its domain.
+    for (const api of [
+      `$JS.${region}.API.STREAM.DELETE.INV_CMD_EU`,
+      `$JS.${region}.API.STREAM.PURGE.INV_EVT_EU`,
+      `$JS.${region}.API.CONSUMER.DELETE.INV_CMD_EU.node`,
+      `$JS.${region}.API.CONSUMER.DURABLE.CREATE.INV_CMD_EU.node`,
+    ])
+      expect(await requestVerdict(projector, api, {})).toMatch(/permission/i);
     expect(await requestVerdict(projector, sourceReqSubject(region, "api"), attack)).toMatch(/permission/i);
   });
 });
