@@ -38,6 +38,8 @@ export const NatsAuthC = t.partial({
   /** A `.creds` file (user JWT and seed) from `nsc`. */
   credsFile: NonEmptyStringC,
   tls: NatsTlsC,
+  /** Prefix of the connection's reply subjects, where a server lets each user read only its own. */
+  inboxPrefix: NonEmptyStringC,
 });
 export type NatsAuth = t.TypeOf<typeof NatsAuthC>;
 
@@ -64,6 +66,7 @@ export const natsAuthEnvPaths = (prefix: string, at: readonly string[]): EnvOver
       ["TOKEN_FILE", ["tokenFile"]],
       ["NKEY_SEED_FILE", ["nkeySeedFile"]],
       ["CREDS_FILE", ["credsFile"]],
+      ["INBOX_PREFIX", ["inboxPrefix"]],
       ["TLS_CA_FILE", ["tls", "caFile"]],
       ["TLS_CERT_FILE", ["tls", "certFile"]],
       ["TLS_KEY_FILE", ["tls", "keyFile"]],
@@ -126,7 +129,7 @@ export const decodeNatsAuth = (raw: unknown, source: string, prefix = "nats"): N
 /**
  * The credentials a CLI command takes from its environment, `<P>` being e.g. `STOCKLINE_NATS`:
  * `<P>_USER` with `<P>_PASSWORD` or `<P>_PASSWORD_FILE`, `<P>_TOKEN[_FILE]`, `<P>_NKEY_SEED[_FILE]`,
- * `<P>_CREDS_FILE`, `<P>_TLS_CA_FILE`, `<P>_TLS_CERT_FILE`, `<P>_TLS_KEY_FILE`.
+ * `<P>_CREDS_FILE`, `<P>_TLS_CA_FILE`, `<P>_TLS_CERT_FILE`, `<P>_TLS_KEY_FILE`, `<P>_INBOX_PREFIX`.
  */
 export const natsAuthFromEnv = (env: NodeJS.ProcessEnv, prefix = "STOCKLINE_NATS"): NatsAuth => {
   const v = (suffix: string): string | undefined => {
@@ -145,6 +148,7 @@ export const natsAuthFromEnv = (env: NodeJS.ProcessEnv, prefix = "STOCKLINE_NATS
   set("nkeySeedFile", v("NKEY_SEED_FILE"));
   if (v("NKEY_SEED") !== undefined) raw.nkeySeedEnv = `${prefix}_NKEY_SEED`;
   set("credsFile", v("CREDS_FILE"));
+  set("inboxPrefix", v("INBOX_PREFIX"));
   const tls: Record<string, string> = {};
   for (const [k, s] of [
     ["caFile", "TLS_CA_FILE"],
@@ -204,5 +208,6 @@ export const natsConnectAuth = (
   if (auth.credsFile !== undefined)
     out.authenticator = credsAuthenticator(new TextEncoder().encode(readSecret(auth.credsFile, "credsFile")));
   if (auth.tls) out.tls = { ...auth.tls };
+  if (auth.inboxPrefix !== undefined) out.inboxPrefix = auth.inboxPrefix;
   return out;
 };

@@ -44,7 +44,12 @@ export type SecurityOptions = {
 /** Files of the run's CA and the servers' certificate (127.0.0.1 / localhost). */
 export type TlsFiles = { caFile: string; certFile: string; keyFile: string };
 
-type Permissions = { publish: string[]; subscribe: string[] };
+type Permissions = {
+  publish: string[];
+  subscribe: string[];
+  /** May publish to the reply subject of a request it received (the node answering requests). */
+  allowResponses?: boolean;
+};
 type User = { user: string; password: string; permissions: Permissions };
 
 export interface TopologyCredentials {
@@ -112,7 +117,14 @@ const secret = (): string => randomBytes(24).toString("base64url");
 const q = (s: string) => JSON.stringify(s);
 const list = (xs: readonly string[]) => `[${xs.map(q).join(", ")}]`;
 
-const INBOX = "_INBOX.>";
+/**
+ * Each user has an inbox prefix of its own (`_INBOX_<user>`, set by `auth()`) and may subscribe only
+ * there: nobody reads another's replies (a reservation decision, a PubAck). The node keeps `_INBOX.>`
+ * too (its relay's own acks) and answers requests through `allow_responses`.
+ */
+export const inboxPrefixOf = (user: string): string => `_INBOX_${user}`;
+const ownInbox = (user: string): string => `${inboxPrefixOf(user)}.>`;
+const USER_NAME = /^[A-Za-z0-9_-]+$/;
 
 const nodePermissions = (region: string): Permissions => ({
   publish: [
@@ -131,18 +143,17 @@ const nodePermissions = (region: string): Permissions => ({
     `$KV.atp_${region}.>`,
     `$KV.atp_res_${region}.>`,
     `$KV.node_status_${region}.>`,
-    INBOX,
   ],
-  subscribe: [INBOX, `inv.req.${region}`, `inv.req.${region}.>`],
+  subscribe: ["_INBOX.>", ownInbox(`node-${region}`), `inv.req.${region}`, `inv.req.${region}.>`],
+  allowResponses: true,
 });
 
-const projectorPermissions = (regions: readonly string[]): Permissions => ({
+const projectorPermissions = (user: string, regions: readonly string[]): Permissions => ({
   publish: [
     "$JS.API.>",
     "$JS.ACK.>",
     "$JS.FC.>",
     "$KV.atp_global.>",
-    INBOX,
     ...regions.flatMap((r) => [
       `$JS.${r}.API.INFO`,
       `$JS.${r}.API.STREAM.INFO.>`,
@@ -157,10 +168,11 @@ const projectorPermissions = (regions: readonly string[]): Permissions => ({
       `inv.dlq.${r}.>`,
     ]),
   ],
-  subscribe: [INBOX],
+  subscribe: [ownInbox(user)],
 });
 
 const sourcePermissions = (
+  user: string,
   server: string,
   regions: readonly string[],
   source: SourceUser,
@@ -169,7 +181,6 @@ const sourcePermissions = (
   const onRegions = server === hub ? regions : [server];
   return {
     publish: [
-      INBOX,
       ...onRegions.flatMap((r) =>
         source.systems.flatMap((s) => [
           sourceReqSubject(r, s),
@@ -177,13 +188,14 @@ const sourcePermissions = (
         ]),
       ),
     ],
-    subscribe: [INBOX],
+    subscribe: [ownInbox(user)],
   };
 };
 
 const merge = (a: Permissions, b: Permissions): Permissions => ({
   publish: [...new Set([...a.publish, ...b.publish])],
   subscribe: [...new Set([...a.subscribe, ...b.subscribe])],
+  ...(a.allowResponses || b.allowResponses ? { allowResponses: true } : {}),
 });
 
 /**
@@ -203,10 +215,17 @@ export const generateCredentials = async (
     const isHub = server === hub;
     if (!isHub)
       own.push({ user: `node-${server}`, password: secret(), permissions: nodePermissions(server) });
-    else own.push({ user: "projector", password: secret(), permissions: projectorPermissions(regions) });
+    else
+      own.push({
+        user: "projector",
+        password: secret(),
+        permissions: projectorPermissions("projector", regions),
+      });
     for (const [name, source] of Object.entries(opts.sources)) {
-      let permissions = sourcePermissions(server, regions, source, hub);
-      if (isHub && source.projector) permissions = merge(permissions, projectorPermissions(regions));
+      if (!USER_NAME.test(name))
+        throw new Error(`source user ${JSON.stringify(name)}: expected [A-Za-z0-9_-]+ (it names an inbox)`);
+      let permissions = sourcePermissions(name, server, regions, source, hub);
+      if (isHub && source.projector) permissions = merge(permissions, projectorPermissions(name, regions));
       own.push({ user: name, password: secret(), permissions });
     }
     users.set(server, own);
@@ -233,7 +252,12 @@ export const generateCredentials = async (
         throw new Error(
           `no user ${JSON.stringify(user)} on ${JSON.stringify(server)}; there are ${[...files.keys()].join(", ")}`,
         );
-      return { user, passwordFile: file, ...(tls ? { tls: { caFile: tls.caFile } } : {}) };
+      return {
+        user,
+        passwordFile: file,
+        inboxPrefix: inboxPrefixOf(user),
+        ...(tls ? { tls: { caFile: tls.caFile } } : {}),
+      };
     },
     leaf: (region) => {
       const leaf = leaves.get(region);
@@ -245,7 +269,7 @@ export const generateCredentials = async (
       const entries = own.map(
         (u) => `    { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {
         publish: { allow: ${list(u.permissions.publish)} }
-        subscribe: { allow: ${list(u.permissions.subscribe)} }
+        subscribe: { allow: ${list(u.permissions.subscribe)} }${u.permissions.allowResponses ? "\n        allow_responses: true" : ""}
       } }`,
       );
       return `authorization {\n  users: [\n${entries.join(",\n")}\n  ]\n}\n`;

@@ -70,6 +70,20 @@ const publishVerdict = async (nc: NatsConnection, subject: string, data: unknown
   return errors.join("; ") || "accepted by the server";
 };
 
+/** Subscribes and waits for the server's verdict, as `publishVerdict`. */
+const subscribeVerdict = async (nc: NatsConnection, subject: string): Promise<string> => {
+  const errors: string[] = [];
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "error") errors.push(String(s.error));
+  })();
+  const sub = nc.subscribe(subject, { callback: () => {} });
+  void sub.closed.catch((err: unknown) => errors.push(String(err)));
+  await nc.flush();
+  const deadline = Date.now() + 2_000;
+  while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return errors.join("; ") || "accepted by the server";
+};
+
 const requestVerdict = async (nc: NatsConnection, subject: string, data: unknown): Promise<string> => {
   try {
     const msg = await nc.request(subject, JSON.stringify(data), { timeout: 3_000 });
@@ -150,6 +164,11 @@ describe("a secured topology refuses the attacks of issue 9", () => {
       expect(await publishVerdict(wms, subject, attack)).toMatch(/permissions violation/i);
     for (const subject of [sourceReqSubject(region, "sap"), reqSubject(region)])
       expect(await requestVerdict(wms, subject, attack)).toMatch(/permission/i);
+  });
+
+  it("lets no user read another's replies (each subscribes only to its own inbox prefix)", async () => {
+    for (const subject of ["_INBOX.>", "_INBOX_api.>", "_INBOX_sap.>", ">"])
+      expect(await subscribeVerdict(await as(region, "wms"), subject)).toMatch(/permissions violation/i);
   });
 
   it("dead-letters a WMS command claiming to be SAP as senderMismatch, naming both", async () => {

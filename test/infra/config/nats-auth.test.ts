@@ -65,8 +65,12 @@ describe("the nats block of a configuration", () => {
     expect(() => natsConnectAuth({ user: "a", passwordEnv: "NO_SUCH_VAR_FOR_TEST" }, {})).toThrow(
       /NO_SUCH_VAR_FOR_TEST is not set/,
     );
-    const auth = natsAuthFromEnv({ STOCKLINE_NATS_USER: "cli", STOCKLINE_NATS_PASSWORD: "pw-in-env" });
-    expect(auth).toEqual({ user: "cli", passwordEnv: "STOCKLINE_NATS_PASSWORD" });
+    const auth = natsAuthFromEnv({
+      STOCKLINE_NATS_USER: "cli",
+      STOCKLINE_NATS_PASSWORD: "pw-in-env",
+      STOCKLINE_NATS_INBOX_PREFIX: "_INBOX_cli",
+    });
+    expect(auth).toEqual({ user: "cli", passwordEnv: "STOCKLINE_NATS_PASSWORD", inboxPrefix: "_INBOX_cli" });
     expect(natsConnectAuth(auth, { STOCKLINE_NATS_PASSWORD: "pw-in-env" })).toMatchObject({
       pass: "pw-in-env",
     });
