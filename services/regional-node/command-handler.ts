@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 import type { Command } from "../../domain/commands.ts";
 import { LogLimiter } from "../../infra/logging.ts";
 import { counter } from "../../infra/metrics.ts";
+import { parseCmdSubject, parseReqSubjectSystem, sourceCmdSubject } from "../../infra/nats/subjects.ts";
 import { type IntakeLimits, type Parsed, parseCommandBytes, parseCommandValue } from "./command-intake.ts";
 import type { CommandReply } from "./command-reply.ts";
 import { commandDeadLetterId, contextOf, type DeadLetter, type DeadLetterPublisher } from "./dead-letters.ts";
@@ -41,6 +42,14 @@ export interface MessageMeta {
   /** Who sent it, as authenticated (an HTTP API key): it may post only for its own source systems. */
   readonly sender?: { readonly name: string; readonly systems: readonly string[] };
 }
+
+/** The source system a per-source NATS subject proves (`inv.cmd.<r>.<system>...`, `inv.req.<r>.<system>`). */
+const provenSystem = (meta: MessageMeta): string | undefined => {
+  if (meta.subject === undefined) return undefined;
+  if (meta.via === "jetstream") return parseCmdSubject(meta.subject)?.system;
+  if (meta.via === "request") return parseReqSubjectSystem(meta.subject);
+  return undefined;
+};
 
 const commands = counter("stockline_node_commands_total", "Commands handled, by intake and outcome", [
   "region",
@@ -208,9 +217,19 @@ export class CommandHandler {
       });
     }
     const command = parsed.command;
+    // On a per-source subject the server proved the sender (only its user may publish there): issue 9.
+    const proven = provenSystem(meta);
     if (meta.subject !== undefined && meta.via === "jetstream") {
       // Built by the intake, where an id that cannot be encoded is a dead letter rather than a throw.
-      const expected = parsed.subject;
+      const expected =
+        proven === undefined
+          ? parsed.subject
+          : sourceCmdSubject(
+              command.position.region,
+              proven,
+              command.position.location,
+              command.position.sku,
+            );
       if (meta.subject !== expected) {
         const dl = this.o.dlq.build({
           reason: "subjectMismatch",
@@ -226,6 +245,21 @@ export class CommandHandler {
           reason: { code: dl.code, message: dl.message },
         });
       }
+    }
+    if (proven !== undefined && proven !== command.source.system) {
+      const dl = this.o.dlq.build({
+        reason: "senderMismatch",
+        code: "senderMismatch",
+        message: `sent by ${JSON.stringify(proven)} (on ${meta.subject}) claiming to be ${JSON.stringify(command.source.system)}`,
+        details: { sender: proven, claimedSystem: command.source.system },
+        raw: parsed.raw,
+        payload,
+        intake: this.intakeOf(meta),
+      });
+      return this.deadLetter(dl, meta, command, {
+        outcome: asyncIntake ? "deadLettered" : "rejected",
+        reason: { code: dl.code, message: dl.message },
+      });
     }
     const sender = meta.sender;
     if (sender !== undefined && !sender.systems.includes(command.source.system)) {
