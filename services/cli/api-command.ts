@@ -4,8 +4,8 @@
  * the reservation expiry of a region (it belongs next to the region's node; see reservation-expiry.ts).
  */
 import type { Command } from "commander";
-import { createLogger } from "../../infra/logging.ts";
 import { natsAuthFromEnv } from "../../infra/config/nats-auth.ts";
+import { createLogger } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { loadApiConfig } from "../api/api-config.ts";
 import { startApiServer } from "../api/api-server.ts";
