@@ -119,8 +119,8 @@ const list = (xs: readonly string[]) => `[${xs.map(q).join(", ")}]`;
 
 /**
  * Each user has an inbox prefix of its own (`_INBOX_<user>`, set by `auth()`) and may subscribe only
- * there: nobody reads another's replies (a reservation decision, a PubAck). The node keeps `_INBOX.>`
- * too (its relay's own acks) and answers requests through `allow_responses`.
+ * there: nobody reads another's replies (a reservation decision, a PubAck). The node answers requests
+ * through `allow_responses`.
  */
 export const inboxPrefixOf = (user: string): string => `_INBOX_${user}`;
 const ownInbox = (user: string): string => `${inboxPrefixOf(user)}.>`;
@@ -144,7 +144,7 @@ const nodePermissions = (region: string): Permissions => ({
     `$KV.atp_res_${region}.>`,
     `$KV.node_status_${region}.>`,
   ],
-  subscribe: ["_INBOX.>", ownInbox(`node-${region}`), `inv.req.${region}`, `inv.req.${region}.>`],
+  subscribe: [ownInbox(`node-${region}`), `inv.req.${region}`, `inv.req.${region}.>`],
   allowResponses: true,
 });
 

@@ -90,7 +90,10 @@ export class RelayPublisher<P = number> {
   ) {
     this.window = Math.max(1, opts.window ?? 1024);
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 10_000;
-    this.inbox = `${createInbox()}.`;
+    // The connection's own prefix (as nats.js's JetStream client reads it): a secured server lets each
+    // user read only its own inbox.
+    const { inboxPrefix } = (nc as unknown as { options?: { inboxPrefix?: string } }).options ?? {};
+    this.inbox = `${createInbox(inboxPrefix)}.`;
     this.sub = nc.subscribe(`${this.inbox}*`, { callback: (err, msg) => this.onReply(err, msg) });
     this.timer = setInterval(() => this.checkTimeouts(), Math.max(50, Math.floor(this.ackTimeoutMs / 4)));
     this.timer.unref();
