@@ -377,14 +377,19 @@ export const fuzzCaseArb = (region: string, otherRegion: string): fc.Arbitrary<F
   });
 
 /** Replaces the `KEY` placeholder (anywhere a string equals it) with the run's key for this case. */
-export const materialize = (value: unknown, key: string): unknown => {
+export const materialize = (value: unknown, key: string, depth = 0): unknown => {
   if (value === KEY) return key;
-  if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) return value.map((v) => materialize(v, key));
+  // Mutations may give an array a `constructor` key or nest deeply: no Array#map, bounded depth.
+  if (typeof value !== "object" || value === null || depth > 200) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) out.push(materialize(value[i], key, depth + 1));
+    return out;
+  }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     Object.defineProperty(out, k, {
-      value: materialize(v, key),
+      value: materialize(v, key, depth + 1),
       enumerable: true,
       writable: true,
       configurable: true,

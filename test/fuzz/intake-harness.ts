@@ -226,9 +226,8 @@ export class IntakeHarness {
       } else if (p.conflict) {
         replayOf = earlier;
         const v = structuredClone(earlier.value);
-        const q = v.quantity as { value?: unknown } | undefined;
-        if (q && typeof q.value === "number") q.value = q.value + 1;
-        else v.correlationId = `${String(v.correlationId)}-other`;
+        // A field every kind's codec reads (an extra field may rightly be ignored by the hash).
+        v.correlationId = `${String(v.correlationId)}-other`;
         value = v;
         label = `conflicting replay of ${earlier.key}: `;
       } else {
