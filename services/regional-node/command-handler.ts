@@ -256,10 +256,7 @@ export class CommandHandler {
         payload,
         intake: this.intakeOf(meta),
       });
-      return this.deadLetter(dl, meta, command, {
-        outcome: asyncIntake ? "deadLettered" : "rejected",
-        reason: { code: dl.code, message: dl.message },
-      });
+      return this.senderMismatch(dl, meta, command, asyncIntake);
     }
     const sender = meta.sender;
     if (sender !== undefined && !sender.systems.includes(command.source.system)) {
@@ -277,10 +274,7 @@ export class CommandHandler {
         payload,
         intake: this.intakeOf(meta),
       });
-      return this.deadLetter(dl, meta, command, {
-        outcome: asyncIntake ? "deadLettered" : "rejected",
-        reason: { code: dl.code, message: dl.message },
-      });
+      return this.senderMismatch(dl, meta, command, asyncIntake);
     }
     const result = await this.o.runtime.submit(command, { withDuplicateEvents: !asyncIntake });
     return this.settle(command, result, payload, meta);
@@ -421,6 +415,19 @@ export class CommandHandler {
       ...(meta.subject !== undefined ? { subject: meta.subject } : {}),
       ...(meta.streamSequence !== undefined ? { streamSequence: meta.streamSequence } : {}),
     };
+  }
+
+  /** A sender mismatch is dead-lettered; a synchronous caller also hears "rejected". */
+  private senderMismatch(
+    dl: DeadLetter,
+    meta: MessageMeta,
+    command: Command,
+    asyncIntake: boolean,
+  ): Promise<Settled> {
+    return this.deadLetter(dl, meta, command, {
+      outcome: asyncIntake ? "deadLettered" : "rejected",
+      reason: { code: dl.code, message: dl.message },
+    });
   }
 
   /**
