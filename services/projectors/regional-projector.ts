@@ -192,12 +192,7 @@ export class RegionalProjector {
 
   /** An event not applied after `max_deliver` deliveries: a dead letter with the last error (once per sequence). */
   private async deadLetterExhausted(m: JsMsg, lastError: string, deliveries: number): Promise<boolean> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(td.decode(m.data));
-    } catch {
-      raw = undefined;
-    }
+    const raw = parsedOrUndefined(m.data);
     const dl = this.deadLetters!.build({
       reason: "redeliveryExhausted",
       code: "notProjected",
@@ -218,12 +213,7 @@ export class RegionalProjector {
 
   /** True once the dead letter is stored (idempotent per stream sequence), false if it could not be. */
   private async deadLetterUndecodable(m: JsMsg, err: Error): Promise<boolean> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(td.decode(m.data));
-    } catch {
-      raw = undefined;
-    }
+    const raw = parsedOrUndefined(m.data);
     const dl = this.deadLetters!.build({
       reason: "undecodableEvent",
       code: raw === undefined ? "malformedJson" : "decode",
@@ -337,5 +327,14 @@ export class RegionalProjector {
     observeProjectionLatency(labels, appliedTimes);
     for (const b of businessTimes) observeSyncLatency("projected", this.region, b);
     for (const m of done) m.ack();
+  }
+}
+
+/** The message's JSON for a dead letter's `raw`, or undefined when it is not JSON. */
+function parsedOrUndefined(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(td.decode(data));
+  } catch {
+    return undefined;
   }
 }
