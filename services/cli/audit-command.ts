@@ -136,6 +136,23 @@ interface VerifyOpts extends AgainstOpts {
   json?: boolean;
 }
 
+/** A connection for the audit; a server that cannot be reached is a usage error naming the flag. */
+const connectAudit = async (
+  flag: string,
+  servers: string,
+): Promise<Awaited<ReturnType<typeof connectNats>>> => {
+  try {
+    // Credentials from STOCKLINE_NATS_* (infra/config/nats-auth.ts), never on the command line.
+    return await connectNats({
+      servers,
+      name: "stockline-audit",
+      reconnect: false,
+      auth: natsAuthFromEnv(process.env),
+    });
+  } catch (err) {
+    throw new UsageError(`${flag} ${servers}: ${(err as Error).message}`);
+  }
+};
 /** Runs `body` with the published heads of `--against` (a NATS connection for its duration), or none. */
 const withPublished = async <T>(
   opts: AgainstOpts,
@@ -144,18 +161,7 @@ const withPublished = async <T>(
 ): Promise<T> => {
   if (!opts.against) return body(undefined);
   if (!region) throw new UsageError("--against needs --region <r> (whose INV_EVT_<R> to read)");
-  let nc: Awaited<ReturnType<typeof connectNats>>;
-  try {
-    // Credentials from STOCKLINE_NATS_* (infra/config/nats-auth.ts), never on the command line.
-    nc = await connectNats({
-      servers: opts.against,
-      name: "stockline-audit",
-      reconnect: false,
-      auth: natsAuthFromEnv(process.env),
-    });
-  } catch (err) {
-    throw new UsageError(`--against ${opts.against}: ${(err as Error).message}`);
-  }
+  const nc = await connectAudit("--against", opts.against);
   try {
     const jsm = await jetstreamManager(nc, opts.jsDomain ? { domain: opts.jsDomain } : {});
     return await body(jetStreamPublishedHeads(jsm, region));
@@ -173,17 +179,7 @@ const loadAnchor = async (opts: AgainstOpts, region: string | undefined): Promis
   if (/^(nats|tls):\/\//.test(opts.anchor)) {
     if (!region)
       throw new UsageError("--anchor <nats-url> needs --region <r> (whose INV_ANCHOR_<R> to read)");
-    let nc: Awaited<ReturnType<typeof connectNats>>;
-    try {
-      nc = await connectNats({
-        servers: opts.anchor,
-        name: "stockline-audit",
-        reconnect: false,
-        auth: natsAuthFromEnv(process.env),
-      });
-    } catch (err) {
-      throw new UsageError(`--anchor ${opts.anchor}: ${(err as Error).message}`);
-    }
+    const nc = await connectAudit("--anchor", opts.anchor);
     try {
       const jsm = await jetstreamManager(nc, opts.jsDomain ? { domain: opts.jsDomain } : {});
       const name = `${anchorStreamName(region)} at ${opts.anchor}`;
