@@ -30,7 +30,7 @@ import type { RegionalAtpEntry } from "../../projections/regional-atp.projection
 import { eventStoreReader, RegionalProjector } from "../../services/projectors/regional-projector.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   nodeConfig,
   readStream,
   receipt,
@@ -67,10 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await projector?.stop();
-  await node?.stop();
-  if (jsm) await deleteRegionStreams(jsm, region);
-  await nc?.close();
-  tmp.remove();
+  await cleanUpNodeTest({ node, jsm, nc, region, tmp });
 });
 
 describe("the regional projector's consumer", () => {

@@ -12,7 +12,7 @@ import { DEFAULT_DLQ_DUPLICATE_WINDOW_MS } from "../../infra/nats/streams.ts";
 import { cmdStreamName, cmdSubject, dlqStreamName, reqSubject } from "../../infra/nats/subjects.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   nodeConfig,
   publishAll,
   readStream,
@@ -48,10 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await node?.stop();
-  if (jsm) await deleteRegionStreams(jsm, region);
-  await nc?.close();
-  tmp.remove();
+  await cleanUpNodeTest({ node, jsm, nc, region, tmp });
 });
 
 describe("an idempotency-conflicting command delivered 5 times", () => {

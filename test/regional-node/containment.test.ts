@@ -49,7 +49,7 @@ import { NodeDb } from "../../services/regional-node/node-db.ts";
 import { PositionRuntime } from "../../services/regional-node/position-runtime.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   NODE_HTTP_KEY,
   NODE_HTTP_KEYS,
   nodeConfig,
@@ -201,10 +201,7 @@ describe("a regional node with a position it cannot rehydrate", () => {
   });
 
   afterAll(async () => {
-    await node?.stop();
-    if (jsm) await deleteRegionStreams(jsm, region);
-    await nc?.close();
-    tmp.remove();
+    await cleanUpNodeTest({ node, jsm, nc, region, tmp });
   });
 
   it("dead-letters its commands from every intake with the error and context, and keeps serving the rest", async () => {
@@ -319,10 +316,7 @@ describe("JetStream intake: bounded redelivery", () => {
 
   afterAll(async () => {
     await intake?.stop();
-    await node?.stop();
-    if (jsm) await deleteRegionStreams(jsm, region);
-    await nc?.close();
-    tmp.remove();
+    await cleanUpNodeTest({ node, jsm, nc, region, tmp });
   });
 
   it("dead-letters a message that keeps failing at its last delivery, terminates it, and keeps taking commands", async () => {

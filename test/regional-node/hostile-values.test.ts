@@ -15,7 +15,7 @@ import { cmdSubject, dlqStreamName, evtStreamName, reqSubject } from "../../infr
 import { decodeCommandReply } from "../../services/regional-node/command-reply.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   nodeConfig,
   publishAll,
   readStream,
@@ -100,10 +100,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await node?.stop();
-  if (jsm) await deleteRegionStreams(jsm, region);
-  await nc?.close();
-  tmp.remove();
+  await cleanUpNodeTest({ node, jsm, nc, region, tmp });
 });
 
 describe("request/reply: each hostile value is answered invalid, naming the field", () => {

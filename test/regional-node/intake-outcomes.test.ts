@@ -12,7 +12,7 @@ import { cmdSubject, dlqStreamName, evtStreamName, reqSubject } from "../../infr
 import { decodeCommandReply } from "../../services/regional-node/command-reply.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   NODE_HTTP_KEY,
   NODE_HTTP_KEYS,
   nodeConfig,
@@ -60,10 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await node?.stop();
-  if (jsm) await deleteRegionStreams(jsm, region);
-  await nc?.close();
-  tmp.remove();
+  await cleanUpNodeTest({ node, jsm, nc, region, tmp });
 });
 
 describe("request/reply on inv.req.<r>", () => {

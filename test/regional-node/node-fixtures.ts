@@ -131,6 +131,23 @@ export const deleteRegionStreams = async (jsm: JetStreamManager, region: string)
     await jsm.streams.delete(s).catch(() => false);
 };
 
+/**
+ * Leaves nothing of a file's node tests behind: the node stopped, the region's streams deleted, the
+ * test's connection closed and its folder removed (each only where the file got that far).
+ */
+export const cleanUpNodeTest = async (t: {
+  readonly node?: { stop(): Promise<void> };
+  readonly jsm?: JetStreamManager;
+  readonly nc?: { close(): Promise<void> };
+  readonly region: string;
+  readonly tmp: { remove(): void };
+}): Promise<void> => {
+  await t.node?.stop();
+  if (t.jsm) await deleteRegionStreams(t.jsm, t.region);
+  await t.nc?.close();
+  t.tmp.remove();
+};
+
 /** Publishes many commands pipelined (acked by the stream), in order. */
 export const publishAll = async (
   js: JetStreamClient,

@@ -21,7 +21,7 @@ import { connectNats } from "../../infra/nats/connection.ts";
 import { cmdSubject, dlqStreamName } from "../../infra/nats/subjects.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   nodeConfig,
   publishAll,
   readStream,
@@ -58,10 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await node?.stop();
-  if (jsm) await deleteRegionStreams(jsm, region);
-  await nc?.close();
-  tmp.remove();
+  await cleanUpNodeTest({ node, jsm, nc, region, tmp });
 });
 
 describe("a poison flood of 10,000 bad messages, then 200 good commands", () => {

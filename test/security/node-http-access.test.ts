@@ -10,7 +10,7 @@ import { connectNats } from "../../infra/nats/connection.ts";
 import { dlqStreamName } from "../../infra/nats/subjects.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
-  deleteRegionStreams,
+  cleanUpNodeTest,
   nodeConfig,
   readStream,
   receipt,
@@ -55,10 +55,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await node?.stop();
-  if (jsm) await deleteRegionStreams(jsm, region);
-  await nc?.close();
-  tmp.remove();
+  await cleanUpNodeTest({ node, jsm, nc, region, tmp });
 });
 
 describe("the node's POST /v1/commands", () => {
