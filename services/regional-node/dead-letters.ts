@@ -48,7 +48,11 @@ export type DeadLetterReason =
   /** Handled and redelivered `max_deliver` times without an outcome (the last error is in the message). */
   | "redeliveryExhausted"
   /** An event in `INV_EVT_<R>` the read model cannot decode (written by something other than the relay). */
-  | "undecodableEvent";
+  | "undecodableEvent"
+  /** A location the command names (position, transfer destination or origin) is not in master data. */
+  | "unknownLocation"
+  /** The command's SKU is not in master data's closed product catalogue. */
+  | "unknownSku";
 
 export interface DeadLetter {
   readonly reason: DeadLetterReason;
