@@ -164,8 +164,10 @@ export const DistributorConfigC = t.intersection(
          */
         mode: t.keyof({ managed: null, external: null }),
         secured: t.boolean,
-        /** The hub (global projector, API, reconciler); its JetStream domain (default `hub`). */
-        hub: t.intersection([NatsConfigC, t.partial({ domain: NonEmptyStringC })]),
+        /** The hub (global projector, API, reconciler). */
+        hub: NatsConfigC,
+        /** The hub's JetStream domain (default `hub`). */
+        hubDomain: NonEmptyStringC,
       }),
       products: ProductsC,
       statuses: StatusVocabulariesC,
@@ -329,7 +331,7 @@ export const resolveDistributorConfig = (
     version: `${f.version ?? "unversioned"}+${digest}`,
     dataDir: path.resolve(baseDir, f.dataDir ?? path.join(".data", id)),
     regions,
-    hubDomain: f.nats?.hub?.domain ?? "hub",
+    hubDomain: f.nats?.hubDomain ?? "hub",
     masterData: md.right,
   };
 };
