@@ -6,10 +6,12 @@
 import { Command } from "commander";
 import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
+import { registerConfigCommands } from "./cli/config-command.ts";
 import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
 import { registerKeysCommands } from "./cli/keys-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
+import { registerReconcileFindingsCommands } from "./cli/reconcile-findings-command.ts";
 import { registerRunCommand } from "./cli/run-command.ts";
 
 const program = new Command()
@@ -28,8 +30,10 @@ registerNodeCommand(program);
 registerApiCommand(program);
 registerAuditCommands(program);
 registerPostingsCommands(program);
+registerReconcileFindingsCommands(program);
 registerDeadLetterCommands(program);
 registerKeysCommands(program);
+registerConfigCommands(program);
 
 registerRunCommand(program);
 
