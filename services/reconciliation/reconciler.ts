@@ -18,7 +18,6 @@ import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { gauge } from "../../infra/metrics.ts";
 import {
   canonicalTargetFigure,
-  compensatingAdjustment,
   eventStateFor,
   type PositionReconciliation,
   type ReconEvent,
@@ -27,9 +26,21 @@ import {
 } from "../../projections/reconciliation.ts";
 import type { PostingsLedger } from "../postings/postings-ledger.ts";
 import type { TargetConnector } from "../postings/target-connector.ts";
-import type { FindingRow, ReconciliationStore, RunRow } from "./reconciliation-store.ts";
+import {
+  type ApproveOutcome,
+  type Approver,
+  approveFinding,
+  type DismissOutcome,
+  dismissFinding,
+} from "./finding-decisions.ts";
+import { renderReport } from "./reconciliation-report.ts";
+import type { FindingRow, ReconciliationStore, RunRow, RunSummary } from "./reconciliation-store.ts";
 
-const openFindings = gauge("stockline_open_findings", "Reconciliation findings not yet resolved", ["class"]);
+const openFindings = gauge(
+  "stockline_open_findings",
+  "Reconciliation findings pending (open, waiting, awaiting a second approval)",
+  ["class"],
+);
 
 /** Read access to a region's event ledger. */
 export interface EventLedger {
@@ -101,35 +112,18 @@ export interface ReconcilerDeps {
   readonly secondApprovalAbove?: number;
 }
 
-/** Who approves: the API key's name and roles (or a name alone, from a caller without keys). */
-export interface Approver {
-  readonly name: string;
-  readonly roles: readonly string[];
-}
-
-/** One approval as recorded in the finding's resolution. */
-export interface ApprovalRecord {
-  readonly by: string;
-  readonly roles: readonly string[];
-  readonly at: string;
-}
+export type { ApprovalRecord, ApproveOutcome, Approver, DismissOutcome } from "./finding-decisions.ts";
 
 export interface RunResult {
   readonly run: RunRow;
   readonly positions: readonly PositionReconciliation[];
+  /** Findings the run saw (new or again), as they are after it. */
   readonly findings: readonly FindingRow[];
+  /** Findings the run no longer saw: cleared, resolved (or a dismissed drift gone). */
+  readonly closed: readonly FindingRow[];
+  readonly summary: RunSummary;
   readonly report: string;
 }
-
-export type ApproveResult =
-  | { readonly ok: true; readonly finding: FindingRow; readonly command?: Command; readonly outcome: unknown }
-  | {
-      readonly ok: true;
-      readonly finding: FindingRow;
-      readonly awaitingSecondApproval: true;
-      readonly message: string;
-    }
-  | { readonly ok: false; readonly status: 403 | 404 | 409; readonly message: string };
 
 export class Reconciler {
   private readonly now: () => Date;
@@ -234,24 +228,22 @@ export class Reconciler {
           }
         }
       }
-      for (const p of positions) if (p.findings.length > 0) d.store.addFindings(id, p);
-      const findings = d.store.findingsOf(id);
-      const run0 = d.store.run(id)!;
-      const report = renderReport(run0, positions, findings);
+      const { seen: findings, closed, summary } = d.store.track({ id, at: started.toISOString() }, positions);
+      const report = renderReport(d.store.run(id)!, positions, findings, summary);
       d.store.finishRun(id, {
         finishedAt: this.now().toISOString(),
         positionsChecked: positions.length,
         positionsInSync: positions.filter((p) => p.findings.length === 0).length,
-        findings: findings.length,
+        summary,
         report,
       });
-      this.publishOpenFindings();
+      this.publishPendingFindings();
       const run = d.store.run(id)!;
       d.logger.info(
-        { runId: id, region: d.region, positions: positions.length, findings: findings.length },
+        { runId: id, region: d.region, positions: positions.length, ...summary },
         "reconciliation done",
       );
-      return { run, positions, findings, report: renderReport(run, positions, findings) };
+      return { run, positions, findings, closed, summary, report };
     } catch (err) {
       d.store.failRun(id, this.now().toISOString(), (err as Error).message);
       d.logger.error({ runId: id, err }, "reconciliation failed");
@@ -259,78 +251,19 @@ export class Reconciler {
     }
   }
 
-  /** Approves a finding: an adjustment becomes a canonical `adjustStock`; a missing posting is replayed. */
-  async approve(findingId: string, approver: string | Approver = "operator"): Promise<ApproveResult> {
-    const d = this.deps;
+  /** Approves a finding's proposal (decided by `finding-decisions.ts`). */
+  async approve(findingId: string, approver: string | Approver = "operator"): Promise<ApproveOutcome> {
     const who: Approver = typeof approver === "string" ? { name: approver, roles: [] } : approver;
-    const by = who.name;
-    const f = d.store.finding(findingId);
-    if (!f) return { ok: false, status: 404, message: `no finding ${findingId}` };
-    if (f.status !== "open" && f.status !== "awaitingSecondApproval")
-      return { ok: false, status: 409, message: `finding ${findingId} is ${f.status}` };
-    const at = this.now().toISOString();
-    const mine: ApprovalRecord = { by, roles: who.roles, at };
-    let approvals: ApprovalRecord[] = [mine];
-    if (f.proposal.kind === "adjustStock") {
-      const limit = d.secondApprovalAbove ?? 100;
-      if (Math.abs(f.proposal.quantity) > limit) {
-        const first = (f.resolution as { approvals?: ApprovalRecord[] } | null)?.approvals?.[0];
-        if (f.status === "open" || !first) {
-          if (!d.store.awaitSecondApproval(f.id, { approvals, secondApprovalAbove: limit }))
-            return { ok: false, status: 409, message: `finding ${findingId} changed meanwhile` };
-          return {
-            ok: true,
-            awaitingSecondApproval: true,
-            finding: d.store.finding(f.id)!,
-            message: `an adjustment of ${f.proposal.quantity} is above ${limit} units: approved by ${JSON.stringify(by)}, it waits for a second approval by another person of another role than ${first?.roles.join(", ") || who.roles.join(", ") || "theirs"}`,
-          };
-        }
-        if (first.by === by)
-          return {
-            ok: false,
-            status: 403,
-            message: `finding ${findingId} was approved by ${JSON.stringify(by)} already: the second approval must be another person's`,
-          };
-        if (!who.roles.some((r) => !first.roles.includes(r)))
-          return {
-            ok: false,
-            status: 403,
-            message: `finding ${findingId} was approved by ${JSON.stringify(first.by)} (${first.roles.join(", ")}): the second approval needs another role, ${JSON.stringify(by)} has ${who.roles.join(", ") || "none"}`,
-          };
-        approvals = [first, mine];
-      }
-      const target = targetOf(d.routing, f.target);
-      const run = d.store.run(f.runId);
-      const command = compensatingAdjustment({
-        findingId: f.id,
-        runId: f.runId,
-        position: { region: f.region, location: f.location, sku: f.sku },
-        quantity: f.proposal.quantity,
-        targetSystem: target?.systems[0] ?? f.target,
-        businessTime: run?.snapshotTime ?? at,
-        uom: d.baseUomOf?.(f.sku) ?? "EA",
-      });
-      const outcome = await d.submitCommand(command);
-      d.store.resolve(f.id, "approved", { by, approvals, command: command.idempotencyKey, outcome }, at);
-      this.publishOpenFindings();
-      return { ok: true, finding: d.store.finding(f.id)!, command, outcome };
-    }
-    if (f.proposal.kind === "replayPostings") {
-      if (!d.replayPosting) return { ok: false, status: 409, message: "no posting service to replay with" };
-      const outcomes: unknown[] = [];
-      for (const key of f.proposal.eventKeys) {
-        const row = d.postings.get(key, f.target);
-        outcomes.push(row ? await d.replayPosting(row.id) : { key, outcome: "no posting recorded" });
-      }
-      d.store.resolve(f.id, "approved", { by, approvals, replays: outcomes }, at);
-      this.publishOpenFindings();
-      return { ok: true, finding: d.store.finding(f.id)!, outcome: outcomes };
-    }
-    return {
-      ok: false,
-      status: 409,
-      message: "an in-flight finding needs no action: re-run after the postings",
-    };
+    const r = await approveFinding({ ...this.deps, now: this.now }, findingId, who);
+    this.publishPendingFindings();
+    return r;
+  }
+
+  /** Dismisses a pending finding with a reason (who, when and why are recorded). */
+  dismiss(findingId: string, who: Approver, reason: string): DismissOutcome {
+    const r = dismissFinding({ store: this.deps.store, now: this.now }, findingId, who, reason);
+    this.publishPendingFindings();
+    return r;
   }
 
   /** Starts one timer per location class; `stop` clears them. */
@@ -352,75 +285,7 @@ export class Reconciler {
     await this.running;
   }
 
-  private publishOpenFindings(): void {
-    const open = this.deps.store.findings({ status: "open" });
-    for (const c of ["inFlight", "missingPosting", "unexplained"] as const)
-      openFindings.set({ class: c }, open.filter((f) => f.class === c).length);
+  private publishPendingFindings(): void {
+    for (const [c, n] of Object.entries(this.deps.store.pendingByClass())) openFindings.set({ class: c }, n);
   }
 }
-
-const CLASS_LABEL = {
-  inFlight: "IN FLIGHT",
-  missingPosting: "MISSING POSTING",
-  unexplained: "UNEXPLAINED",
-} as const;
-const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
-const pad = (s: string | number, n: number) => String(s).padEnd(n);
-const lpad = (s: string | number, n: number) => String(s).padStart(n);
-
-/** A reconciliation report for people: per target and location, each position and its findings. */
-export const renderReport = (
-  run: RunRow,
-  positions: readonly PositionReconciliation[],
-  findings: readonly FindingRow[],
-): string => {
-  const lines: string[] = [];
-  const inSync = positions.filter((p) => p.findings.length === 0).length;
-  lines.push(`Reconciliation ${run.id} (${run.trigger}), region ${run.region}, snapshot ${run.snapshotTime}`);
-  lines.push(
-    `${positions.length} positions checked, ${inSync} in sync, ${findings.length} finding(s)` +
-      (findings.length > 0
-        ? `: ${(["unexplained", "missingPosting", "inFlight"] as const)
-            .map((c) => `${findings.filter((f) => f.class === c).length} ${CLASS_LABEL[c].toLowerCase()}`)
-            .join(", ")}`
-        : ""),
-  );
-  const groups = new Map<string, PositionReconciliation[]>();
-  for (const p of positions) {
-    const k = `${p.target}\u0000${p.position.location}`;
-    groups.set(k, [...(groups.get(k) ?? []), p]);
-  }
-  for (const [k, ps] of groups) {
-    const [target, location] = k.split("\u0000");
-    lines.push("");
-    lines.push(`${target} @ ${location}`);
-    lines.push(
-      `  ${pad("SKU", 14)}${lpad("target", 8)}${lpad("canonical", 11)}${lpad("acked", 8)}${lpad("expected", 10)}  result`,
-    );
-    for (const p of ps) {
-      const own = findings.filter(
-        (f) => f.target === p.target && f.location === p.position.location && f.sku === p.position.sku,
-      );
-      const head = `  ${pad(p.position.sku, 14)}${lpad(p.actual, 8)}${lpad(p.canonical, 11)}${lpad(p.expectedFromAcks, 8)}${lpad(p.expectedAll, 10)}  `;
-      if (own.length === 0) {
-        lines.push(
-          `${head}in sync${p.appliedUnacknowledged.length > 0 ? ` (${p.appliedUnacknowledged.length} applied, ack pending)` : ""}`,
-        );
-        continue;
-      }
-      own.forEach((f, i) => {
-        const prefix = i === 0 ? head : " ".repeat(head.length);
-        lines.push(`${prefix}${CLASS_LABEL[f.class]} ${signed(f.quantity)}  [${f.id}]`);
-        lines.push(`${" ".repeat(head.length + 2)}${f.explanation}`);
-        const action =
-          f.proposal.kind === "adjustStock"
-            ? `proposed: adjustStock ${signed(f.proposal.quantity)} (approve: stockline reconcile approve ${f.id})`
-            : f.proposal.kind === "replayPostings"
-              ? `proposed: replay ${f.proposal.eventKeys.length} posting(s) (approve: stockline reconcile approve ${f.id})`
-              : `proposed: ${f.proposal.note}`;
-        lines.push(`${" ".repeat(head.length + 2)}${action}${f.status !== "open" ? ` — ${f.status}` : ""}`);
-      });
-    }
-  }
-  return lines.join("\n");
-};

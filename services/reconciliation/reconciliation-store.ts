@@ -1,105 +1,35 @@
 /**
  * Reconciliation runs, their findings and the findings' resolutions, kept in SQLite (may share the
- * postings ledger's file: its own tables).
+ * postings ledger's file: its own tables). A finding lives across runs (`finding-lifecycle.ts`):
+ * `track` applies one run's sightings in one transaction, and `recon_sightings` keeps which runs
+ * saw which finding with what figures.
  */
 import Database from "better-sqlite3";
-import type {
-  FindingClass,
-  PositionReconciliation,
-  Proposal,
-  ReconEvent,
-} from "../../projections/reconciliation.ts";
+import {
+  type FindingStatus,
+  PENDING_STATUSES,
+  planFindingLifecycle,
+  type Sighting,
+  TRACKED_STATUSES,
+} from "../../projections/finding-lifecycle.ts";
+import type { FindingClass, PositionReconciliation } from "../../projections/reconciliation.ts";
+import {
+  type Dismissal,
+  type FindingRow,
+  findingOf,
+  inList,
+  migrate,
+  type Raw,
+  type RunRow,
+  type RunSummary,
+  runOf,
+  SCHEMA,
+  trackedOf,
+  zeroCounts,
+} from "./reconciliation-rows.ts";
 
-export interface RunRow {
-  readonly id: string;
-  readonly trigger: string;
-  readonly region: string;
-  readonly startedAt: string;
-  readonly snapshotTime: string;
-  readonly finishedAt: string | null;
-  readonly status: "running" | "done" | "failed";
-  readonly positionsChecked: number;
-  readonly positionsInSync: number;
-  readonly findings: number;
-  readonly error: string | null;
-  readonly report: string | null;
-}
-
-/** `awaitingSecondApproval`: a large adjustment approved once (resolution.approvals), not yet applied. */
-export type FindingStatus = "open" | "awaitingSecondApproval" | "approved" | "dismissed";
-
-export interface FindingRow {
-  readonly id: string;
-  readonly runId: string;
-  readonly target: string;
-  readonly region: string;
-  readonly location: string;
-  readonly sku: string;
-  readonly class: FindingClass;
-  readonly quantity: number;
-  readonly actual: number;
-  readonly canonical: number;
-  readonly expectedFromAcks: number;
-  readonly expectedAll: number;
-  readonly explanation: string;
-  readonly events: readonly ReconEvent[];
-  readonly proposal: Proposal;
-  readonly status: FindingStatus;
-  readonly resolution: unknown;
-  readonly resolvedAt: string | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS recon_runs (
-  id TEXT PRIMARY KEY, trigger TEXT NOT NULL, region TEXT NOT NULL, started_at TEXT NOT NULL,
-  snapshot_time TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, positions_checked INTEGER NOT NULL DEFAULT 0,
-  positions_in_sync INTEGER NOT NULL DEFAULT 0, findings INTEGER NOT NULL DEFAULT 0, error TEXT, report TEXT
-);
-CREATE TABLE IF NOT EXISTS recon_findings (
-  id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES recon_runs(id), target TEXT NOT NULL, region TEXT NOT NULL,
-  location TEXT NOT NULL, sku TEXT NOT NULL, class TEXT NOT NULL, quantity INTEGER NOT NULL, actual INTEGER NOT NULL,
-  canonical INTEGER NOT NULL, expected_acks INTEGER NOT NULL, expected_all INTEGER NOT NULL, explanation TEXT NOT NULL,
-  events TEXT NOT NULL, proposal TEXT NOT NULL, status TEXT NOT NULL, resolution TEXT, resolved_at TEXT
-);
-CREATE INDEX IF NOT EXISTS recon_findings_by_run ON recon_findings (run_id);
-CREATE INDEX IF NOT EXISTS recon_findings_by_status ON recon_findings (status);
-`;
-
-type Raw = Record<string, unknown>;
-const runOf = (r: Raw): RunRow => ({
-  id: r.id as string,
-  trigger: r.trigger as string,
-  region: r.region as string,
-  startedAt: r.started_at as string,
-  snapshotTime: r.snapshot_time as string,
-  finishedAt: (r.finished_at as string | null) ?? null,
-  status: r.status as RunRow["status"],
-  positionsChecked: r.positions_checked as number,
-  positionsInSync: r.positions_in_sync as number,
-  findings: r.findings as number,
-  error: (r.error as string | null) ?? null,
-  report: (r.report as string | null) ?? null,
-});
-const findingOf = (r: Raw): FindingRow => ({
-  id: r.id as string,
-  runId: r.run_id as string,
-  target: r.target as string,
-  region: r.region as string,
-  location: r.location as string,
-  sku: r.sku as string,
-  class: r.class as FindingClass,
-  quantity: r.quantity as number,
-  actual: r.actual as number,
-  canonical: r.canonical as number,
-  expectedFromAcks: r.expected_acks as number,
-  expectedAll: r.expected_all as number,
-  explanation: r.explanation as string,
-  events: JSON.parse(r.events as string) as ReconEvent[],
-  proposal: JSON.parse(r.proposal as string) as Proposal,
-  status: r.status as FindingStatus,
-  resolution: r.resolution ? JSON.parse(r.resolution as string) : null,
-  resolvedAt: (r.resolved_at as string | null) ?? null,
-});
+export type { FindingStatus } from "../../projections/finding-lifecycle.ts";
+export type { Dismissal, FindingRow, RunRow, RunSummary } from "./reconciliation-rows.ts";
 
 export class ReconciliationStore {
   private readonly db: Database.Database;
@@ -108,6 +38,7 @@ export class ReconciliationStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    migrate(this.db);
   }
 
   startRun(run: {
@@ -124,43 +55,147 @@ export class ReconciliationStore {
       .run(run.id, run.trigger, run.region, run.startedAt, run.snapshotTime);
   }
 
-  /** Stores the findings of one position; returns their ids in order. */
-  addFindings(runId: string, rec: PositionReconciliation): string[] {
-    const insert = this.db.prepare(
-      `INSERT INTO recon_findings (id, run_id, target, region, location, sku, class, quantity, actual, canonical,
-         expected_acks, expected_all, explanation, events, proposal, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'open')`,
-    );
-    const ids: string[] = [];
-    const tx = this.db.transaction(() => {
-      const n = (
-        this.db.prepare("SELECT COUNT(*) AS n FROM recon_findings WHERE run_id = ?").get(runId) as {
-          n: number;
+  /**
+   * Applies one run's reconciled positions (every position it checked, in sync or not) to the kept
+   * findings, in one transaction: new findings, findings seen again, findings it no longer sees.
+   */
+  track(
+    run: { readonly id: string; readonly at: string },
+    positions: readonly PositionReconciliation[],
+  ): { seen: FindingRow[]; closed: FindingRow[]; summary: RunSummary } {
+    return this.db.transaction(() => {
+      const tracked = (
+        this.db
+          .prepare(
+            `SELECT * FROM recon_findings WHERE status IN (${inList(TRACKED_STATUSES)}) AND closed_at IS NULL`,
+          )
+          .all() as Raw[]
+      ).map((r) => trackedOf(findingOf(r)));
+      const steps = planFindingLifecycle({ checked: positions, tracked });
+      const seen: string[] = [];
+      const closed: string[] = [];
+      let fresh = 0;
+      for (const step of steps) {
+        if (step.kind === "new") {
+          const id = `${run.id}-${String(++fresh).padStart(3, "0")}`;
+          this.insert(id, run, step.sighting, step.status, step.previousId);
+          seen.push(id);
+        } else if (step.kind === "seen") {
+          this.seenAgain(step.id, run, step.sighting, step);
+          seen.push(step.id);
+        } else {
+          this.db
+            .prepare(
+              "UPDATE recon_findings SET status=?, closed_at=?, closed_by_run=?, close_reason=? WHERE id=?",
+            )
+            .run(step.status, run.at, run.id, step.reason, step.id);
+          closed.push(step.id);
         }
-      ).n;
-      rec.findings.forEach((f, i) => {
-        const id = `${runId}-${String(n + i + 1).padStart(3, "0")}`;
-        ids.push(id);
-        insert.run(
+      }
+      const rows = (ids: string[]) => ids.map((id) => this.finding(id)!);
+      const seenRows = rows(seen);
+      const closedRows = rows(closed);
+      const byStatus = zeroCounts();
+      for (const f of [...seenRows, ...closedRows]) byStatus[f.status]++;
+      return {
+        seen: seenRows,
+        closed: closedRows,
+        summary: {
+          seen: seen.length,
+          new: fresh,
+          cleared: closedRows.filter((f) => f.status === "cleared").length,
+          resolved: closedRows.filter((f) => f.status === "resolved").length,
+          byStatus,
+        },
+      };
+    })();
+  }
+
+  private insert(
+    id: string,
+    run: { id: string; at: string },
+    s: Sighting,
+    status: FindingStatus,
+    previousId: string | undefined,
+  ): void {
+    this.db
+      .prepare(
+        `INSERT INTO recon_findings (id, run_id, target, region, location, sku, class, quantity, actual, canonical,
+           expected_acks, expected_all, explanation, events, proposal, status, first_seen_at, last_seen_at, last_run_id,
+           times_seen, previous_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)`,
+      )
+      .run(
+        id,
+        run.id,
+        s.target,
+        s.position.region,
+        s.position.location,
+        s.position.sku,
+        s.finding.class,
+        s.finding.quantity,
+        s.actual,
+        s.canonical,
+        s.expectedFromAcks,
+        s.expectedAll,
+        s.finding.explanation,
+        JSON.stringify(s.finding.events),
+        JSON.stringify(s.finding.proposal),
+        status,
+        run.at,
+        run.at,
+        run.id,
+        previousId ?? null,
+      );
+    this.sighting(run.id, id, s);
+  }
+
+  private seenAgain(
+    id: string,
+    run: { id: string; at: string },
+    s: Sighting,
+    how: { status: FindingStatus; voidApprovals?: boolean; keepFigures?: boolean },
+  ): void {
+    this.db
+      .prepare(
+        "UPDATE recon_findings SET status=?, last_seen_at=?, last_run_id=?, times_seen=times_seen+1 WHERE id=?",
+      )
+      .run(how.status, run.at, run.id, id);
+    if (!how.keepFigures)
+      this.db
+        .prepare(
+          `UPDATE recon_findings SET quantity=?, actual=?, canonical=?, expected_acks=?, expected_all=?, explanation=?,
+             events=?, proposal=? WHERE id=?`,
+        )
+        .run(
+          s.finding.quantity,
+          s.actual,
+          s.canonical,
+          s.expectedFromAcks,
+          s.expectedAll,
+          s.finding.explanation,
+          JSON.stringify(s.finding.events),
+          JSON.stringify(s.finding.proposal),
           id,
-          runId,
-          rec.target,
-          rec.position.region,
-          rec.position.location,
-          rec.position.sku,
-          f.class,
-          f.quantity,
-          rec.actual,
-          rec.canonical,
-          rec.expectedFromAcks,
-          rec.expectedAll,
-          f.explanation,
-          JSON.stringify(f.events),
-          JSON.stringify(f.proposal),
         );
-      });
-    });
-    tx();
-    return ids;
+    if (how.voidApprovals) {
+      // A first approval was given for other figures: it does not carry over to these.
+      const prior = this.finding(id)?.resolution as { approvals?: unknown } | null;
+      this.db
+        .prepare("UPDATE recon_findings SET resolution=? WHERE id=?")
+        .run(
+          JSON.stringify({ voidedApprovals: prior?.approvals ?? [], voidedBy: run.id, voidedAt: run.at }),
+          id,
+        );
+    }
+    this.sighting(run.id, id, s);
+  }
+
+  private sighting(runId: string, findingId: string, s: Sighting): void {
+    this.db
+      .prepare(
+        "INSERT OR REPLACE INTO recon_sightings (run_id, finding_id, quantity, actual, canonical) VALUES (?,?,?,?,?)",
+      )
+      .run(runId, findingId, s.finding.quantity, s.actual, s.canonical);
   }
 
   finishRun(
@@ -169,15 +204,23 @@ export class ReconciliationStore {
       finishedAt: string;
       positionsChecked: number;
       positionsInSync: number;
-      findings: number;
+      summary: RunSummary;
       report: string;
     },
   ): void {
     this.db
       .prepare(
-        "UPDATE recon_runs SET status='done', finished_at=?, positions_checked=?, positions_in_sync=?, findings=?, report=? WHERE id=?",
+        "UPDATE recon_runs SET status='done', finished_at=?, positions_checked=?, positions_in_sync=?, findings=?, summary=?, report=? WHERE id=?",
       )
-      .run(r.finishedAt, r.positionsChecked, r.positionsInSync, r.findings, r.report, id);
+      .run(
+        r.finishedAt,
+        r.positionsChecked,
+        r.positionsInSync,
+        r.summary.seen,
+        JSON.stringify(r.summary),
+        r.report,
+        id,
+      );
   }
 
   failRun(id: string, finishedAt: string, error: string): void {
@@ -197,17 +240,42 @@ export class ReconciliationStore {
     ).map(runOf);
   }
 
+  /** The findings a run saw, as they are now. */
   findingsOf(runId: string): FindingRow[] {
     return (
-      this.db.prepare("SELECT * FROM recon_findings WHERE run_id = ? ORDER BY id").all(runId) as Raw[]
+      this.db
+        .prepare(
+          "SELECT f.* FROM recon_findings f JOIN recon_sightings s ON s.finding_id = f.id WHERE s.run_id = ? ORDER BY f.id",
+        )
+        .all(runId) as Raw[]
     ).map(findingOf);
   }
 
-  findings(filter: { status?: FindingStatus } = {}): FindingRow[] {
+  /** The findings a run closed (no longer seen). */
+  closedBy(runId: string): FindingRow[] {
+    return (
+      this.db.prepare("SELECT * FROM recon_findings WHERE closed_by_run = ? ORDER BY id").all(runId) as Raw[]
+    ).map(findingOf);
+  }
+
+  findings(filter: { status?: FindingStatus; limit?: number } = {}): FindingRow[] {
+    const limit = filter.limit ?? -1;
     const rows = filter.status
-      ? this.db.prepare("SELECT * FROM recon_findings WHERE status = ? ORDER BY id").all(filter.status)
-      : this.db.prepare("SELECT * FROM recon_findings ORDER BY id").all();
+      ? this.db
+          .prepare("SELECT * FROM recon_findings WHERE status = ? ORDER BY id LIMIT ?")
+          .all(filter.status, limit)
+      : this.db.prepare("SELECT * FROM recon_findings ORDER BY id LIMIT ?").all(limit);
     return (rows as Raw[]).map(findingOf);
+  }
+
+  /** How many findings are in each status. */
+  countsByStatus(): Record<FindingStatus, number> {
+    const counts = zeroCounts();
+    for (const r of this.db
+      .prepare("SELECT status, COUNT(*) AS n FROM recon_findings GROUP BY status")
+      .all() as { status: FindingStatus; n: number }[])
+      counts[r.status] = r.n;
+    return counts;
   }
 
   finding(id: string): FindingRow | undefined {
@@ -236,10 +304,29 @@ export class ReconciliationStore {
     );
   }
 
-  openCount(): number {
-    return (
-      this.db.prepare("SELECT COUNT(*) AS n FROM recon_findings WHERE status='open'").get() as { n: number }
-    ).n;
+  /** Dismisses a pending finding (earlier approvals stay in the resolution); false when it was not pending. */
+  dismiss(id: string, dismissal: Dismissal): boolean {
+    return this.db.transaction(() => {
+      const f = this.finding(id);
+      if (!f || !PENDING_STATUSES.includes(f.status)) return false;
+      const prior = (f.resolution ?? {}) as Record<string, unknown>;
+      this.db
+        .prepare("UPDATE recon_findings SET status='dismissed', resolution=?, resolved_at=? WHERE id=?")
+        .run(JSON.stringify({ ...prior, dismissal }), dismissal.at, id);
+      return true;
+    })();
+  }
+
+  /** Pending findings (open, waiting, awaiting a second approval) per class. */
+  pendingByClass(): Record<FindingClass, number> {
+    const counts: Record<FindingClass, number> = { inFlight: 0, missingPosting: 0, unexplained: 0 };
+    for (const r of this.db
+      .prepare(
+        `SELECT class, COUNT(*) AS n FROM recon_findings WHERE status IN (${inList(PENDING_STATUSES)}) GROUP BY class`,
+      )
+      .all() as { class: FindingClass; n: number }[])
+      counts[r.class] = r.n;
+    return counts;
   }
 
   close(): void {

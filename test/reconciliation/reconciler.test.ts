@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import Fastify from "fastify";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
@@ -8,6 +7,7 @@ import { positionStreamId } from "../../domain/ids.ts";
 import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { ANY } from "../../infra/event-store/event-store.ts";
 import { openSqliteEventStore, type SqliteEventStore } from "../../infra/event-store/sqlite-event-store.ts";
+import { createHttpServer } from "../../infra/http/http-server.ts";
 import { createD365Connector } from "../../services/postings/d365-connector.ts";
 import { postingService } from "../../services/postings/posting-worker.ts";
 import type { PostingsLedger } from "../../services/postings/postings-ledger.ts";
@@ -48,6 +48,7 @@ let ledger: PostingsLedger;
 let store: SqliteEventStore;
 let recStore: ReconciliationStore;
 let reconciler: Reconciler;
+let d365Connector: ReturnType<typeof createD365Connector>;
 const submitted: Command[] = [];
 
 /** As the regional node does: append to the store, then the relay publishes. */
@@ -77,7 +78,7 @@ beforeAll(async () => {
     baseUrl: rig.sapUrl,
     locations: { DC1: { plant: "1010", storageLocation: "0001" } },
   });
-  const d365Connector = createD365Connector({
+  d365Connector = createD365Connector({
     kind: "d365-inventory-visibility",
     id: "d365",
     baseUrl: rig.d365Url,
@@ -164,7 +165,7 @@ describe("reconciliation against the ERP simulators", () => {
     if (process.env.STOCKLINE_PRINT_REPORT) console.log(result.report);
 
     // Through the HTTP API, as an operator would.
-    const app = Fastify();
+    const app = await createHttpServer({ title: "reconciliation test", logger: log });
     registerReconciliationRoutes(app, { reconciler, store: recStore });
     const approved = await app.inject({
       method: "POST",
@@ -245,9 +246,98 @@ describe("reconciliation against the ERP simulators", () => {
       actual: 8,
       canonical: 14,
       proposal: { kind: "wait" },
+      status: "waiting",
+      timesSeen: 1,
     });
     expect(result.findings[0]?.events.map((e) => e.eventId)).toEqual([events[0]?.eventId]);
     expect(result.report).toContain("IN FLIGHT +6");
     if (process.env.STOCKLINE_PRINT_REPORT) console.log(result.report);
+  });
+
+  it("keeps an outstanding in-flight difference as one waiting finding, and clears it once the posting is acknowledged", async () => {
+    const [inFlight] = recStore.findings({ status: "waiting" });
+    const again = await reconciler.run({ targets: ["d365"] });
+    expect(again.findings).toMatchObject([
+      { id: inFlight?.id, status: "waiting", timesSeen: 2, lastRunId: again.run.id },
+    ]);
+    expect(again.summary).toMatchObject({ seen: 1, new: 0, cleared: 0 });
+    expect(recStore.findings({ status: "waiting" })).toHaveLength(1);
+
+    // The connector is back: the posting goes out and is acknowledged.
+    await rig.startWorker(d365Connector, ROUTING, { worker: { backoff: { initialMs: 50, maxMs: 200 } } });
+    await waitFor(
+      "posted to D365",
+      () =>
+        ledger.get(`${nats.region}:${positionStreamId(r2.position)}:1`, "d365")?.status === "acked" ||
+        undefined,
+    );
+    const after = await reconciler.run({ targets: ["d365"] });
+    expect(after.findings).toEqual([]);
+    expect(after.closed).toMatchObject([
+      {
+        id: inFlight?.id,
+        status: "cleared",
+        closedByRunId: after.run.id,
+        closeReason: expect.stringMatching(/acknowledged/),
+      },
+    ]);
+    expect(after.summary).toMatchObject({ seen: 0, cleared: 1, byStatus: { cleared: 1, waiting: 0 } });
+    expect(after.run.summary).toEqual(after.summary);
+    expect(recStore.findings({ status: "waiting" })).toEqual([]);
+  });
+
+  it("counts a drift once across runs; dismissed, it stays so while the figures do; other figures open a new finding; gone, it is resolved", async () => {
+    const drift = (delta: number) =>
+      sap.inject({ Material: "R-2", Plant: "1010", StorageLocation: "0001", delta, EntryUnit: "EA" });
+    drift(-3);
+    const first = await reconciler.run({ targets: ["sap"] });
+    expect(first.findings).toMatchObject([
+      { sku: "R-2", class: "unexplained", quantity: -3, status: "open" },
+    ]);
+    const id = first.findings[0]!.id;
+    const second = await reconciler.run({ targets: ["sap"] });
+    expect(second.findings).toMatchObject([
+      { id, timesSeen: 2, firstSeenAt: first.run.snapshotTime, lastSeenAt: second.run.snapshotTime },
+    ]);
+    expect(second.summary).toMatchObject({ seen: 1, new: 0, byStatus: { open: 1 } });
+    expect(recStore.findings({ status: "open" }).map((f) => f.id)).toEqual([id]);
+    expect(second.report).toContain(`[${id}] seen 2 times since ${first.run.snapshotTime}`);
+
+    const dismissed = reconciler.dismiss(
+      id,
+      { name: "ops-carl", roles: ["operations"] },
+      "shrinkage, recounted on Monday",
+    );
+    expect(dismissed).toMatchObject({
+      outcome: "dismissed",
+      finding: {
+        status: "dismissed",
+        resolution: {
+          dismissal: { by: "ops-carl", roles: ["operations"], reason: "shrinkage, recounted on Monday" },
+        },
+      },
+    });
+    expect(reconciler.dismiss(id, { name: "ops-carl", roles: [] }, "again")).toMatchObject({
+      outcome: "notPending",
+    });
+    expect(await reconciler.approve(id, "ops")).toMatchObject({ outcome: "notPending" });
+    const third = await reconciler.run({ targets: ["sap"] });
+    expect(third.findings).toMatchObject([{ id, status: "dismissed", timesSeen: 3 }]);
+    expect(third.summary.byStatus).toMatchObject({ open: 0, dismissed: 1 });
+
+    drift(-2);
+    const fourth = await reconciler.run({ targets: ["sap"] });
+    expect(fourth.findings).toMatchObject([{ status: "open", quantity: -5, previousId: id, timesSeen: 1 }]);
+    expect(fourth.closed).toMatchObject([
+      { id, status: "dismissed", quantity: -3, closedByRunId: fourth.run.id },
+    ]);
+    const reopened = fourth.findings[0]!.id;
+
+    drift(5);
+    const fifth = await reconciler.run({ targets: ["sap"] });
+    expect(fifth.findings).toEqual([]);
+    expect(fifth.closed).toMatchObject([{ id: reopened, status: "resolved", closedByRunId: fifth.run.id }]);
+    expect(fifth.summary).toMatchObject({ resolved: 1, byStatus: { resolved: 1 } });
+    expect(recStore.findingsOf(second.run.id).map((f) => f.id)).toEqual([id]);
   });
 });

@@ -38,25 +38,27 @@ const finding = (runId: string, sku: string, quantity: number): string => {
     startedAt: "2026-01-01T00:00:00.000Z",
     snapshotTime: "2026-01-01T00:00:00.000Z",
   });
-  const [id] = store.addFindings(runId, {
-    target: "sap",
-    position: { region: "eu", location: "DC1", sku },
-    actual: 0,
-    canonical: quantity,
-    expectedFromAcks: quantity,
-    expectedAll: quantity,
-    appliedUnacknowledged: [],
-    findings: [
-      {
-        class: "unexplained",
-        quantity,
-        events: [],
-        explanation: "the ERP holds less than the ledger",
-        proposal: { kind: "adjustStock", quantity, note: "compensate" },
-      },
-    ],
-  });
-  return id!;
+  const [f] = store.track({ id: runId, at: "2026-01-01T00:00:00.000Z" }, [
+    {
+      target: "sap",
+      position: { region: "eu", location: "DC1", sku },
+      actual: 0,
+      canonical: quantity,
+      expectedFromAcks: quantity,
+      expectedAll: quantity,
+      appliedUnacknowledged: [],
+      findings: [
+        {
+          class: "unexplained",
+          quantity,
+          events: [],
+          explanation: "the ERP holds less than the ledger",
+          proposal: { kind: "adjustStock", quantity, note: "compensate" },
+        },
+      ],
+    },
+  ]).seen;
+  return f!.id;
 };
 
 const approve = (id: string, key: string) =>
