@@ -161,6 +161,10 @@ export const inboundInTransitOf = (ctx: PositionContext): number =>
 export const bucketAsOf = (ctx: PositionContext, bucket: Bucket, businessTime: string): number | undefined =>
   balanceAsOf(ctx.buckets[bucket], timeOf(businessTime));
 
+/**
+ * The one ATP breakdown of a position, from the domain to the HTTP answer: read models and the API
+ * extend it (where, when, what may be promised now), never re-declare it.
+ */
 export interface AtpBreakdown {
   readonly available: number;
   readonly reserved: number;
@@ -173,21 +177,40 @@ export interface AtpBreakdown {
   readonly lifecycle: Lifecycle;
 }
 
-export const atpOf = (ctx: PositionContext): AtpBreakdown => {
-  const available = onHandOf(ctx, "available");
-  const reserved = reservedOf(ctx);
-  const net = available - reserved - ctx.safetyStock;
-  const sellable = ctx.lifecycle === "active";
+/** What ATP is computed from. */
+export type AtpInputs = Pick<AtpBreakdown, "available" | "reserved" | "safetyStock" | "lifecycle">;
+
+/** The only place `net` and `atp` are computed. */
+export const atpBreakdown = (f: AtpInputs): AtpBreakdown => {
+  const net = f.available - f.reserved - f.safetyStock;
+  const sellable = f.lifecycle === "active";
   return {
-    available,
-    reserved,
-    safetyStock: ctx.safetyStock,
+    available: f.available,
+    reserved: f.reserved,
+    safetyStock: f.safetyStock,
     net,
     atp: sellable ? Math.max(0, net) : 0,
     sellable,
-    lifecycle: ctx.lifecycle,
+    lifecycle: f.lifecycle,
   };
 };
+
+/** The breakdown of an event's balances (`balancesAfter`), as projections read it. */
+export const atpOfBalances = (b: Balances): AtpBreakdown =>
+  atpBreakdown({
+    available: b.onHand.available,
+    reserved: b.reserved,
+    safetyStock: b.safetyStock,
+    lifecycle: b.lifecycle,
+  });
+
+export const atpOf = (ctx: PositionContext): AtpBreakdown =>
+  atpBreakdown({
+    available: onHandOf(ctx, "available"),
+    reserved: reservedOf(ctx),
+    safetyStock: ctx.safetyStock,
+    lifecycle: ctx.lifecycle,
+  });
 
 export const balancesOf = (ctx: PositionContext): Balances => ({
   onHand: {

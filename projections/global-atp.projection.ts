@@ -21,25 +21,22 @@
  * (`completeAsOf`), whatever the mirror says: a region whose relay is behind longer than the threshold
  * is stale.
  */
-import type { CanonicalEvent, Lifecycle } from "../domain/canonical-event.ts";
+import type { CanonicalEvent } from "../domain/canonical-event.ts";
+import { type AtpBreakdown, atpBreakdown, atpOfBalances } from "../domain/position-context.ts";
 
-export interface LocationAtp {
+/** One location's ATP: the position's breakdown (domain) with where it is and as of when. */
+export interface LocationAtp extends AtpBreakdown {
   readonly region: string;
   readonly location: string;
-  readonly atp: number;
-  readonly available: number;
-  readonly reserved: number;
-  readonly safetyStock: number;
-  /** available − reserved − safety stock, unclamped. */
-  readonly net: number;
+  /** On hand over every status, picked included. */
   readonly onHand: number;
   readonly inboundInTransit: number;
-  readonly lifecycle: Lifecycle;
   readonly lastRevision: number;
   readonly businessTime: string;
   readonly recordedTime: string;
 }
 
+/** Sums of locations' figures (per region, per SKU). */
 export interface AtpTotals {
   readonly atp: number;
   readonly available: number;
@@ -81,15 +78,10 @@ export const applyToGlobalAtp = (current: GlobalSkuAtp | undefined, e: Canonical
   const loc: LocationAtp = {
     region: e.position.region,
     location: e.position.location,
-    atp: b.atp,
-    available: b.onHand.available,
-    reserved: b.reserved,
-    safetyStock: b.safetyStock,
-    net: b.onHand.available - b.reserved - b.safetyStock,
+    ...atpOfBalances(b),
     onHand:
       b.onHand.available + b.onHand.inspection + b.onHand.blocked + b.onHand.consigned + b.onHand.picked,
     inboundInTransit: b.inboundInTransit,
-    lifecycle: b.lifecycle,
     lastRevision: e.revision,
     businessTime: e.businessTime,
     recordedTime: e.recordedTime,
@@ -98,7 +90,13 @@ export const applyToGlobalAtp = (current: GlobalSkuAtp | undefined, e: Canonical
   return { kind: "applied", sku: { sku: sku.sku, locations: { ...sku.locations, [key]: loc } }, skipped };
 };
 
-const ZERO: AtpTotals = {
+/**
+ * A location stored by an older version (without `sellable`, or with figures computed elsewhere),
+ * with its breakdown computed again from its inputs.
+ */
+export const normalizedLocationAtp = (l: LocationAtp): LocationAtp => ({ ...l, ...atpBreakdown(l) });
+
+export const ZERO_ATP_TOTALS: AtpTotals = {
   atp: 0,
   available: 0,
   reserved: 0,
@@ -108,7 +106,11 @@ const ZERO: AtpTotals = {
   locations: 0,
 };
 
-const add = (t: AtpTotals, l: LocationAtp): AtpTotals => ({
+/** Adds one location's figures to totals. */
+export const addAtp = (
+  t: AtpTotals,
+  l: Pick<LocationAtp, "atp" | "available" | "reserved" | "safetyStock" | "onHand" | "inboundInTransit">,
+): AtpTotals => ({
   atp: t.atp + l.atp,
   available: t.available + l.available,
   reserved: t.reserved + l.reserved,
@@ -122,12 +124,12 @@ const add = (t: AtpTotals, l: LocationAtp): AtpTotals => ({
 export const viewOfSku = (sku: GlobalSkuAtp, regions?: ReadonlySet<string>): GlobalSkuView => {
   const byRegion: Record<string, AtpTotals> = {};
   const locations: Record<string, LocationAtp> = {};
-  let total = ZERO;
+  let total = ZERO_ATP_TOTALS;
   for (const [k, l] of Object.entries(sku.locations)) {
     if (regions && !regions.has(l.region)) continue;
     locations[k] = l;
-    byRegion[l.region] = add(byRegion[l.region] ?? ZERO, l);
-    total = add(total, l);
+    byRegion[l.region] = addAtp(byRegion[l.region] ?? ZERO_ATP_TOTALS, l);
+    total = addAtp(total, l);
   }
   return { sku: sku.sku, locations, byRegion, total };
 };

@@ -17,7 +17,7 @@
  */
 import type { CanonicalEvent } from "../domain/canonical-event.ts";
 import type { Position } from "../domain/ids.ts";
-import type { AtpBreakdown } from "../domain/position-context.ts";
+import { type AtpBreakdown, atpBreakdown, atpOfBalances } from "../domain/position-context.ts";
 
 export interface OnHandByStatus {
   readonly available: number;
@@ -64,9 +64,6 @@ export interface ReservationView {
   readonly order?: string;
 }
 
-/** The position's own ATP breakdown (`domain/position-context.ts`), as the read model shows it. */
-export type AtpBreakdownView = AtpBreakdown;
-
 export interface RegionalAtpEntry {
   readonly position: Position;
   readonly onHand: OnHandByStatus;
@@ -75,7 +72,8 @@ export interface RegionalAtpEntry {
   readonly inbound: Readonly<Record<string, InboundTransfer>>;
   /** Open expected receipts by purchase order; absent when there are none (most positions). */
   readonly expectedReceipts?: Readonly<Record<string, ExpectedReceiptView>>;
-  readonly atp: AtpBreakdownView;
+  /** The position's own ATP breakdown (`domain/position-context.ts`). */
+  readonly atp: AtpBreakdown;
   readonly lastRevision: number;
   readonly lastEventId: string;
   /** Business and recorded time of the last applied event. */
@@ -218,7 +216,7 @@ export const emptyRegionalEntry = (position: Position): RegionalAtpEntry => ({
   onHand: { available: 0, inspection: 0, blocked: 0, consigned: 0, picked: 0 },
   inboundInTransit: 0,
   inbound: {},
-  atp: { available: 0, reserved: 0, safetyStock: 0, net: 0, atp: 0, sellable: true, lifecycle: "active" },
+  atp: atpBreakdown({ available: 0, reserved: 0, safetyStock: 0, lifecycle: "active" }),
   lastRevision: -1,
   lastEventId: "",
   businessTime: "",
@@ -246,7 +244,6 @@ export const applyToRegionalAtp = (
   const b = e.balancesAfter;
   const inbound = foldInbound(e, current.inbound);
   const expectedReceipts = withExpected(current.expectedReceipts, e);
-  const net = b.onHand.available - b.reserved - b.safetyStock;
   return {
     kind: "applied",
     entry: {
@@ -261,15 +258,7 @@ export const applyToRegionalAtp = (
       inboundInTransit: b.inboundInTransit,
       inbound,
       ...(expectedReceipts ? { expectedReceipts } : {}),
-      atp: {
-        available: b.onHand.available,
-        reserved: b.reserved,
-        safetyStock: b.safetyStock,
-        net,
-        atp: b.atp,
-        sellable: b.lifecycle === "active",
-        lifecycle: b.lifecycle,
-      },
+      atp: atpOfBalances(b),
       lastRevision: e.revision,
       lastEventId: e.eventId,
       businessTime: e.businessTime,

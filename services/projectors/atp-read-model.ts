@@ -15,13 +15,15 @@ import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Lifecycle } from "../../domain/canonical-event.ts";
+import { type AtpBreakdown, atpBreakdown } from "../../domain/position-context.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { ensureAtpBucket } from "../../infra/nats/streams.ts";
 import { parseRegionalAtpKey, regionalAtpKey } from "../../projections/atp-keys.ts";
-import type { AtpTotals } from "../../projections/global-atp.projection.ts";
+import { type AtpTotals, addAtp, ZERO_ATP_TOTALS } from "../../projections/global-atp.projection.ts";
 import type {
   ExpectedReceiptView,
   InboundTransfer,
+  OnHandByStatus,
   RegionalAtpEntry,
 } from "../../projections/regional-atp.projection.ts";
 import {
@@ -32,26 +34,13 @@ import {
   timePhasedAtp,
 } from "../../projections/time-phased-atp.ts";
 
-/** One position's figures as the read model holds them. */
-export interface PositionAtp {
+/** One position's figures as the read model holds them: the domain's breakdown, with where and when. */
+export interface PositionAtp extends AtpBreakdown {
   readonly region: string;
   readonly location: string;
   readonly sku: string;
-  readonly atp: number;
-  readonly available: number;
-  readonly reserved: number;
-  readonly safetyStock: number;
-  readonly net: number;
-  readonly onHand: {
-    readonly available: number;
-    readonly inspection: number;
-    readonly blocked: number;
-    readonly consigned: number;
-    readonly picked: number;
-  };
+  readonly onHand: OnHandByStatus;
   readonly inboundInTransit: number;
-  readonly lifecycle: Lifecycle;
-  readonly sellable: boolean;
   readonly lastRevision: number;
   readonly businessTime?: string;
   readonly recordedTime?: string;
@@ -61,7 +50,7 @@ export interface SkuAvailability {
   readonly region: string;
   readonly sku: string;
   readonly locations: readonly PositionAtp[];
-  readonly total: Omit<AtpTotals, "locations">;
+  readonly total: AtpTotals;
   /** Recorded time of the newest event behind these figures. */
   readonly lastRecordedTime?: string;
 }
@@ -87,9 +76,8 @@ const FREE = 255;
 const NONE = -1;
 const td = new TextDecoder();
 
-// Int32 columns of figures, in this order.
+// Int32 columns of figures, in this order (ATP and net are computed from them: atpBreakdown).
 const COLS = [
-  "atp",
   "available",
   "inspection",
   "blocked",
@@ -212,7 +200,6 @@ export class AtpColumns {
     }
     const f = this.figures;
     const o = slot * NCOLS;
-    f[o + C.atp] = entry.atp.atp;
     f[o + C.available] = entry.onHand.available;
     f[o + C.inspection] = entry.onHand.inspection;
     f[o + C.blocked] = entry.onHand.blocked;
@@ -257,19 +244,18 @@ export class AtpColumns {
     const o = slot * NCOLS;
     const lifecycle = LIFECYCLES[this.lifecycle[slot]!] ?? "active";
     const available = f[o + C.available]!;
-    const reserved = f[o + C.reserved]!;
-    const safetyStock = f[o + C.safetyStock]!;
     const b = this.businessMs[slot]!;
     const r = this.recordedMs[slot]!;
     return {
       region: this.region,
       location: this.locationNames[this.locationOf[slot]!]!,
       sku: this.skuNames[this.skuOf[slot]!]!,
-      atp: f[o + C.atp]!,
-      available,
-      reserved,
-      safetyStock,
-      net: available - reserved - safetyStock,
+      ...atpBreakdown({
+        available,
+        reserved: f[o + C.reserved]!,
+        safetyStock: f[o + C.safetyStock]!,
+        lifecycle,
+      }),
       onHand: {
         available,
         inspection: f[o + C.inspection]!,
@@ -278,8 +264,6 @@ export class AtpColumns {
         picked: f[o + C.picked]!,
       },
       inboundInTransit: f[o + C.inboundInTransit]!,
-      lifecycle,
-      sellable: lifecycle === "active",
       lastRevision: this.revision[slot]!,
       ...(Number.isNaN(b) ? {} : { businessTime: new Date(b).toISOString() }),
       ...(Number.isNaN(r) ? {} : { recordedTime: new Date(r).toISOString() }),
@@ -302,24 +286,17 @@ export class AtpColumns {
   /** Every position of a SKU in the region (optionally only some locations), with totals. */
   availability(sku: string, locations?: ReadonlySet<string>): SkuAvailability {
     const list: PositionAtp[] = [];
-    let atp = 0;
-    let available = 0;
-    let reserved = 0;
-    let safetyStock = 0;
-    let onHand = 0;
-    let inboundInTransit = 0;
+    let total = ZERO_ATP_TOTALS;
     let last = Number.NaN;
     for (const slot of this.slotsOfSku(sku)) {
       const p = this.view(slot);
       if (locations && !locations.has(p.location)) continue;
       list.push(p);
-      atp += p.atp;
-      available += p.available;
-      reserved += p.reserved;
-      safetyStock += p.safetyStock;
-      onHand +=
-        p.onHand.available + p.onHand.inspection + p.onHand.blocked + p.onHand.consigned + p.onHand.picked;
-      inboundInTransit += p.inboundInTransit;
+      const o = p.onHand;
+      total = addAtp(total, {
+        ...p,
+        onHand: o.available + o.inspection + o.blocked + o.consigned + o.picked,
+      });
       const r = this.recordedMs[slot]!;
       if (!Number.isNaN(r) && !(r <= last)) last = r;
     }
@@ -328,7 +305,7 @@ export class AtpColumns {
       region: this.region,
       sku,
       locations: list,
-      total: { atp, available, reserved, safetyStock, onHand, inboundInTransit },
+      total,
       ...(Number.isNaN(last) ? {} : { lastRecordedTime: new Date(last).toISOString() }),
     };
   }

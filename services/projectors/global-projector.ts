@@ -35,6 +35,7 @@ import {
   type GlobalSkuAtp,
   type GlobalSkuView,
   initialRegionFreshness,
+  normalizedLocationAtp,
   noteRegionEvent,
   noteRegionSeq,
   observeRegion,
@@ -265,7 +266,10 @@ export class GlobalProjector {
       for await (const e of iter) {
         if (e.operation === "PUT" && e.length > 0) {
           const v = JSON.parse(td.decode(e.value)) as GlobalSkuView;
-          this.skus.set(v.sku, { sku: v.sku, locations: v.locations });
+          const locations = Object.fromEntries(
+            Object.entries(v.locations).map(([k, l]) => [k, normalizedLocationAtp(l)]),
+          );
+          this.skus.set(v.sku, { sku: v.sku, locations });
         }
         // `delta` 0: nothing more was pending when this one was sent (the tail may have aged out).
         if (e.revision >= lastSeq || e.delta === 0) break;
