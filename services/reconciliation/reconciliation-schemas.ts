@@ -151,7 +151,6 @@ const idParams = (what: string) =>
   ({ type: "object", properties: { id: { type: "string", description: what } }, required: ["id"] }) as const;
 const security = [{ apiKey: [] }];
 const tags = ["reconciliation"];
-const denied = { 401: errorSchema, 403: errorSchema, 429: errorSchema } as const;
 
 export const RUN_SCHEMA = {
   tags,
@@ -178,7 +177,6 @@ export const RUN_SCHEMA = {
       },
     },
     400: errorSchema,
-    ...denied,
   },
 } as const;
 
@@ -191,7 +189,6 @@ export const RUNS_SCHEMA = {
   response: {
     200: { type: "object", properties: { runs: { type: "array", items: runSchema } } },
     400: errorSchema,
-    ...denied,
   },
 } as const;
 
@@ -204,7 +201,6 @@ export const RUN_DETAIL_SCHEMA = {
   response: {
     200: { type: "object", properties: { run: runSchema, findings: findingList, closed: findingList } },
     404: errorSchema,
-    ...denied,
   },
 } as const;
 
@@ -214,7 +210,6 @@ export const RUN_FINDINGS_SCHEMA = {
   response: {
     200: { type: "object", properties: { findings: findingList, closed: findingList } },
     404: errorSchema,
-    ...denied,
   },
 } as const;
 
@@ -224,7 +219,7 @@ export const RUN_REPORT_SCHEMA = {
   summary: "A run's report as text",
   description: "The report for people: summary, then per target and location each position.",
   params: idParams("run id"),
-  response: { 200: { type: "string" }, 404: errorSchema, ...denied },
+  response: { 200: { type: "string" }, 404: errorSchema },
 } as const;
 
 export const FINDINGS_SCHEMA = {
@@ -249,7 +244,6 @@ export const FINDINGS_SCHEMA = {
       },
     },
     400: errorSchema,
-    ...denied,
   },
 } as const;
 
@@ -260,7 +254,7 @@ export const FINDING_SCHEMA = {
   description:
     "A finding with its lifecycle: first and last seen, times seen, and how it was decided or closed.",
   params: idParams("finding id"),
-  response: { 200: { type: "object", properties: { finding: findingSchema } }, 404: errorSchema, ...denied },
+  response: { 200: { type: "object", properties: { finding: findingSchema } }, 404: errorSchema },
 } as const;
 
 export const APPROVE_SCHEMA = {
@@ -290,7 +284,6 @@ export const APPROVE_SCHEMA = {
     400: errorSchema,
     404: errorSchema,
     409: errorSchema,
-    ...denied,
   },
 } as const;
 
@@ -315,6 +308,5 @@ export const DISMISS_SCHEMA = {
     400: errorSchema,
     404: errorSchema,
     409: errorSchema,
-    ...denied,
   },
 } as const;
