@@ -1,10 +1,13 @@
 /**
- * `stockline dlq list|show|retry` and `stockline reconcile [run]|runs|show|approve`: operator
+ * `stockline postings [summary]`, `stockline dlq list|show|retry` and `stockline reconcile
+ * [run]|runs|show|approve`: operator
  * commands over the HTTP API of the process that runs the posting workers and the reconciler (it
  * holds the circuit breakers, so a replay goes through them). `--api` or STOCKLINE_API_URL; the API
  * key (role operations or finance) from STOCKLINE_API_KEY.
  */
 import type { Command } from "commander";
+import type { PostingsSummary } from "../postings/postings-summary.ts";
+import { renderPostingsTable } from "../postings/postings-table.ts";
 import { callApi, DEFAULT_API, failWith, type Out } from "./api-client.ts";
 
 interface DeadLetterRow {
@@ -42,6 +45,25 @@ const describeApproval = (findingId: string, a: Approval): string => {
 };
 
 export const registerPostingsCommands = (program: Command, out: Out = (l) => console.log(l)): void => {
+  program
+    .command("postings")
+    .description("postings to ERPs")
+    .command("summary", { isDefault: true })
+    .description("per target and region: acked, pending, retrying (next attempt), dead; the circuit breaker")
+    .option("--target <id>", "only this target")
+    .option("--json", "the API's answer as JSON")
+    .option("--api <url>", "stockline API", DEFAULT_API)
+    .action(async (o: { target?: string; json?: boolean; api: string }) => {
+      const r = await callApi(o.api, "GET", "/v1/postings/summary");
+      if (r.status !== 200) failWith(r.status, r.json);
+      const all = r.json as PostingsSummary;
+      const summary = { ...all, targets: all.targets.filter((t) => !o.target || t.target === o.target) };
+      if (o.json) return out(JSON.stringify(summary, null, 2));
+      if (summary.targets.length === 0)
+        return out(o.target ? `no postings to ${o.target}` : "no posting targets");
+      for (const line of renderPostingsTable(summary)) out(line);
+    });
+
   const dlq = program
     .command("dlq")
     .description("dead letters: postings to ERPs (list, show, retry) and commands (dlq commands ...)");
@@ -82,7 +104,7 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
       const j = r.json as {
         outcome?: string;
         duplicate?: boolean;
-        error?: string;
+        message?: string;
         posting?: { targetDocument?: string };
       };
       if (r.status === 200)
@@ -91,7 +113,7 @@ export const registerPostingsCommands = (program: Command, out: Out = (l) => con
         );
       if (r.status === 502) {
         process.exitCode = 1;
-        return out(`still dead: ${j.error}`);
+        return out(`still dead: ${j.message}`);
       }
       failWith(r.status, r.json);
     });

@@ -6,6 +6,8 @@
  */
 import path from "node:path";
 import { dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
+import { summarizePostings } from "../postings/postings-summary.ts";
+import { renderPostingsTable } from "../postings/postings-table.ts";
 import type { RunResult } from "../reconciliation/reconciler.ts";
 import type { DemoFeed, FeedKind } from "./demo-feed.ts";
 import type { LocalSystem } from "./local-system.ts";
@@ -70,7 +72,8 @@ export const renderBanner = (
     "  DEAD LETTERS  commands refused into INV_DLQ_<R>, by reason; the new ones are spelled out below the table",
     "  OUTBOX    transfers a region derived and has not yet handed to the destination region (waiting, oldest age)",
     "  ATP       available to promise per DC, region and in total, as the API answers it (* = region stale)",
-    "  POSTINGS  events booked into each ERP: acknowledged, waiting, retrying after an error, dead-lettered",
+    "  POSTINGS  events booked into each ERP: acknowledged, pending (not attempted yet, read or still in INV_EVT_<R>),",
+    "            retrying after an error (next attempt shown), dead-lettered; the ERP's circuit breaker",
     "",
     "Try, in another terminal:",
     `  curl -s -H 'x-api-key: ${k.commerce}' ${api}/v1/availability/${sku}`,
@@ -310,26 +313,17 @@ export class StatusView {
       lines.push("");
     }
 
-    // Postings.
-    const counts = new Map<string, Record<string, number>>();
-    for (const c of sys.ledger.countByStatus()) {
-      const row = counts.get(c.target) ?? {};
-      row[c.status] = c.count;
-      counts.set(c.target, row);
-    }
+    // Postings: the summary the API serves (GET /v1/postings/summary), breakers as this process holds them.
+    const summary = summarizePostings(sys.ledger, {
+      now: new Date(now),
+      targets: sys.targets.map((t) => t.connector.id),
+      breakers: new Map(sys.targets.map((t) => [t.connector.id, t.status()])),
+    });
     lines.push(
-      `${pad("POSTINGS TO ERPs", 30)}${lpad("ACKED", 8)}${lpad("PENDING", 9)}${lpad("RETRYING", 10)}${lpad("DEAD", 6)}${lpad("SKIPPED", 9)}  BREAKER`,
-    );
-    for (const t of sys.targets) {
-      const id = t.connector.id;
-      const c = counts.get(id) ?? {};
-      const regions = sys.layouts.filter((l) => l.erpTarget === id).map((l) => l.region);
-      lines.push(
-        `${pad(`${id} (${ERP_NAMES[id] ?? id}, ${regions.join("+")})`, 30)}${lpad(fmt(c.acked ?? 0), 8)}${lpad(fmt(c.pending ?? 0), 9)}${lpad(fmt(c.failed ?? 0), 10)}${lpad(fmt(c.dead ?? 0), 6)}${lpad(fmt(c.skipped ?? 0), 9)}  ${t.state()}`,
-      );
-    }
-    lines.push(
-      "  skipped = nothing to post (a count that found the book right); retrying = the ERP answered 5xx or timed out",
+      ...renderPostingsTable(summary, (id) => {
+        const regions = sys.layouts.filter((l) => l.erpTarget === id).map((l) => l.region);
+        return `${id} (${ERP_NAMES[id] ?? id}, ${regions.join("+")})`;
+      }),
     );
     if (feed?.stats.tracedOrder) {
       const o = feed.stats.tracedOrder;

@@ -42,7 +42,9 @@ import {
 import { dlqSubject, evtStreamName, evtWildcard } from "../../infra/nats/subjects.ts";
 import { observeSyncSeconds } from "../../infra/sync-metrics.ts";
 import { targetStockEffect } from "../../projections/reconciliation.ts";
-import type { PostingRow, PostingsLedger } from "./postings-ledger.ts";
+import { reportWorkerStatus, type WorkerStatusReporter } from "./posting-worker-status.ts";
+import type { BreakerState, PostingRow, PostingsLedger } from "./postings-ledger.ts";
+import { type PostingsSummary, summarizePostings } from "./postings-summary.ts";
 import {
   type ItemResult,
   type PostingItem,
@@ -88,7 +90,9 @@ export interface BreakerOptions {
 export interface GuardedTarget {
   readonly connector: TargetConnector;
   readonly breaker: CircuitBreaker<[readonly PostingItem[]], ItemResult[]>;
-  state(): "closed" | "halfOpen" | "open";
+  state(): BreakerState;
+  /** The state, since when, and (open) when the next trial call goes out. */
+  status(): { state: BreakerState; since: string; nextTrialAt: string | null };
   shutdown(): void;
 }
 
@@ -97,26 +101,40 @@ export const guardTarget = (
   opts: BreakerOptions = {},
   logger?: Logger,
 ): GuardedTarget => {
+  const resetTimeout = opts.resetTimeoutMs ?? 5_000;
   const breaker = new CircuitBreaker((items: readonly PostingItem[]) => connector.post(items), {
     timeout: false,
     errorThresholdPercentage: opts.errorThresholdPercentage ?? 50,
     volumeThreshold: opts.volumeThreshold ?? 3,
-    resetTimeout: opts.resetTimeoutMs ?? 5_000,
+    resetTimeout,
     rollingCountTimeout: opts.rollingCountTimeoutMs ?? 10_000,
     name: connector.id,
   });
-  const state = () => (breaker.opened ? "open" : breaker.halfOpen ? "halfOpen" : "closed");
+  const state = (): BreakerState => (breaker.opened ? "open" : breaker.halfOpen ? "halfOpen" : "closed");
+  let since = new Date().toISOString();
+  let nextTrialAt: string | null = null;
   const publish = () =>
     breakerState.set({ target: connector.id }, breaker.opened ? 2 : breaker.halfOpen ? 1 : 0);
   const onChange = (ev: string) => () => {
+    const now = Date.now();
+    since = new Date(now).toISOString();
+    // opossum lets a trial call through `resetTimeout` after it opened.
+    nextTrialAt = ev === "open" ? new Date(now + resetTimeout).toISOString() : null;
     publish();
     logger?.warn({ target: connector.id, breaker: ev }, `circuit breaker ${ev}`);
   };
+  // Registered before any worker's listener, so that they read the new state.
   breaker.on("open", onChange("open"));
   breaker.on("halfOpen", onChange("halfOpen"));
   breaker.on("close", onChange("close"));
   publish();
-  return { connector, breaker, state, shutdown: () => breaker.shutdown() };
+  return {
+    connector,
+    breaker,
+    state,
+    status: () => ({ state: state(), since, nextTrialAt }),
+    shutdown: () => breaker.shutdown(),
+  };
 };
 
 export interface PostingWorkerOptions {
@@ -145,6 +163,8 @@ export interface PostingWorkerOptions {
   /** Deliveries of an event before it is dead-lettered (default `DEFAULT_MAX_DELIVER`). */
   readonly maxDeliver?: number;
   readonly redeliveryBackoff?: RedeliveryBackoff;
+  /** How often the events not yet read are counted into the ledger for the summary (default 1 s). */
+  readonly backlogSampleMs?: number;
 }
 
 /** The lane of a SKU: a stable hash (FNV-1a) of its id. */
@@ -186,6 +206,7 @@ export class PostingWorker {
   private readonly redelivery: GiveBackPolicy;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  private status: WorkerStatusReporter | undefined;
 
   constructor(private readonly opts: PostingWorkerOptions) {
     this.js = jetstream(opts.nc, opts.domain ? { domain: opts.domain } : {});
@@ -206,6 +227,11 @@ export class PostingWorker {
 
   get targetId(): string {
     return this.opts.target.connector.id;
+  }
+
+  /** The target behind its breaker (shared with the workers of other regions). */
+  get target(): GuardedTarget {
+    return this.opts.target;
   }
 
   /** Creates the durable consumer if needed and starts posting. */
@@ -235,6 +261,16 @@ export class PostingWorker {
       });
     }
     const consumer = await this.js.consumers.get(stream, this.durable);
+    this.status = reportWorkerStatus({
+      ledger: this.opts.ledger,
+      target: this.opts.target,
+      jsm,
+      stream,
+      durable: this.durable,
+      region: this.opts.region,
+      everyMs: this.opts.backlogSampleMs ?? 1_000,
+      logger: this.log,
+    });
     this.loop = (async () => {
       while (!this.stopped) {
         const msgs: JsMsg[] = [];
@@ -266,6 +302,7 @@ export class PostingWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+    await this.status?.stop();
     this.limited.stop();
   }
 
@@ -455,6 +492,8 @@ export class PostingWorker {
         const errorClass = unavailable ? "unavailable" : "failed";
         const message = (err as Error).message;
         postingCall.observe({ target: this.targetId }, callMs / 1000);
+        const delay = backoff * (0.75 + Math.random() / 2);
+        const nextAttemptAt = mode.wait ? new Date(Date.now() + delay).toISOString() : undefined;
         if (!unavailable && mode.wait && pending.length > 1) {
           // A failure of the whole call does not say which item caused it: post the halves on their
           // own (uncharged for now), so one bad item ends alone in the dead letters instead of
@@ -465,13 +504,14 @@ export class PostingWorker {
               errorClass,
               callMs,
               charged: false,
+              ...(nextAttemptAt ? { nextAttemptAt } : {}),
             });
           postingsTotal.inc({ target: this.targetId, outcome: "retry-split" }, pending.length);
           this.log.warn(
             { err: message, items: pending.length },
             "bulk posting failed; posting its halves apart",
           );
-          await sleep(backoff * (0.75 + Math.random() / 2));
+          await sleep(delay);
           const half = Math.ceil(pending.length / 2);
           for (const part of [pending.slice(0, half), pending.slice(half)])
             for (const [k, v] of await this.postWithRetry(part, mode)) outcomes.set(k, v);
@@ -484,6 +524,7 @@ export class PostingWorker {
             errorClass,
             callMs,
             charged: !unavailable,
+            ...(nextAttemptAt ? { nextAttemptAt } : {}),
           });
           postingsTotal.inc({ target: this.targetId, outcome: `retry-${errorClass}` });
           outcomes.set(p.key, message);
@@ -500,7 +541,7 @@ export class PostingWorker {
           { err: message, errorClass, waiting: pending.length, backoffMs: backoff },
           "posting failed; retrying",
         );
-        await sleep(backoff * (0.75 + Math.random() / 2));
+        await sleep(delay);
         backoff = Math.min(backoff * 2, this.maxBackoff);
         continue;
       }
@@ -649,10 +690,20 @@ export class PostingWorker {
   }
 }
 
-/** Dead letters of every worker, for the routes and the CLI. */
+/** A replay asked for by someone: the replay's outcome, and who asked and when when it was made. */
+export type RetryOutcome =
+  | (Extract<ReplayOutcome, { outcome: "acked" | "failed" }> & {
+      readonly retriedBy: string;
+      readonly retriedAt: string;
+    })
+  | Extract<ReplayOutcome, { outcome: "not-dead" | "unknown" }>;
+
+/** Dead letters and the summary of every worker, for the routes, the CLI and the status view. */
 export interface PostingService {
   readonly ledger: PostingsLedger;
-  retry(postingId: number): Promise<ReplayOutcome>;
+  /** Replays a dead letter; `by` (an API key's name) is recorded on the posting. */
+  retry(postingId: number, by?: string): Promise<RetryOutcome>;
+  summary(now?: Date): PostingsSummary;
 }
 
 export const postingService = (
@@ -660,11 +711,23 @@ export const postingService = (
   workers: readonly PostingWorker[],
 ): PostingService => ({
   ledger,
-  async retry(postingId) {
+  async retry(postingId, by = "operator") {
     const row = ledger.byId(postingId);
     if (!row) return { outcome: "unknown" };
     const worker = workers.find((w) => w.targetId === row.target);
     if (!worker) return { outcome: "unknown" };
-    return worker.replay(postingId);
+    const result = await worker.replay(postingId);
+    if (result.outcome !== "acked" && result.outcome !== "failed") return result;
+    const done = ledger.recordAction(postingId, "retry", by);
+    return { ...result, retriedBy: done.by, retriedAt: done.at };
+  },
+  summary(now) {
+    // This process holds the breakers: their live state wins over what the ledger last heard.
+    const breakers = new Map(workers.map((w) => [w.targetId, w.target.status()]));
+    return summarizePostings(ledger, {
+      ...(now ? { now } : {}),
+      targets: [...breakers.keys()],
+      breakers,
+    });
   },
 });

@@ -3,140 +3,46 @@
  * document id, attempts, latency and last error, plus every attempt. Its own SQLite file
  * (better-sqlite3, WAL). The reconciler reads it to know what each target acknowledged and when.
  *
- * Statuses: `pending` (being posted), `failed` (last attempt failed, still retrying), `acked`
- * (the target answered with a document), `dead` (dead-lettered, waiting for an operator),
- * `skipped` (routed but nothing to post, or an echo suppressed; the reason is in `last_error`).
+ * Statuses: `pending` (waiting for its first attempt, or in flight), `failed` (an attempt failed,
+ * the next one is scheduled: `next_attempt_at`), `acked` (the target answered with a document),
+ * `dead` (dead-lettered, waiting for an operator), `skipped` (routed but nothing to post, or an
+ * echo suppressed; the reason is in `last_error`).
+ *
+ * Several processes open the same file (a posting worker per target, the API, the reconciler):
+ * WAL lets readers go on while one writes, and `busy_timeout` makes a writer wait for another's
+ * lock instead of failing with SQLITE_BUSY. The workers also write what only they know (the
+ * state of each target's circuit breaker, the events not yet read from JetStream) into
+ * `posting_targets` and `posting_backlog`, so that any process can answer the summary
+ * (postings-summary.ts).
  */
 import Database from "better-sqlite3";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 
-export type PostingStatus = "pending" | "failed" | "acked" | "dead" | "skipped";
+import {
+  ADDED_COLUMNS,
+  type BacklogRecord,
+  type BreakerRecord,
+  type BreakerState,
+  type PostingAction,
+  type PostingAttempt,
+  type PostingRow,
+  type PostingStatus,
+  type Raw,
+  SCHEMA,
+  type StatusFigure,
+  toRow,
+} from "./postings-ledger-rows.ts";
 
-export interface PostingRow {
-  readonly id: number;
-  readonly eventKey: string;
-  readonly target: string;
-  readonly region: string;
-  readonly location: string;
-  readonly sku: string;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly revision: number;
-  readonly correlationId: string;
-  readonly sourceSystem: string;
-  readonly sourceDocument: string;
-  readonly businessTime: string;
-  readonly effect: number;
-  readonly status: PostingStatus;
-  readonly targetDocument: string | null;
-  readonly attempts: number;
-  /** Failures charged to the event (server errors), see target-connector.ts. */
-  readonly chargedFailures: number;
-  /** Business time to acknowledgement, ms. */
-  readonly latencyMs: number | null;
-  readonly lastCallMs: number | null;
-  readonly lastError: string | null;
-  readonly errorClass: string | null;
-  readonly firstSeen: string;
-  readonly updatedAt: string;
-  readonly ackedAt: string | null;
-  readonly deadAt: string | null;
-  readonly replays: number;
-}
-
-export interface PostingAttempt {
-  readonly attempt: number;
-  readonly at: string;
-  readonly outcome: string;
-  readonly error: string | null;
-  readonly callMs: number | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS postings (
-  id               INTEGER PRIMARY KEY,
-  event_key        TEXT NOT NULL,
-  target           TEXT NOT NULL,
-  region           TEXT NOT NULL,
-  location         TEXT NOT NULL,
-  sku              TEXT NOT NULL,
-  event_id         TEXT NOT NULL,
-  event_type       TEXT NOT NULL,
-  revision         INTEGER NOT NULL,
-  correlation_id   TEXT NOT NULL,
-  source_system    TEXT NOT NULL,
-  source_document  TEXT NOT NULL,
-  business_time    TEXT NOT NULL,
-  effect           INTEGER NOT NULL,
-  event_json       TEXT NOT NULL,
-  status           TEXT NOT NULL CHECK (status IN ('pending','failed','acked','dead','skipped')),
-  target_document  TEXT,
-  attempts         INTEGER NOT NULL DEFAULT 0,
-  charged_failures INTEGER NOT NULL DEFAULT 0,
-  latency_ms       INTEGER,
-  last_call_ms     INTEGER,
-  last_error       TEXT,
-  error_class      TEXT,
-  first_seen       TEXT NOT NULL,
-  updated_at       TEXT NOT NULL,
-  acked_at         TEXT,
-  dead_at          TEXT,
-  replays          INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (event_key, target)
-);
-CREATE INDEX IF NOT EXISTS postings_by_status ON postings (target, status);
-CREATE INDEX IF NOT EXISTS postings_by_position ON postings (target, location, sku);
-CREATE INDEX IF NOT EXISTS postings_by_correlation ON postings (correlation_id);
-CREATE TABLE IF NOT EXISTS posting_attempts (
-  posting_id INTEGER NOT NULL REFERENCES postings(id),
-  attempt    INTEGER NOT NULL,
-  at         TEXT NOT NULL,
-  outcome    TEXT NOT NULL,
-  error      TEXT,
-  call_ms    INTEGER
-);
-CREATE INDEX IF NOT EXISTS attempts_by_posting ON posting_attempts (posting_id);
-CREATE TABLE IF NOT EXISTS posting_actions (
-  posting_id INTEGER NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
-);
-`;
-
-export interface PostingAction {
-  readonly action: string;
-  readonly by: string;
-  readonly at: string;
-}
-
-type Raw = Record<string, unknown>;
-const toRow = (r: Raw): PostingRow => ({
-  id: r.id as number,
-  eventKey: r.event_key as string,
-  target: r.target as string,
-  region: r.region as string,
-  location: r.location as string,
-  sku: r.sku as string,
-  eventId: r.event_id as string,
-  eventType: r.event_type as string,
-  revision: r.revision as number,
-  correlationId: r.correlation_id as string,
-  sourceSystem: r.source_system as string,
-  sourceDocument: r.source_document as string,
-  businessTime: r.business_time as string,
-  effect: r.effect as number,
-  status: r.status as PostingStatus,
-  targetDocument: (r.target_document as string | null) ?? null,
-  attempts: r.attempts as number,
-  chargedFailures: r.charged_failures as number,
-  latencyMs: (r.latency_ms as number | null) ?? null,
-  lastCallMs: (r.last_call_ms as number | null) ?? null,
-  lastError: (r.last_error as string | null) ?? null,
-  errorClass: (r.error_class as string | null) ?? null,
-  firstSeen: r.first_seen as string,
-  updatedAt: r.updated_at as string,
-  ackedAt: (r.acked_at as string | null) ?? null,
-  deadAt: (r.dead_at as string | null) ?? null,
-  replays: r.replays as number,
-});
+export type {
+  BacklogRecord,
+  BreakerRecord,
+  BreakerState,
+  PostingAction,
+  PostingAttempt,
+  PostingRow,
+  PostingStatus,
+  StatusFigure,
+} from "./postings-ledger-rows.ts";
 
 export interface ListFilter {
   readonly target?: string;
@@ -152,10 +58,16 @@ export class PostingsLedger {
 
   constructor(path: string, opts: { now?: () => string } = {}) {
     this.db = new Database(path);
+    // First the wait for others' locks, so that even switching to WAL and creating tables wait.
+    this.db.pragma("busy_timeout = 5000");
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const columns = this.db.pragma(`table_info(${table})`) as { name: string }[];
+      if (!columns.some((c) => c.name === column))
+        this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     this.now = opts.now ?? (() => new Date().toISOString());
   }
 
@@ -262,30 +174,52 @@ export class PostingsLedger {
       this.db
         .prepare(
           `UPDATE postings SET status = 'acked', target_document = ?, attempts = attempts + 1, last_call_ms = ?,
-             latency_ms = ?, acked_at = ?, updated_at = ?, last_error = NULL, error_class = NULL WHERE id = ?`,
+             latency_ms = ?, acked_at = ?, updated_at = ?, last_error = NULL, error_class = NULL,
+             next_attempt_at = NULL WHERE id = ?`,
         )
         .run(input.documentId, input.callMs, Date.parse(at) - Date.parse(row.businessTime), at, at, id);
       this.attempt(id, input.duplicate ? "acked (duplicate)" : "acked", null, input.callMs);
     });
-    tx();
+    // IMMEDIATE: it reads, then writes. A deferred one would start as a reader and, when another
+    // process wrote meanwhile, fail with SQLITE_BUSY at its first write without waiting.
+    tx.immediate();
     return this.byId(id)!;
   }
 
-  /** One failed call: `charged` failures count towards the event's attempt limit. */
+  /**
+   * One failed call: `charged` failures count towards the event's attempt limit; `nextAttemptAt` is
+   * when the worker will try again (unknown when it is not retrying, e.g. a replay).
+   */
   markFailed(
     id: number,
-    input: { error: string; errorClass: string; callMs: number | null; charged: boolean },
+    input: {
+      error: string;
+      errorClass: string;
+      callMs: number | null;
+      charged: boolean;
+      nextAttemptAt?: string;
+    },
   ): PostingRow {
     const tx = this.db.transaction(() => {
       this.db
         .prepare(
           `UPDATE postings SET status = 'failed', attempts = attempts + 1, charged_failures = charged_failures + ?,
-             last_call_ms = ?, last_error = ?, error_class = ?, updated_at = ? WHERE id = ?`,
+             last_call_ms = ?, last_error = ?, error_class = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
         )
-        .run(input.charged ? 1 : 0, input.callMs, input.error, input.errorClass, this.now(), id);
+        .run(
+          input.charged ? 1 : 0,
+          input.callMs,
+          input.error,
+          input.errorClass,
+          input.nextAttemptAt ?? null,
+          this.now(),
+          id,
+        );
       this.attempt(id, `failed (${input.errorClass})`, input.error, input.callMs);
     });
-    tx();
+    // IMMEDIATE: it reads, then writes. A deferred one would start as a reader and, when another
+    // process wrote meanwhile, fail with SQLITE_BUSY at its first write without waiting.
+    tx.immediate();
     return this.byId(id)!;
   }
 
@@ -293,7 +227,7 @@ export class PostingsLedger {
     const at = this.now();
     this.db
       .prepare(
-        "UPDATE postings SET status = 'dead', last_error = ?, error_class = ?, dead_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE postings SET status = 'dead', last_error = ?, error_class = ?, dead_at = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ?",
       )
       .run(input.error, input.errorClass, at, at, id);
     return this.byId(id)!;
@@ -334,14 +268,72 @@ export class PostingsLedger {
     return new Map(rows.map((r) => [r.event_key as string, toRow(r)]));
   }
 
-  countByStatus(): { target: string; status: PostingStatus; count: number }[] {
-    return this.db
-      .prepare("SELECT target, status, COUNT(*) AS count FROM postings GROUP BY target, status")
-      .all() as {
-      target: string;
-      status: PostingStatus;
-      count: number;
-    }[];
+  /** Postings per target, region and status, with the oldest first seen and the next attempt due. */
+  statusFigures(): StatusFigure[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT target, region, status, COUNT(*) AS count, MIN(first_seen) AS oldest, MIN(next_attempt_at) AS next
+             FROM postings GROUP BY target, region, status`,
+        )
+        .all() as Raw[]
+    ).map((r) => ({
+      target: r.target as string,
+      region: r.region as string,
+      status: r.status as PostingStatus,
+      count: r.count as number,
+      oldestFirstSeen: r.oldest as string,
+      nextAttemptAt: (r.next as string | null) ?? null,
+    }));
+  }
+
+  /** Writes a target's breaker state; `since` moves only when the state changes. */
+  recordBreaker(target: string, state: BreakerState, nextTrialAt: string | null): void {
+    const at = this.now();
+    this.db
+      .prepare(
+        `INSERT INTO posting_targets (target, breaker, since, next_trial_at, updated_at) VALUES (?,?,?,?,?)
+         ON CONFLICT (target) DO UPDATE SET
+           since = CASE WHEN breaker = excluded.breaker THEN since ELSE excluded.since END,
+           breaker = excluded.breaker, next_trial_at = excluded.next_trial_at, updated_at = excluded.updated_at`,
+      )
+      .run(target, state, at, nextTrialAt, at);
+  }
+
+  breakers(): BreakerRecord[] {
+    return (this.db.prepare("SELECT * FROM posting_targets ORDER BY target").all() as Raw[]).map((r) => ({
+      target: r.target as string,
+      state: r.breaker as BreakerState,
+      since: r.since as string,
+      nextTrialAt: (r.next_trial_at as string | null) ?? null,
+      updatedAt: r.updated_at as string,
+    }));
+  }
+
+  recordBacklog(
+    target: string,
+    region: string,
+    input: { queued: number; oldestQueuedAt: string | null },
+  ): void {
+    this.db
+      .prepare(
+        `INSERT INTO posting_backlog (target, region, queued, oldest_queued_at, sampled_at) VALUES (?,?,?,?,?)
+         ON CONFLICT (target, region) DO UPDATE SET queued = excluded.queued,
+           oldest_queued_at = excluded.oldest_queued_at, sampled_at = excluded.sampled_at`,
+      )
+      .run(target, region, input.queued, input.oldestQueuedAt, this.now());
+  }
+
+  backlogs(): BacklogRecord[] {
+    return (this.db.prepare("SELECT * FROM posting_backlog ORDER BY target, region").all() as Raw[]).map(
+      (r) => ({
+        target: r.target as string,
+        region: r.region as string,
+        queued: r.queued as number,
+        oldestQueuedAt: (r.oldest_queued_at as string | null) ?? null,
+        sampledAt: r.sampled_at as string,
+      }),
+    );
   }
 
   deadCount(target: string): number {
@@ -352,6 +344,11 @@ export class PostingsLedger {
         n: number;
       }
     ).n;
+  }
+
+  /** How long a write waits for another process's lock before SQLITE_BUSY. */
+  busyTimeoutMs(): number {
+    return this.db.pragma("busy_timeout", { simple: true }) as number;
   }
 
   close(): void {
