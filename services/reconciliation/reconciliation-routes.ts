@@ -78,11 +78,20 @@ export const registerReconciliationRoutes = (
   app.post("/v1/reconciliation/runs", { schema: RUN_SCHEMA }, async (req, reply) => {
     const body = decodeOr400(RunRequestC, req.body ?? {}, reply);
     if (!body) return reply;
-    const r = await reconciler.run({
-      trigger: "manual",
-      ...(body.locations ? { locations: body.locations } : {}),
-      ...(body.targets ? { targets: body.targets } : {}),
-    });
+    let r: Awaited<ReturnType<Reconciler["run"]>>;
+    try {
+      r = await reconciler.run({
+        trigger: "manual",
+        ...(body.locations ? { locations: body.locations } : {}),
+        ...(body.targets ? { targets: body.targets } : {}),
+      });
+    } catch (err) {
+      // The run is recorded as failed (with this message); mostly an ERP that stayed unreachable.
+      return reply.code(502).send({
+        error: "reconciliation_failed",
+        message: `the reconciliation failed: ${(err as Error).message}`,
+      });
+    }
     return reply.code(201).send({ run: r.run, findings: r.findings, closed: r.closed, report: r.report });
   });
   app.get("/v1/reconciliation/runs", { schema: RUNS_SCHEMA }, async (req, reply) => {

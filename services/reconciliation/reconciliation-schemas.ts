@@ -177,6 +177,10 @@ export const RUN_SCHEMA = {
       },
     },
     400: errorSchema,
+    502: {
+      ...errorSchema,
+      description: "a target's balances could not be read (the run is recorded as failed)",
+    },
   },
 } as const;
 

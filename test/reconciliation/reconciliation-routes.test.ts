@@ -16,6 +16,7 @@ import { type PositionReconciliation, reconcilePosition } from "../../projection
 import { installAccessControl } from "../../services/api/access-control.ts";
 import { resolveApiConfig } from "../../services/api/api-config.ts";
 import { registerReconcileFindingsCommands } from "../../services/cli/reconcile-findings-command.ts";
+import { createSapConnector } from "../../services/postings/sap-connector.ts";
 import { Reconciler } from "../../services/reconciliation/reconciler.ts";
 import { registerReconciliationRoutes } from "../../services/reconciliation/reconciliation-routes.ts";
 import { ReconciliationStore } from "../../services/reconciliation/reconciliation-store.ts";
@@ -234,6 +235,41 @@ describe("reconciliation findings over HTTP", () => {
       );
     } finally {
       process.env.STOCKLINE_API_KEY = saved;
+    }
+  });
+
+  it("a run that cannot read an ERP answers 502 with the reason, and is recorded as failed", async () => {
+    const sap = createSapConnector({
+      kind: "sap-s4hana",
+      id: "sap",
+      baseUrl: "http://127.0.0.1:9", // nothing listens on the discard port
+      locations: { DC1: { plant: "1010", storageLocation: "0001" } },
+    });
+    const failing = await createHttpServer({ title: "failing run", logger: pino({ level: "silent" }) });
+    registerReconciliationRoutes(failing, {
+      store,
+      reconciler: new Reconciler({
+        region: "eu",
+        targets: [sap],
+        routing: { targets: [{ id: "sap", systems: ["SAP_S4"] }], rules: [] } as RoutingConfig,
+        postings: {} as never,
+        events: { skusAt: async () => [], eventsOf: async () => [] },
+        store,
+        logger: pino({ level: "silent" }),
+        readRetries: 0,
+        submitCommand: async () => undefined,
+      }),
+    });
+    try {
+      const r = await failing.inject({ method: "POST", url: "/v1/reconciliation/runs", payload: {} });
+      expect(r.statusCode).toBe(502);
+      expect(r.json()).toMatchObject({
+        error: "reconciliation_failed",
+        message: expect.stringMatching(/failed: /),
+      });
+      expect(store.runs(1)[0]).toMatchObject({ status: "failed", error: expect.any(String) });
+    } finally {
+      await failing.close();
     }
   });
 });
