@@ -41,6 +41,8 @@ export const ApiKeyC = t.intersection([
     keyEnv: NonEmptyStringC,
     /** Source systems or channels this key may post commands for (`source.system`). */
     systems: t.array(SystemIdC),
+    /** The channel this key speaks for: its reservations are that channel's commands (`source.system`). */
+    channel: SystemIdC,
     rateLimit: RateLimitC,
   }),
 ]);
@@ -53,6 +55,8 @@ export interface ApiKeyConfig {
   /** Hex SHA-256 digests of the valid secrets (several during a rotation). */
   readonly keySha256: readonly string[];
   readonly systems: readonly string[];
+  /** The channel this key speaks for (reservations placed with it are the channel's commands). */
+  readonly channel?: string;
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
 }
 
@@ -141,6 +145,7 @@ export const resolveApiKeys = (
       roles: k.roles,
       keySha256: [...new Set(digests)],
       systems: k.systems ?? [],
+      ...(k.channel !== undefined ? { channel: k.channel } : {}),
       ...(k.rateLimit ? { rateLimit: k.rateLimit } : {}),
     });
   });
@@ -163,6 +168,8 @@ export interface Caller {
   readonly roles: ReadonlySet<Role>;
   /** Source systems or channels the caller may post commands for. */
   readonly systems: ReadonlySet<string>;
+  /** The channel the caller speaks for, when its key is bound to one. */
+  readonly channel?: string;
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
 }
 
@@ -176,6 +183,7 @@ export class ApiKeyRing {
         name: k.name,
         roles: new Set(k.roles),
         systems: new Set(k.systems),
+        ...(k.channel !== undefined ? { channel: k.channel } : {}),
         rateLimit: k.rateLimit ?? defaultLimit,
       };
       for (const hex of k.keySha256)

@@ -6,12 +6,26 @@
  * digests (`keySha256`), a key file or an environment variable (infra/http/api-keys.ts); a key in
  * clear (`key`) only in a configuration built in-process, never in a file. Rate limits are per API
  * key: a key's own `rateLimit`, else the default.
+ *
+ * A key bound to a `channel` speaks for that channel: its reservations are commands whose
+ * `source.system` is the channel, sent on `inv.req.<r>.<channel>`. On a secured NATS the API's user
+ * must be allowed to publish there: give it every channel of `channels` (see CHANNELS.md).
+ *
+ * `products` (or `knownSku`, set in-process from the distributor's configuration) is the product
+ * catalogue: availability and reservations of a SKU outside it are refused as unknown.
  */
 import path from "node:path";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { type DecodeError, toDecodeErrors } from "../../domain/decode-errors.ts";
-import { NonEmptyStringC, PositiveIntC, RegionC, ReservationTtlSecondsC } from "../../domain/scalars.ts";
+import {
+  NonEmptyStringC,
+  PositiveIntC,
+  RegionC,
+  ReservationTtlSecondsC,
+  SkuC,
+  SystemIdC,
+} from "../../domain/scalars.ts";
 import {
   applyEnv,
   ConfigError,
@@ -58,6 +72,13 @@ export const ApiConfigFileC = t.intersection([
     }),
     /** Availability cache entries (SKU × region filter). */
     cacheEntries: PositiveIntC,
+    /** The product catalogue: SKUs outside it are unknown (404 on availability, refused reservations). */
+    products: t.array(SkuC),
+    /**
+     * The channels the API may speak for (its NATS user's systems besides its own); every key's
+     * `channel` must be one of them. Default: the channels of the keys.
+     */
+    channels: t.array(SystemIdC),
   }),
 ]);
 export type ApiConfigFile = t.TypeOf<typeof ApiConfigFileC>;
@@ -81,7 +102,19 @@ export interface ApiConfig {
     readonly reconcileEveryMs: number;
   };
   readonly cacheEntries: number;
+  /** Channels the API speaks for (the `channel` of its keys): its NATS user must publish as each. */
+  readonly channels: readonly string[];
+  /**
+   * Whether a SKU is in the product catalogue; absent: no catalogue (a SKU never seen is answered
+   * with zeros and `known: false`).
+   */
+  readonly knownSku?: (sku: string) => boolean;
 }
+
+/** The `source.system` values the API's NATS user must be allowed to send as (`api: { systems }`). */
+export const natsSystemsOfApi = (config: ApiConfig, sourceSystem: string): string[] => [
+  ...new Set([sourceSystem, ...config.channels]),
+];
 
 export class ApiConfigError extends ConfigError {
   constructor(source: string, errors: readonly DecodeError[]) {
@@ -107,6 +140,19 @@ export const resolveApiConfig = (
     allowClear: opts.allowClearKeys ?? true,
   });
   if (keys.errors.length > 0) throw new ApiConfigError(source, keys.errors);
+  const keyChannels = [...new Set(keys.keys.flatMap((k) => (k.channel !== undefined ? [k.channel] : [])))];
+  if (f.channels) {
+    const allowed = f.channels;
+    const i = keys.keys.findIndex((k) => k.channel !== undefined && !allowed.includes(k.channel));
+    if (i >= 0) {
+      const p = `apiKeys.${i}.channel`;
+      const value = keys.keys[i]!.channel;
+      const expected = `one of the channels the API speaks for (channels: ${allowed.join(", ")})`;
+      throw new ApiConfigError(source, [
+        { path: p, value, expected, message: `${p}: got ${JSON.stringify(value)}, expected ${expected}` },
+      ]);
+    }
+  }
   const defaultTtl = f.reservations?.defaultTtlSeconds ?? 15 * 60;
   const maxTtl = f.reservations?.maxTtlSeconds ?? 7 * 24 * 3600;
   if (defaultTtl > maxTtl)
@@ -139,7 +185,14 @@ export const resolveApiConfig = (
       reconcileEveryMs: f.degraded?.reconcileEveryMs ?? 2_000,
     },
     cacheEntries: f.cacheEntries ?? 100_000,
+    channels: f.channels ?? keyChannels,
+    ...(f.products ? { knownSku: catalogue(f.products) } : {}),
   };
+};
+
+const catalogue = (products: readonly string[]): ((sku: string) => boolean) => {
+  const set = new Set(products);
+  return (sku) => set.has(sku);
 };
 
 const ENV: readonly EnvOverride[] = [

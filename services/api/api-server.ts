@@ -94,6 +94,7 @@ export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Pro
       haircut: config.degraded.haircut,
       cacheEntries: config.cacheEntries,
       regions: config.regions,
+      ...(config.knownSku ? { knownSku: config.knownSku } : {}),
     });
     closers.push(() => availability.close());
     const reader = new RegionalEntryReader(nc, {

@@ -25,6 +25,7 @@ const totalsSchema = {
     available: { type: "integer" },
     reserved: { type: "integer" },
     onHand: { type: "integer" },
+    safetyStock: { type: "integer" },
     inboundInTransit: { type: "integer" },
     locations: { type: "integer" },
     atpOnDate: { type: "integer", description: "time-phased ATP on `date` (only with date=)" },
@@ -35,6 +36,11 @@ const availabilitySchema = {
   type: "object",
   properties: {
     sku: { type: "string" },
+    known: {
+      type: "boolean",
+      description:
+        "in the product catalogue (when one is configured), else seen in some region; false: the zeros mean the SKU was never seen, not that it is sold out",
+    },
     date: { type: "string", description: "the date asked for (only with date=)" },
     total: totalsSchema,
     regions: {
@@ -57,10 +63,14 @@ const availabilitySchema = {
           available: { type: "integer" },
           reserved: { type: "integer" },
           safetyStock: { type: "integer" },
+          net: { type: "integer", description: "available − reserved − safety stock (may be negative)" },
+          sellable: { type: "boolean", description: "lifecycle is active" },
           onHand: { type: "integer" },
           inboundInTransit: { type: "integer" },
-          lifecycle: { type: "string" },
+          lifecycle: { type: "string", enum: ["active", "onHold", "discontinued"] },
           lastRevision: { type: "integer" },
+          businessTime: { type: "string", description: "business time of the last event applied" },
+          recordedTime: { type: "string", description: "recorded time of the last event applied" },
           stale: { type: "boolean" },
           atpOnDate: { type: "integer" },
         },
@@ -93,6 +103,17 @@ const errorSchema = {
   properties: { error: { type: "string" }, message: { type: "string" } },
   additionalProperties: true,
 } as const;
+
+const unknownSkuSchema = {
+  ...errorSchema,
+  description: "the SKU is not in the product catalogue",
+  examples: [{ error: "unknown_sku", message: 'sku: "NOPE-1" is not in the product catalogue' }],
+} as const;
+
+const unknownSku = (sku: string) => ({
+  error: "unknown_sku",
+  message: `sku: ${JSON.stringify(sku)} is not in the product catalogue`,
+});
 
 // A real calendar day (Date.parse would roll 2024-02-30 over to March), by the timestamps' rules.
 const isDate = (u: unknown): u is string =>
@@ -170,6 +191,9 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
       config: { roles: ROUTE_ROLES.availability },
       schema: {
         summary: "Availability (ATP) of one SKU per location, region and in total, with freshness",
+        description:
+          "404 `unknown_sku` when a product catalogue is configured and the SKU is not in it. Without a catalogue, " +
+          "a SKU never seen in any region answers zeros with `known: false`.",
         tags: ["availability"],
         security: [{ apiKey: [] }],
         params: { type: "object", properties: { sku: idJsonSchema("sku") }, required: ["sku"] },
@@ -188,6 +212,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
           400: errorSchema,
           401: errorSchema,
           403: errorSchema,
+          404: unknownSkuSchema,
           429: errorSchema,
         },
       },
@@ -196,6 +221,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
       const params = decodeOr400(SkuParamsC, req.params, reply);
       if (!params) return reply;
       const sku = params.sku;
+      if (d.service.hasCatalogue && !d.service.known(sku)) return reply.code(404).send(unknownSku(sku));
       const q = req.query;
       let regions: string[] | undefined;
       if (q.region !== undefined) {
@@ -248,6 +274,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
             type: "object",
             properties: {
               sku: { type: "string" },
+              known: availabilitySchema.properties.known,
               ...phasedProps,
               locations: {
                 type: "array",
@@ -269,6 +296,7 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
           400: errorSchema,
           401: errorSchema,
           403: errorSchema,
+          404: unknownSkuSchema,
           429: errorSchema,
         },
       },
@@ -276,6 +304,8 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
     async (req, reply) => {
       const params = decodeOr400(SkuParamsC, req.params, reply);
       if (!params) return reply;
+      if (d.service.hasCatalogue && !d.service.known(params.sku))
+        return reply.code(404).send(unknownSku(params.sku));
       let regions: string[] | undefined;
       if (req.query.region !== undefined) {
         regions = req.query.region.split(",").map((s) => s.trim());
@@ -292,6 +322,9 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
       config: { roles: ROUTE_ROLES.availability },
       schema: {
         summary: "Availability of many SKUs at once",
+        description:
+          "One item per SKU, in order. With a product catalogue, a SKU outside it is an item " +
+          '`{ "sku", "known": false, "error": "unknown_sku", "message" }`.',
         tags: ["availability"],
         security: [{ apiKey: [] }],
         body: {
@@ -327,14 +360,14 @@ export const registerAvailabilityRoutes = (app: FastifyInstance, d: Availability
       }
       if (body.regions && !checkRegions(body.regions, "regions", reply)) return reply;
       if (body.date !== undefined && !checkDate(body.date, reply)) return reply;
-      const items =
-        body.date !== undefined
-          ? await Promise.all(
-              body.skus.map((s) =>
-                d.service.onDate(s, body.regions, body.date!, d.readTimePhased, Date.now()),
-              ),
-            )
-          : body.skus.map((s) => d.service.body(s, body.regions));
+      const itemOf = async (sku: string): Promise<string> => {
+        if (d.service.hasCatalogue && !d.service.known(sku))
+          return JSON.stringify({ sku, known: false, ...unknownSku(sku) });
+        return body.date !== undefined
+          ? d.service.onDate(sku, body.regions, body.date, d.readTimePhased, Date.now())
+          : d.service.body(sku, body.regions);
+      };
+      const items = await Promise.all(body.skus.map(itemOf));
       return reply.type(JSON_TYPE).send(`{"items":[${items.join(",")}]}`);
     },
   );

@@ -13,7 +13,13 @@
  * body never carries an old freshness.
  */
 import { LRUCache } from "lru-cache";
-import type { LocationAtp, RegionFreshness } from "../../projections/global-atp.projection.ts";
+import {
+  type AtpTotals,
+  addAtp,
+  type LocationAtp,
+  type RegionFreshness,
+  ZERO_ATP_TOTALS,
+} from "../../projections/global-atp.projection.ts";
 import { atpOnDate, type TimePhasedPosition, timePhasedAtp } from "../../projections/time-phased-atp.ts";
 import type { GlobalAvailability } from "../projectors/global-projector.ts";
 
@@ -37,34 +43,22 @@ export interface HoldLedger {
   onChange(listener: (sku: string) => void): () => void;
 }
 
-export interface LocationFigures {
-  readonly region: string;
-  readonly location: string;
-  readonly atp: number;
+/** What may be promised now, on top of the read model's figures. */
+interface Promisable {
+  /** ATP, or constrained ATP when the region is stale, less degraded holds. */
   readonly promisable: number;
+  /** Held by degraded reservations the region has not confirmed yet. */
   readonly heldDegraded: number;
-  readonly available: number;
-  readonly reserved: number;
-  readonly safetyStock: number;
-  readonly onHand: number;
-  readonly inboundInTransit: number;
-  readonly lifecycle: string;
-  readonly lastRevision: number;
-  readonly stale: boolean;
+  /** Time-phased ATP on the day asked for (only with `date=`). */
   readonly atpOnDate?: number;
 }
 
-export interface Totals {
-  readonly atp: number;
-  readonly promisable: number;
-  readonly heldDegraded: number;
-  readonly available: number;
-  readonly reserved: number;
-  readonly onHand: number;
-  readonly inboundInTransit: number;
-  readonly locations: number;
-  readonly atpOnDate?: number;
+/** A location as the API answers: the global read model's location (the domain's breakdown) and more. */
+export interface LocationFigures extends LocationAtp, Promisable {
+  readonly stale: boolean;
 }
+
+export interface Totals extends AtpTotals, Promisable {}
 
 export interface RegionFigures extends Totals {
   readonly region: string;
@@ -73,6 +67,11 @@ export interface RegionFigures extends Totals {
 
 export interface SkuFigures {
   readonly sku: string;
+  /**
+   * Whether the SKU is known: in the product catalogue when one is configured, else seen in an
+   * event of some region (false: the zeros mean "never heard of", not "sold out").
+   */
+  readonly known: boolean;
   readonly total: Totals;
   readonly regions: readonly RegionFigures[];
   readonly locations: readonly LocationFigures[];
@@ -93,27 +92,16 @@ export const constrainedAtp = (atp: number, haircut: number): number => {
   return Math.max(0, Math.floor((atp * keepBp) / 10_000));
 };
 
-const emptyTotals = (): { -readonly [K in keyof Totals]: Totals[K] } => ({
-  atp: 0,
-  promisable: 0,
-  heldDegraded: 0,
-  available: 0,
-  reserved: 0,
-  onHand: 0,
-  inboundInTransit: 0,
-  locations: 0,
-});
+const NO_TOTALS: Totals = { ...ZERO_ATP_TOTALS, promisable: 0, heldDegraded: 0 };
 
-const addTo = (t: ReturnType<typeof emptyTotals>, l: LocationFigures): void => {
-  t.atp += l.atp;
-  t.promisable += l.promisable;
-  t.heldDegraded += l.heldDegraded;
-  t.available += l.available;
-  t.reserved += l.reserved;
-  t.onHand += l.onHand;
-  t.inboundInTransit += l.inboundInTransit;
-  t.locations += 1;
-  if (l.atpOnDate !== undefined) t.atpOnDate = (t.atpOnDate ?? 0) + l.atpOnDate;
+const addTo = (t: Totals, l: LocationFigures): Totals => {
+  const atpOnDate = l.atpOnDate === undefined ? t.atpOnDate : (t.atpOnDate ?? 0) + l.atpOnDate;
+  return {
+    ...addAtp(t, l),
+    promisable: t.promisable + l.promisable,
+    heldDegraded: t.heldDegraded + l.heldDegraded,
+    ...(atpOnDate !== undefined ? { atpOnDate } : {}),
+  };
 };
 
 export interface AvailabilityOptions {
@@ -121,6 +109,8 @@ export interface AvailabilityOptions {
   readonly cacheEntries: number;
   /** All configured regions (the region filter is checked against them). */
   readonly regions: readonly string[];
+  /** The product catalogue; absent: a SKU is known once an event of it was seen. */
+  readonly knownSku?: (sku: string) => boolean;
 }
 
 export class AvailabilityService {
@@ -175,6 +165,21 @@ export class AvailabilityService {
     return out;
   }
 
+  /**
+   * Whether the SKU is known: in the catalogue when one is configured (a SKU outside it is unknown
+   * even if events of it were seen: the catalogue decides), else seen in some region.
+   */
+  known(sku: string): boolean {
+    return this.opts.knownSku
+      ? this.opts.knownSku(sku)
+      : this.source.getGlobalAvailability(sku) !== undefined;
+  }
+
+  /** Whether a product catalogue is configured (an unknown SKU is then a 404, not zeros). */
+  get hasCatalogue(): boolean {
+    return this.opts.knownSku !== undefined;
+  }
+
   /** The figures of one SKU with each stale region's haircut and degraded holds applied. */
   figures(sku: string, regions: readonly string[] | undefined, stale: ReadonlySet<string>): SkuFigures {
     const g = this.source.getGlobalAvailability(sku, regions ? { regions } : {});
@@ -182,40 +187,31 @@ export class AvailabilityService {
     for (const l of Object.values(g?.locations ?? {}))
       locations.push(this.location(sku, l, stale.has(l.region)));
     locations.sort((a, b) => (a.region + a.location < b.region + b.location ? -1 : 1));
-    return this.summarize(sku, locations, stale);
+    const known = this.opts.knownSku ? this.opts.knownSku(sku) : g !== undefined;
+    return this.summarize(sku, known, locations, stale);
   }
 
   private location(sku: string, l: LocationAtp, stale: boolean): LocationFigures {
-    const held = this.holds.heldAt(l.region, l.location, sku);
+    const heldDegraded = this.holds.heldAt(l.region, l.location, sku);
     const base = stale ? constrainedAtp(l.atp, this.opts.haircut) : l.atp;
-    return {
-      region: l.region,
-      location: l.location,
-      atp: l.atp,
-      promisable: Math.max(0, base - held),
-      heldDegraded: held,
-      available: l.available,
-      reserved: l.reserved,
-      safetyStock: l.safetyStock,
-      onHand: l.onHand,
-      inboundInTransit: l.inboundInTransit,
-      lifecycle: l.lifecycle,
-      lastRevision: l.lastRevision,
-      stale,
-    };
+    return { ...l, promisable: Math.max(0, base - heldDegraded), heldDegraded, stale };
   }
 
-  private summarize(sku: string, locations: LocationFigures[], stale: ReadonlySet<string>): SkuFigures {
-    const total = emptyTotals();
-    const byRegion = new Map<string, ReturnType<typeof emptyTotals>>();
+  private summarize(
+    sku: string,
+    known: boolean,
+    locations: readonly LocationFigures[],
+    stale: ReadonlySet<string>,
+  ): SkuFigures {
+    let total = NO_TOTALS;
+    const byRegion = new Map<string, Totals>();
     for (const l of locations) {
-      addTo(total, l);
-      const r = byRegion.get(l.region) ?? emptyTotals();
-      byRegion.set(l.region, r);
-      addTo(r, l);
+      total = addTo(total, l);
+      byRegion.set(l.region, addTo(byRegion.get(l.region) ?? NO_TOTALS, l));
     }
     return {
       sku,
+      known,
       total,
       regions: [...byRegion].map(([region, t]) => ({ region, stale: stale.has(region), ...t })),
       locations,
@@ -272,7 +268,7 @@ export class AvailabilityService {
       ...l,
       atpOnDate: atpOnDate(timePhasedAtp([phased[i]!], [], now), date) ?? 0,
     }));
-    const summary = this.summarize(sku, locations, stale);
+    const summary = this.summarize(sku, f.known, locations, stale);
     return `${JSON.stringify({ ...summary, date }).slice(0, -1)},${freshnessJson(fresh)}}`;
   }
 
@@ -289,6 +285,7 @@ export class AvailabilityService {
     const { fresh, f, phased } = await this.withEntries(sku, regions, read);
     const body = {
       sku,
+      known: f.known,
       ...timePhasedAtp(phased, [], now),
       locations: f.locations.map((l, i) => {
         const tp = timePhasedAtp([phased[i]!], [], now);
@@ -319,7 +316,7 @@ const timePhasedPositions = (
       return (
         entry ?? {
           position: { region: l.region, location: l.location, sku },
-          atp: { net: l.promisable, sellable: l.lifecycle === "active" },
+          atp: { net: l.promisable, sellable: l.sellable },
           inbound: [],
         }
       );

@@ -1,11 +1,86 @@
-/** Reservation routes: place (`POST`), read (`GET`), release (`DELETE`), and the degraded-mode report. */
+/**
+ * Reservation routes: place (`POST`), read (`GET`), release (`DELETE`), and the degraded-mode report.
+ * The service answers outcomes; the status codes are chosen here (`answerOf*`).
+ */
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
 import { idJsonSchema, MAX_QUANTITY, MAX_RESERVATION_TTL_SECONDS } from "../../domain/limits.ts";
 import { ClientKeyC, ReservationIdC } from "../../domain/scalars.ts";
-import { decodeOr400 } from "../../infra/http/http-server.ts";
-import { ROUTE_ROLES, reservationScope } from "./access-control.ts";
-import { PlaceReservationBodyC, type ReservationService } from "./reservation-service.ts";
+import { badRequest, decodeOr400 } from "../../infra/http/http-server.ts";
+import { type Caller, ROUTE_ROLES, reservationScope } from "./access-control.ts";
+import type { PlaceAnswer, ReadOutcome, ReleaseOutcome } from "./reservation-outcomes.ts";
+import { PlaceReservationBodyC, type ReservationService, type Scope } from "./reservation-service.ts";
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** HTTP answer of a placement (a replayed one is answered as the first was, marked `replayed`). */
+export const answerOfPlacement = (o: PlaceAnswer): Answer => {
+  const replayed = o.replayed ? { replayed: true } : {};
+  switch (o.kind) {
+    case "confirmed":
+      return { status: 201, body: { ...o.reservation, duplicate: o.duplicate, ...replayed } };
+    case "held":
+      return { status: 202, body: { ...o.reservation, message: o.message, ...replayed } };
+    case "invalid":
+      return { status: 400, body: { ...badRequest(o.errors) } };
+    case "forbidden":
+      return { status: 403, body: { error: "forbidden", message: o.message } };
+    case "unknownSku":
+      return { status: 422, body: { error: "unknown_sku", message: o.message, sku: o.sku } };
+    case "idempotencyConflict":
+      return { status: 422, body: { error: "idempotency_conflict", message: o.message } };
+    case "reservationIdConflict":
+      return {
+        status: 409,
+        body: {
+          error: "reservation_id_conflict",
+          message: o.message,
+          channel: o.channel,
+          channelReservationId: o.channelReservationId,
+        },
+      };
+    case "insufficientAtp": {
+      const { kind: _k, replayed: _r, ...rest } = o;
+      return { status: 409, body: { error: "insufficient_atp", ...rest, ...replayed } };
+    }
+    case "rejected":
+      return {
+        status: o.invalidInput ? 400 : 422,
+        body: { error: "rejected", code: o.code, message: o.message, reason: o.reason, ...replayed },
+      };
+    case "nodeInvalid":
+      return { status: 400, body: { error: "bad_request", message: o.message, errors: o.errors } };
+    case "notDecided":
+      return { status: 503, body: { error: "not_decided", message: o.message, reply: o.reply } };
+  }
+};
+
+const answerOfRead = (o: ReadOutcome): Answer =>
+  o.kind === "found"
+    ? { status: 200, body: o.reservation }
+    : { status: 404, body: { error: "not_found", message: o.message } };
+
+const answerOfRelease = (o: ReleaseOutcome): Answer => {
+  switch (o.kind) {
+    case "released":
+      return { status: 200, body: o.reservation };
+    case "releasePending":
+      return { status: 202, body: { ...o.reservation, message: o.message } };
+    case "notFound":
+      return { status: 404, body: { error: "not_found", message: o.message } };
+    case "rejected":
+      return { status: 422, body: { error: "rejected", message: o.message, reply: o.reply } };
+  }
+};
+
+/** The caller's scope on reservations, with the channel its key speaks for. */
+const scopeOf = (caller: Caller, action: "read" | "release"): Scope => ({
+  ...reservationScope(caller, action),
+  ...(caller.channel !== undefined ? { channel: caller.channel } : {}),
+});
 
 const reservationSchema = {
   type: "object",
@@ -30,10 +105,27 @@ const reservationSchema = {
     sku: { type: "string" },
     quantity: { type: "integer" },
     channel: { type: "string" },
+    channelReservationId: { type: "string", description: "the channel's own id, when it gave one" },
+    businessTime: { type: "string", description: "when the channel decided it" },
     expiresAt: { type: "string" },
     degraded: { type: "boolean" },
   },
   additionalProperties: true,
+  examples: [
+    {
+      reservationId: "r1.WyJldSIsIkRDMSIsIlNLVS0xIl0.3q2-7wXkQm2b9vJ1cV8y0A",
+      status: "confirmed",
+      region: "eu",
+      location: "DC1",
+      sku: "SKU-1",
+      quantity: 2,
+      channel: "SHOP_NL",
+      channelReservationId: "order-4711-line-1",
+      businessTime: "2026-05-01T10:00:00Z",
+      expiresAt: "2026-05-01T10:15:00Z",
+      degraded: false,
+    },
+  ],
 } as const;
 
 const errorSchema = {
@@ -62,13 +154,19 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
         description:
           "Decided synchronously by the region's node. 201: confirmed. 202: held in degraded mode (region unreachable), " +
           "confirmed or compensated when it returns. 409: not enough ATP (`available` says how much). " +
-          "Send an `Idempotency-Key` header (or `idempotencyKey`): a retry returns the first answer.",
+          "Send an `Idempotency-Key` header (or `idempotencyKey`): a retry returns the first answer. " +
+          "An API key bound to a channel speaks for it: the reservation is the channel's command " +
+          "(`source.system` = the channel, so ownership rules can name it), `channel` may be omitted, and " +
+          "`channelReservationId` (the channel's own id, e.g. its order-line id) makes it idempotent on " +
+          "(channel, id): the same id and payload answer the first outcome, the same id with another payload is " +
+          "409 `reservation_id_conflict`. 422 `unknown_sku`: not in the product catalogue. " +
+          "403: `channel` names another channel than the key's.",
         tags: ["reservations"],
         security: [{ apiKey: [] }],
         headers: { type: "object", properties: { "idempotency-key": idJsonSchema("clientKey") } },
         body: {
           type: "object",
-          required: ["sku", "region", "quantity", "channel"],
+          required: ["sku", "region", "quantity"],
           properties: {
             sku: idJsonSchema("sku"),
             region: { type: "string" },
@@ -84,17 +182,32 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
             },
             quantity: { type: "integer", minimum: 1, maximum: MAX_QUANTITY },
             uom: idJsonSchema("code", "default EA (base unit)"),
-            channel: idJsonSchema("system"),
+            channel: idJsonSchema("system", "required unless the API key is bound to a channel"),
+            channelReservationId: idJsonSchema(
+              "document",
+              "the channel's own id of this reservation (only with a key bound to a channel); idempotent on (channel, id)",
+            ),
+            businessTime: {
+              type: "string",
+              format: "date-time",
+              description:
+                "when the channel decided it (ISO 8601 with offset, years 1970-2999); default: when the API received it",
+            },
             ttlSeconds: { type: "integer", minimum: 1, maximum: MAX_RESERVATION_TTL_SECONDS },
             order: idJsonSchema("document"),
             idempotencyKey: idJsonSchema("clientKey"),
             correlationId: idJsonSchema("key"),
           },
+          examples: [
+            { sku: "SKU-1", region: "eu", quantity: 2, channelReservationId: "order-4711-line-1" },
+            { sku: "SKU-1", region: "eu", quantity: 2, channel: "web", location: "DC1", ttlSeconds: 900 },
+          ],
         },
         response: {
           201: reservationSchema,
           202: reservationSchema,
           400: errorSchema,
+          403: errorSchema,
           409: errorSchema,
           413: errorSchema,
           422: errorSchema,
@@ -111,7 +224,12 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
           ? decodeOr400(IdempotencyHeaderC, { "idempotency-key": header }, reply)
           : {};
       if (!key) return reply;
-      const a = await service.place(req.caller!.name, body, key["idempotency-key"]);
+      const caller = req.caller!;
+      const who = {
+        caller: caller.name,
+        ...(caller.channel !== undefined ? { channel: caller.channel } : {}),
+      };
+      const a = answerOfPlacement(await service.place(who, body, key["idempotency-key"]));
       return reply.code(a.status).send(a.body);
     },
   );
@@ -131,7 +249,7 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
     async (req, reply) => {
       const params = decodeOr400(IdParamsC, req.params, reply);
       if (!params) return reply;
-      const a = await service.get(params.id, reservationScope(req.caller!, "read"));
+      const a = answerOfRead(await service.get(params.id, scopeOf(req.caller!, "read")));
       return reply.code(a.status).send(a.body);
     },
   );
@@ -157,7 +275,7 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
     async (req, reply) => {
       const params = decodeOr400(IdParamsC, req.params, reply);
       if (!params) return reply;
-      const a = await service.release(params.id, reservationScope(req.caller!, "release"));
+      const a = answerOfRelease(await service.release(params.id, scopeOf(req.caller!, "release")));
       return reply.code(a.status).send(a.body);
     },
   );
@@ -172,10 +290,7 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
         security: [{ apiKey: [] }],
       },
     },
-    async (_req, reply) => {
-      const a = service.degradedReport();
-      return reply.code(a.status).send(a.body);
-    },
+    async (_req, reply) => reply.send(service.degradedReport()),
   );
 
   app.post(

@@ -49,9 +49,26 @@ export interface RequestRow {
   readonly startedAt: string;
   /** The last placeReservation command sent for this request (its outcome may be unknown). */
   readonly lastAttempt: string | null;
-  readonly statusCode: number | null;
-  readonly response: string | null;
+  /** The recorded outcome of a finished request (replayed to a repeat); undefined while unfinished. */
+  readonly outcome: unknown;
 }
+
+/** `status_code` of a request whose `response` is the service's outcome (older rows hold HTTP answers). */
+const OUTCOME_RECORDED = 0;
+
+/** An answer recorded by an older version as HTTP status and body: placements are replayed, the rest decided anew. */
+const legacyOutcome = (status: number, body: Record<string, unknown>): unknown =>
+  status === 201
+    ? { kind: "confirmed", reservation: body, duplicate: body.duplicate === true }
+    : status === 202
+      ? { kind: "held", reservation: body, message: String(body.message ?? "") }
+      : undefined;
+
+const recordedOutcome = (status: number | null, response: string | null): unknown => {
+  if (status === null || response === null) return undefined;
+  const parsed = JSON.parse(response) as Record<string, unknown>;
+  return status === OUTCOME_RECORDED ? parsed : legacyOutcome(status, parsed);
+};
 
 export interface OutboxRow {
   readonly seq: number;
@@ -268,8 +285,10 @@ export class ReservationStore {
           requestHash: r.request_hash as string,
           startedAt: r.started_at as string,
           lastAttempt: (r.last_attempt as string | null) ?? null,
-          statusCode: (r.status_code as number | null) ?? null,
-          response: (r.response as string | null) ?? null,
+          outcome: recordedOutcome(
+            (r.status_code as number | null) ?? null,
+            (r.response as string | null) ?? null,
+          ),
         }
       : undefined;
   }
@@ -280,13 +299,14 @@ export class ReservationStore {
       .run(command, caller, idemKey);
   }
 
-  finishRequest(caller: string, idemKey: string, statusCode: number, response: unknown): void {
+  /** Records the final outcome of a request, replayed to every repeat. */
+  finishRequest(caller: string, idemKey: string, outcome: unknown): void {
     this.db
       .prepare("UPDATE requests SET status_code = ?, response = ? WHERE caller = ? AND idem_key = ?")
-      .run(statusCode, JSON.stringify(response), caller, idemKey);
+      .run(OUTCOME_RECORDED, JSON.stringify(outcome), caller, idemKey);
   }
 
-  /** Forgets an unfinished request (its answer was not final, e.g. 503), so that a retry starts afresh. */
+  /** Forgets an unfinished request (its outcome was not final: not decided), so that a retry starts afresh. */
   abandonRequest(caller: string, idemKey: string): void {
     this.db
       .prepare("DELETE FROM requests WHERE caller = ? AND idem_key = ? AND status_code IS NULL")

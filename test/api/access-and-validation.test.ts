@@ -39,7 +39,10 @@ describe("input validation", () => {
     });
     expect(missing.status).toBe(400);
     expect(missing.body.errors).toContainEqual(
-      expect.objectContaining({ path: "channel", expected: expect.stringContaining("a non-empty string") }),
+      expect.objectContaining({
+        path: "channel",
+        expected: expect.stringContaining("required unless the API key is bound to a channel"),
+      }),
     );
     expect(missing.body.message).toContain("channel: got nothing (missing)");
 

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { OwnershipPolicy } from "../../domain/ownership-policy.ts";
 import { resolveNodeConfig } from "../../infra/config/node-config.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { reqSubject } from "../../infra/nats/subjects.ts";
@@ -26,6 +27,9 @@ export const KEYS = {
   operations: "k-operations-0123456789abcdefghijklmnop",
   finance: "k-finance-0123456789abcdefghijklmnop",
   limited: "k-limited-0123456789abcdefghijklmnop",
+  /** Keys bound to a channel: they speak for SHOP_NL and SHOP_BE. */
+  shopNl: "k-shop-nl-0123456789abcdefghijklmnop",
+  shopBe: "k-shop-be-0123456789abcdefghijklmnop",
 } as const;
 
 export interface RegionParts {
@@ -89,7 +93,12 @@ export const pick = (region: string, location: string, sku: string, qty: number,
 });
 
 export const startApiSystem = async (
-  opts: { regions?: number; apiConfig?: Record<string, unknown> } = {},
+  opts: {
+    regions?: number;
+    apiConfig?: Record<string, unknown>;
+    /** Ownership policy of every regional node (default: everyone may do everything). */
+    ownership?: OwnershipPolicy;
+  } = {},
 ): Promise<ApiSystem> => {
   const regions = uniqueRegions(opts.regions ?? 1);
   const dir = mkdtempSync(path.join(tmpdir(), "stockline-api-"));
@@ -105,6 +114,7 @@ export const startApiSystem = async (
           dataDir: path.join(dir, region),
           nats: { servers: [url] },
           http: { enabled: false },
+          ...(opts.ownership ? { ownership: opts.ownership } : {}),
         }),
       );
       const nc = await connectNats({ servers: url, name: `api-test-${region}` });
@@ -154,6 +164,8 @@ export const startApiSystem = async (
         { name: "ops", key: KEYS.operations, roles: ["operations"] },
         { name: "fin", key: KEYS.finance, roles: ["finance"] },
         { name: "tiny", key: KEYS.limited, roles: ["commerce"], rateLimit: { max: 3, windowMs: 60_000 } },
+        { name: "shop-nl", key: KEYS.shopNl, roles: ["commerce"], channel: "SHOP_NL" },
+        { name: "shop-be", key: KEYS.shopBe, roles: ["commerce"], channel: "SHOP_BE" },
       ],
       rateLimit: { max: 100_000, windowMs: 1_000 },
       reservations: { requestTimeoutMs: 3_000 },
