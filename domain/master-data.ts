@@ -170,7 +170,10 @@ export const indexMasterData = (input: MasterDataInput): MasterData => {
     skuByCode: (system, code) =>
       skuOfCode.get(`${system}\u0000${code}`) ?? (bySku.has(code) ? code : undefined),
     canonicalStatus: (system, code) => {
-      const mapped = input.statuses?.[system]?.[code];
+      // Own keys only: a system or code from a command may be `constructor` or `toString`.
+      const vocabulary =
+        input.statuses && Object.hasOwn(input.statuses, system) ? input.statuses[system] : {};
+      const mapped = vocabulary && Object.hasOwn(vocabulary, code) ? vocabulary[code] : undefined;
       if (mapped) return mapped;
       return CANONICAL.has(code) ? (code as StockStatus) : undefined;
     },

@@ -20,6 +20,7 @@ import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { toDecodeErrors } from "../../domain/decode-errors.ts";
 import { DEFAULT_COMMAND_PAYLOAD_BYTES } from "../../domain/limits.ts";
+import { decodeMasterData, type MasterData, MasterDataC } from "../../domain/master-data.ts";
 import {
   decodeOwnershipPolicy,
   type OwnershipPolicy,
@@ -83,7 +84,19 @@ export const NodeConfigFileC = t.intersection([
     /** How long a command waits for a gap in its source sequence before it is applied and flagged. */
     parkTimeoutMs: PositiveIntC,
     ownership: OwnershipPolicyC,
+    /**
+     * Units of measure. Without it: the units of `masterData`'s products when master data is given,
+     * else `EA` only. Given together with `masterData`, this one wins (an explicit override).
+     */
     units: UnitMasterC,
+    /**
+     * Master data (domain/master-data.ts; `stockline up` passes the distributor configuration's
+     * locations, products and statuses). With it, intake fills `position.region` and a transfer's
+     * `destination.region` from the location, maps each source's own status codes to the canonical
+     * statuses, and dead-letters a location not listed (`unknownLocation`) or a SKU not in a closed
+     * catalogue (`unknownSku`). Without it, commands must carry regions and canonical statuses.
+     */
+    masterData: MasterDataC,
     commit: t.partial({ maxBatch: PositiveIntC, maxRetries: NonNegativeIntC }),
     relay: t.partial({ window: PositiveIntC, batch: PositiveIntC, checkpointEveryMs: PositiveIntC }),
     intake: t.partial({
@@ -137,6 +150,8 @@ export interface NodeConfig {
   readonly parkTimeoutMs: number;
   readonly ownership: OwnershipPolicy;
   readonly units: UnitMaster;
+  /** Indexed master data, when configured (see `NodeConfigFileC.masterData`). */
+  readonly masterData: MasterData | undefined;
   readonly commit: { readonly maxBatch: number; readonly maxRetries: number };
   readonly relay: { readonly window: number; readonly batch: number; readonly checkpointEveryMs: number };
   readonly intake: {
@@ -216,6 +231,16 @@ export const resolveNodeConfig = (
         policy.left.map((e) => ({ ...e, path: `ownership.${e.path}`, message: `ownership.${e.message}` })),
       );
   }
+  let masterData: MasterData | undefined;
+  if (f.masterData) {
+    const md = decodeMasterData(f.masterData);
+    if (E.isLeft(md))
+      throw new ConfigError(
+        source,
+        md.left.map((e) => ({ ...e, path: `masterData.${e.path}`, message: `masterData.${e.message}` })),
+      );
+    masterData = md.right;
+  }
   const keys = resolveApiKeys(f.apiKeys ?? [], {
     env: keyOpts.env ?? process.env,
     allowClear: keyOpts.allowClearKeys ?? true,
@@ -249,7 +274,8 @@ export const resolveNodeConfig = (
     idempotencyKeysPerPosition: f.idempotencyKeysPerPosition ?? 1024,
     parkTimeoutMs: f.parkTimeoutMs ?? 60_000,
     ownership: f.ownership ?? { rules: [], otherwise: "allow" },
-    units: f.units ?? EACH_ONLY,
+    units: f.units ?? masterData?.units ?? EACH_ONLY,
+    masterData,
     commit: { maxBatch: f.commit?.maxBatch ?? 1000, maxRetries: f.commit?.maxRetries ?? 5 },
     relay: {
       window: f.relay?.window ?? 2048,

@@ -5,7 +5,8 @@
  *
  * Dead-letter policy: the asynchronous intake (JetStream) dead-letters every command it cannot apply,
  * since no caller is waiting. The synchronous intakes answer the caller; they dead-letter only what an
- * operator must see anyway: ownership violations and idempotency conflicts (DESIGN §3.7, §3.9).
+ * operator must see anyway: ownership violations and idempotency conflicts (DESIGN §3.7, §3.9), and
+ * locations or SKUs unknown to master data (fixed there, then the dead letter is retried).
  *
  * Containment (DESIGN §3.13): an error thrown while deciding one command (`decisionFailed`) or by the
  * intake on one message (`intakeFailed`) is that command's dead letter on every intake, with the error
@@ -58,6 +59,8 @@ const commands = counter("stockline_node_commands_total", "Commands handled, by 
 ]);
 
 const ALWAYS_DEAD_LETTER = new Set(["notOwner", "idempotencyConflict"]);
+/** Refusals an operator fixes in master data (then retries the dead letter): dead-lettered on every intake. */
+const MASTER_DATA_REASONS = new Set(["unknownLocation", "unknownSku"]);
 
 const errorText = (err: unknown): { name: string; message: string } =>
   err instanceof Error ? { name: err.name, message: err.message } : { name: "Error", message: String(err) };
@@ -200,21 +203,27 @@ export class CommandHandler {
       const errors = parsed.errors ?? [
         { path: "", value: null, expected: parsed.reason, message: parsed.message },
       ];
-      const reply: CommandReply = { outcome: "invalid", errors: [...errors] };
-      if (!asyncIntake) return this.count(meta, "invalid", { reply, disposition: "ack" });
+      const masterData = MASTER_DATA_REASONS.has(parsed.reason);
+      const reply: CommandReply = masterData
+        ? { outcome: "rejected", reason: { code: parsed.code, message: parsed.message, ...parsed.details } }
+        : { outcome: "invalid", errors: [...errors] };
+      if (!asyncIntake && !masterData) return this.count(meta, "invalid", { reply, disposition: "ack" });
+      const details = { ...parsed.details, ...(parsed.errors ? { errors: parsed.errors } : {}) };
       const dl = this.o.dlq.build({
         reason: parsed.reason,
         code: parsed.code,
         message: parsed.message,
-        ...(parsed.errors ? { details: { errors: parsed.errors } } : {}),
+        ...(Object.keys(details).length > 0 ? { details } : {}),
         raw: parsed.raw,
         payload,
         intake: this.intakeOf(meta),
       });
-      return this.deadLetter(dl, meta, undefined, {
-        outcome: "deadLettered",
-        reason: { code: dl.code, message: dl.message },
-      });
+      return this.deadLetter(
+        dl,
+        meta,
+        parsed.command,
+        asyncIntake ? { outcome: "deadLettered", reason: { code: dl.code, message: dl.message } } : reply,
+      );
     }
     const command = parsed.command;
     // On a per-source subject the server proved the sender (only its user may publish there): issue 9.

@@ -1,19 +1,24 @@
 /**
  * The first gate of every intake: bytes to a decoded command, or a dead-letter verdict with a clear
  * reason. Guards against hostile payloads before the codec sees them: size, nesting depth, and keys
- * that would reach an object's prototype (`__proto__`, `constructor`, `prototype`).
+ * that would reach an object's prototype (`__proto__`, `constructor`, `prototype`). With master data,
+ * a command is completed and checked against it (master-data-intake.ts).
  */
 import * as E from "fp-ts/lib/Either.js";
 import { type Command, decodeCommand } from "../../domain/commands.ts";
 import type { DecodeError } from "../../domain/decode-errors.ts";
 import { positionStreamId } from "../../domain/ids.ts";
+import type { MasterData } from "../../domain/master-data.ts";
 import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
 import type { DeadLetterReason } from "./dead-letters.ts";
+import { checkMasterData, completeFromMasterData } from "./master-data-intake.ts";
 
 export interface IntakeLimits {
   readonly maxPayloadBytes: number;
   readonly maxJsonDepth: number;
   readonly region: string;
+  /** Locations, products and status vocabularies; without it commands carry regions and canonical statuses. */
+  readonly masterData?: MasterData | undefined;
 }
 
 export type Parsed =
@@ -30,7 +35,11 @@ export type Parsed =
       readonly code: string;
       readonly message: string;
       readonly errors?: readonly DecodeError[];
+      /** Structured details for the dead letter (the unknown location and the closest known ones, ...). */
+      readonly details?: Record<string, unknown>;
       readonly raw?: unknown;
+      /** The decoded command, when it is refused after decoding (its dead letter is then identified by it). */
+      readonly command?: Command;
     };
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -90,11 +99,21 @@ const describeProblem = (value: unknown, maxDepth: number): { code: string; mess
 };
 
 /** Parses an already-parsed JSON value (HTTP bodies) through the same checks. */
-export const parseCommandValue = (raw: unknown, limits: IntakeLimits): Parsed => {
-  const bad = passes(raw, limits.maxJsonDepth)
+export const parseCommandValue = (input: unknown, limits: IntakeLimits): Parsed => {
+  const bad = passes(input, limits.maxJsonDepth)
     ? undefined
-    : (describeProblem(raw, limits.maxJsonDepth) ?? { code: "hostilePayload", message: "payload refused" });
+    : (describeProblem(input, limits.maxJsonDepth) ?? { code: "hostilePayload", message: "payload refused" });
   if (bad) return { ok: false, reason: "hostilePayload", code: bad.code, message: bad.message };
+  let raw = input;
+  const md = limits.masterData;
+  if (md) {
+    const completed = completeFromMasterData(input, md, limits.region);
+    if (!completed.ok) {
+      const { ok: _, ...refusal } = completed;
+      return { ok: false, ...refusal, raw: input };
+    }
+    raw = completed.value;
+  }
   const decoded = decodeCommand(raw);
   if (E.isLeft(decoded)) {
     return {
@@ -107,6 +126,8 @@ export const parseCommandValue = (raw: unknown, limits: IntakeLimits): Parsed =>
     };
   }
   const command = decoded.right;
+  const unknown = md ? checkMasterData(command, md) : undefined;
+  if (unknown) return { ok: false, ...unknown, raw, command };
   if (command.position.region !== limits.region) {
     return {
       ok: false,

@@ -206,6 +206,7 @@ export const startRegionalNode = async (
         region,
         maxPayloadBytes: config.intake.maxPayloadBytes,
         maxJsonDepth: config.intake.maxJsonDepth,
+        masterData: config.masterData,
       },
       runtime,
       dlq,
