@@ -115,6 +115,14 @@ export const ADDED_COLUMNS: readonly [table: string, column: string, type: strin
   ["postings", "next_attempt_at", "TEXT"],
 ];
 
+/**
+ * Indexes over added columns: made once those exist. The summary's covers its queries (no row is
+ * read): counts scan it, the oldest and next of what waits seek to `pending` and `failed`.
+ */
+export const INDEXES_AFTER_COLUMNS = `
+CREATE INDEX IF NOT EXISTS postings_summary ON postings (status, target, region, first_seen, next_attempt_at);
+`;
+
 export type BreakerState = "closed" | "halfOpen" | "open";
 
 /** A target's circuit breaker as its worker last wrote it. */
@@ -142,7 +150,8 @@ export interface StatusFigure {
   readonly region: string;
   readonly status: PostingStatus;
   readonly count: number;
-  readonly oldestFirstSeen: string;
+  /** Of `pending` and `failed` postings only (null for the others). */
+  readonly oldestFirstSeen: string | null;
   readonly nextAttemptAt: string | null;
 }
 

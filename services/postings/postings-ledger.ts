@@ -23,6 +23,7 @@ import {
   type BacklogRecord,
   type BreakerRecord,
   type BreakerState,
+  INDEXES_AFTER_COLUMNS,
   type PostingAction,
   type PostingAttempt,
   type PostingRow,
@@ -68,6 +69,7 @@ export class PostingsLedger {
       if (!columns.some((c) => c.name === column))
         this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
     }
+    this.db.exec(INDEXES_AFTER_COLUMNS);
     this.now = opts.now ?? (() => new Date().toISOString());
   }
 
@@ -270,21 +272,33 @@ export class PostingsLedger {
 
   /** Postings per target, region and status, with the oldest first seen and the next attempt due. */
   statusFigures(): StatusFigure[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT target, region, status, COUNT(*) AS count, MIN(first_seen) AS oldest, MIN(next_attempt_at) AS next
-             FROM postings GROUP BY target, region, status`,
-        )
-        .all() as Raw[]
-    ).map((r) => ({
-      target: r.target as string,
-      region: r.region as string,
-      status: r.status as PostingStatus,
-      count: r.count as number,
-      oldestFirstSeen: r.oldest as string,
-      nextAttemptAt: (r.next as string | null) ?? null,
-    }));
+    const counts = this.db
+      .prepare(
+        "SELECT status, target, region, COUNT(*) AS count FROM postings GROUP BY status, target, region",
+      )
+      .all() as Raw[];
+    // Only what waits needs its oldest and next attempt: a seek, not a read of every acked row.
+    const waiting = new Map(
+      (
+        this.db
+          .prepare(
+            `SELECT status, target, region, MIN(first_seen) AS oldest, MIN(next_attempt_at) AS next FROM postings
+               WHERE status IN ('pending', 'failed') GROUP BY status, target, region`,
+          )
+          .all() as Raw[]
+      ).map((r) => [`${r.status}|${r.target}|${r.region}`, r]),
+    );
+    return counts.map((r) => {
+      const w = waiting.get(`${r.status}|${r.target}|${r.region}`);
+      return {
+        target: r.target as string,
+        region: r.region as string,
+        status: r.status as PostingStatus,
+        count: r.count as number,
+        oldestFirstSeen: (w?.oldest as string | undefined) ?? null,
+        nextAttemptAt: (w?.next as string | null | undefined) ?? null,
+      };
+    });
   }
 
   /** Writes a target's breaker state; `since` moves only when the state changes. */
