@@ -3,7 +3,14 @@
  * `/v1`, OpenAPI served at `/openapi.json` (UI at `/docs`), `/healthz`, `/readyz` and `/metrics`.
  *
  * Request bodies are decoded with io-ts in the handlers (`decodeOr400`), the single validator of
- * every boundary; route JSON schemas are documentation for OpenAPI only, never enforced twice.
+ * every boundary; route JSON schemas are documentation for OpenAPI only, never enforced twice, and
+ * are best generated from the same codecs (`jsonSchemaOf`, codec-json-schema.ts).
+ *
+ * The OpenAPI document is completed here for every route, those registered later included
+ * (`documentRoute`): an operation behind an API key (`config.roles`, set by access control for every
+ * `/v1` route) declares the key's security schemes and the shared error responses; every response
+ * has a description; a body without an example gets one made from its schema. Errors of every kind
+ * answer in one shape (http-errors.ts).
  */
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -11,13 +18,25 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifySchema,
   LogController,
+  type RouteOptions,
 } from "fastify";
 import * as E from "fp-ts/lib/Either.js";
 import type * as t from "io-ts";
-import { type DecodeError, formatDecodeErrors, toDecodeErrors } from "../../domain/decode-errors.ts";
+import { toDecodeErrors } from "../../domain/decode-errors.ts";
 import type { Logger } from "../logging.ts";
 import { metricsRegistry } from "../metrics.ts";
+import { exampleOf, type JsonSchema } from "./codec-json-schema.ts";
+import {
+  badRequest,
+  describeStatus,
+  errorResponseSchema,
+  installErrorHandlers,
+  SHARED_ERROR_STATUSES,
+} from "./http-errors.ts";
+
+export { type BadRequestBody, badRequest } from "./http-errors.ts";
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
 
@@ -30,27 +49,84 @@ export interface HttpServerOptions {
   readonly bodyLimitBytes?: number;
 }
 
+/** The security schemes of an API key: the `x-api-key` header or `Authorization: Bearer <key>`. */
+export const API_KEY_SECURITY = [{ apiKey: [] }, { bearer: [] }] as const;
+
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * The OpenAPI view of one route (never its validation or serialisation: a copy is changed). A route
+ * with `config.roles` is behind an API key: it declares the security schemes, its roles and the
+ * shared error responses; every response gets a description and a body an example.
+ */
+export const documentRoute = (
+  schema: FastifySchema | undefined,
+  route: Pick<RouteOptions, "method" | "config">,
+) => {
+  const doc = structuredClone((schema ?? {}) as JsonSchema);
+  const roles = (route.config as { roles?: readonly string[] } | undefined)?.roles;
+  const methods = [route.method].flat().map((m) => String(m).toUpperCase());
+  const hasBody = methods.some((m) => BODY_METHODS.has(m));
+  const response = { ...((doc.response ?? {}) as Record<string, JsonSchema>) };
+  if (!Object.keys(response).some((s) => s.startsWith("2")))
+    response["200"] = { description: describeStatus(200), type: "object", additionalProperties: true };
+  if (roles) {
+    doc.security = API_KEY_SECURITY.map((s) => ({ ...s }));
+    const rolesLine = `Roles: ${roles.join(", ")} (API key in x-api-key or Authorization: Bearer).`;
+    doc.description = doc.description ? `${doc.description}\n\n${rolesLine}` : rolesLine;
+    for (const status of SHARED_ERROR_STATUSES) {
+      if ((status === 413 || status === 415) && !hasBody) continue;
+      response[status] ??= errorResponseSchema(status);
+    }
+  } else response[500] ??= errorResponseSchema(500);
+  for (const [status, r] of Object.entries(response)) {
+    const described = r.description ? r : { ...r, description: describeStatus(status) };
+    response[status] =
+      described.type === "null" || described.examples !== undefined
+        ? described
+        : { ...described, examples: [exampleOf(described, "value")] };
+  }
+  doc.response = response;
+  if (doc.body && (doc.body as JsonSchema).examples === undefined)
+    doc.body = { ...(doc.body as JsonSchema), examples: [exampleOf(doc.body as JsonSchema, "body")] };
+  return doc as FastifySchema;
+};
+
 export const createHttpServer = async (opts: HttpServerOptions): Promise<FastifyInstance> => {
+  const bodyLimitBytes = opts.bodyLimitBytes ?? 10 * 1024 * 1024;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the instance type the plain one routes expect.
     loggerInstance: opts.logger as FastifyBaseLogger,
     // Access logs per request would drown the structured domain logs; metrics cover request rates.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: opts.bodyLimitBytes ?? 10 * 1024 * 1024,
+    bodyLimit: bodyLimitBytes,
     // Path parameters are ids (limits.ts): the longest, percent-encoded, is 3 * 640 characters.
     maxParamLength: 2048,
   });
   // Schemas document the API; io-ts decodes it (see header comment).
   app.setValidatorCompiler(() => () => true);
+  // A JSON API: a text body would reach the handlers as a string and fail as "not an object"; a 415
+  // that says to send JSON is the clearer answer.
+  app.removeContentTypeParser("text/plain");
+  installErrorHandlers(app, { bodyLimitBytes });
 
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
       info: { title: opts.title, version: opts.version ?? "1" },
       components: {
-        securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "x-api-key" } },
+        securitySchemes: {
+          apiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "the API key" },
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description: "the API key as `Authorization: Bearer <key>`",
+          },
+        },
       },
     },
+    // Read when the document is built, so routes registered after this (and their roles) count.
+    transform: ({ schema, url, route }) => ({ schema: documentRoute(schema, route), url }),
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
@@ -75,19 +151,6 @@ export const createHttpServer = async (opts: HttpServerOptions): Promise<Fastify
   );
   return app;
 };
-
-/** The body of every 400: each field, the value it had and what was expected. */
-export interface BadRequestBody {
-  readonly error: "bad_request";
-  readonly message: string;
-  readonly errors: readonly DecodeError[];
-}
-
-export const badRequest = (errors: readonly DecodeError[]): BadRequestBody => ({
-  error: "bad_request",
-  message: formatDecodeErrors(errors),
-  errors,
-});
 
 /** Decode `input` with `codec`; on failure answer 400 with the field errors and return undefined. */
 export const decodeOr400 = <A>(

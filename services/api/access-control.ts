@@ -11,6 +11,7 @@
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type ApiKeyConfig, ApiKeyRing, type Caller, type Role } from "../../infra/http/api-keys.ts";
+import { type ErrorBody, errorBody } from "../../infra/http/http-errors.ts";
 
 export { ApiKeyRing, type Caller } from "../../infra/http/api-keys.ts";
 
@@ -63,11 +64,7 @@ const presentedKey = (req: FastifyRequest): string | undefined => {
   return undefined;
 };
 
-export interface ErrorBody {
-  readonly error: string;
-  readonly message: string;
-  readonly [k: string]: unknown;
-}
+export type { ErrorBody } from "../../infra/http/http-errors.ts";
 
 const deny = (reply: FastifyReply, code: number, body: ErrorBody): FastifyReply =>
   reply.code(code).send(body);
@@ -89,7 +86,18 @@ export const installAccessControl = async (
     const roles = ROLES_BY_PREFIX.find(([prefix]) => route.url.startsWith(prefix))?.[1];
     route.config = { ...route.config, roles };
   });
-  await app.register(rateLimit, { global: false });
+  // Limits a route may set itself (config.rateLimit) answer 429 in the one error shape too.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (req, ctx) => ({
+      statusCode: ctx.statusCode,
+      ...errorBody(
+        "too_many_requests",
+        `rate limit of ${req.method} ${req.routeOptions.url} exceeded (at most ${ctx.max} requests); retry after ${ctx.after}`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)) },
+      ),
+    }),
+  });
   const limiter = app.createRateLimit({
     keyGenerator: (req) => req.caller?.name ?? req.ip,
     max: (req) => req.caller?.rateLimit.max ?? config.rateLimit.max,
@@ -103,10 +111,15 @@ export const installAccessControl = async (
     if (key === undefined)
       return deny(reply, 401, {
         error: "unauthorized",
-        message: "an API key is required: send it in the x-api-key header",
+        message: "an API key is required: send it in the x-api-key header (or Authorization: Bearer <key>)",
       });
     const caller = ring.resolve(key);
-    if (!caller) return deny(reply, 401, { error: "unauthorized", message: "unknown API key" });
+    if (!caller)
+      return deny(reply, 401, {
+        error: "unauthorized",
+        message:
+          "unknown API key: the key sent in x-api-key (or Authorization: Bearer) is not one of this server's",
+      });
     req.caller = caller;
     if (!roles.some((r) => caller.roles.has(r)))
       return deny(reply, 403, {
