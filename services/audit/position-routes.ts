@@ -9,12 +9,15 @@
  *
  * `region` (query) picks the regional store when the server has several; without it the stores
  * are searched in order (a location lives in one region). Parameters are decoded with io-ts
- * (`decodeOr400`); the JSON schemas below are documentation for OpenAPI only.
+ * (`decodeOr400`), and their OpenAPI schemas are generated from the same codecs (`jsonSchemaOf`).
  */
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
+import { BalancesC } from "../../domain/canonical-event.ts";
 import { reservationsById } from "../../domain/reservation-book.ts";
 import { IsoTimestampC, KeyC, LocationIdC, RegionC, SkuC } from "../../domain/scalars.ts";
+import { jsonSchemaOf, openObjects, withExample } from "../../infra/http/codec-json-schema.ts";
+import { errorBody, errorResponses } from "../../infra/http/http-errors.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
 import { type PublishedHeads, type ReplayResult, type ReplayStore, replayPosition } from "./replay.ts";
 import { type PostingsFor, type TraceSource, traceCorrelation } from "./trace.ts";
@@ -49,41 +52,39 @@ const HistoryQueryC = t.partial(
 );
 const TraceParamsC = t.type({ correlationId: KeyC }, "{ correlationId }");
 
-const notFound = (message: string) => ({ error: "not_found", message });
+const notFound = (message: string) => errorBody("not_found", message);
 
-// OpenAPI documentation (never used to validate, see infra/http/http-server.ts).
-const positionParamsSchema = {
-  type: "object",
-  properties: {
-    location: { type: "string", description: "location id, verbatim (URL-encoded)" },
-    sku: { type: "string", description: "SKU id, verbatim (URL-encoded)" },
-  },
-  required: ["location", "sku"],
-} as const;
-const regionQuery = {
-  region: { type: "string", description: "region whose store holds the position (default: search all)" },
-} as const;
-const balancesSchema = { type: "object", additionalProperties: true } as const;
-// 400 bodies come from decodeOr400 (`errors`: field, value, expected); the schema must keep them.
-const errorSchema = {
-  type: "object",
-  properties: {
-    error: { type: "string" },
-    message: { type: "string" },
-    errors: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          path: { type: "string" },
-          value: {},
-          expected: { type: "string" },
-          message: { type: "string" },
-        },
-      },
-    },
-  },
-} as const;
+// --- OpenAPI, from the codecs above where there is one ------------------------------------------------
+
+const POSITION = { sku: "SKU-1001", location: "DC-BERLIN", region: "eu" };
+const BALANCES_EXAMPLE = {
+  onHand: { available: 120, inspection: 0, blocked: 5, consigned: 0, picked: 2 },
+  reserved: 10,
+  safetyStock: 5,
+  inboundInTransit: 40,
+  atp: 105,
+  lifecycle: "active",
+};
+const ATP_EXAMPLE = {
+  available: 120,
+  reserved: 10,
+  safetyStock: 5,
+  net: 105,
+  atp: 105,
+  sellable: true,
+  lifecycle: "active",
+};
+const HEAD = {
+  revision: 41,
+  headRevision: 41,
+  headHash: "9f2b6c1de4a7b8c90123456789abcdef0123456789abcdef0123456789abcdef",
+};
+const open = (description: string) => ({ type: "object", additionalProperties: true, description });
+
+const positionParamsSchema = jsonSchemaOf(PositionParamsC);
+// Response schemas also serialise: opened, so that a field the codec does not list is not dropped.
+const balancesSchema = openObjects(jsonSchemaOf(BalancesC, { description: "balances in the base unit" }));
+const atpSchema = open("ATP breakdown: available - reserved - safety stock, clamped, and whether sellable");
 const issueSchema = {
   type: "object",
   properties: {
@@ -97,6 +98,110 @@ const issueSchema = {
     message: { type: "string" },
   },
 } as const;
+
+const stateResponse = withExample(
+  {
+    type: "object",
+    description: "the position's state after its last event",
+    properties: {
+      position: open("sku, location, region"),
+      streamId: { type: "string" },
+      revision: { type: "integer" },
+      headRevision: { type: "integer" },
+      headHash: { type: "string" },
+      balances: balancesSchema,
+      atp: atpSchema,
+      reservations: open("open reservations by id"),
+      inbound: open("inbound transfers in transit"),
+    },
+  },
+  {
+    position: POSITION,
+    streamId: "position-eu-DC-BERLIN-SKU-1001",
+    ...HEAD,
+    balances: BALANCES_EXAMPLE,
+    atp: ATP_EXAMPLE,
+    reservations: { "res-8f2c": { quantity: 10, expiresAt: "2026-05-02T10:00:00Z" } },
+    inbound: {},
+  },
+);
+
+const historyResponse = withExample(
+  {
+    type: "object",
+    description: "the events (with the state after each), the state as of the time, and the verification",
+    properties: {
+      position: open("sku, location, region"),
+      asOf: { ...open("the time and its kind (recorded or business); null without asOf"), nullable: true },
+      events: { type: "array", items: open("a canonical event and the balances after it") },
+      balances: balancesSchema,
+      atp: atpSchema,
+      revision: { type: "integer" },
+      headRevision: { type: "integer" },
+      headHash: { type: "string" },
+      verification: {
+        type: "object",
+        nullable: true,
+        description: "null unless verify=true",
+        properties: {
+          ok: { type: "boolean" },
+          eventsChecked: { type: "integer" },
+          issues: { type: "array", items: issueSchema },
+        },
+      },
+      warnings: { type: "array", items: open("a replay warning (e.g. balances that differ)") },
+    },
+  },
+  {
+    position: POSITION,
+    streamId: "position-eu-DC-BERLIN-SKU-1001",
+    asOf: { time: "2026-05-01T10:00:00Z", by: "business" },
+    events: [
+      {
+        revision: 41,
+        event: { type: "GoodsReceived", quantity: 40, businessTime: "2026-05-01T09:58:00Z" },
+        balances: BALANCES_EXAMPLE,
+      },
+    ],
+    balances: BALANCES_EXAMPLE,
+    atp: ATP_EXAMPLE,
+    ...HEAD,
+    verification: { ok: true, eventsChecked: 42, issues: [] },
+    warnings: [],
+  },
+);
+
+const traceResponse = withExample(
+  {
+    type: "object",
+    description: "the lineage of the correlation id",
+    properties: {
+      correlationId: { type: "string" },
+      regions: { type: "array", items: { type: "string" } },
+      sourceDocuments: { type: "array", items: open("system, document and the events it caused") },
+      events: { type: "array", items: open("an event with its postings") },
+      postingSummary: { type: "object", additionalProperties: { type: "integer" } },
+    },
+  },
+  {
+    correlationId: "corr-7d1e",
+    regions: ["eu"],
+    sourceDocuments: [
+      { system: "wms-berlin", document: "ASN-5521", eventIds: ["eu:position-eu-DC-BERLIN-SKU-1001:41"] },
+    ],
+    events: [
+      {
+        ...POSITION,
+        revision: 41,
+        type: "GoodsReceived",
+        quantity: 40,
+        recordedTime: "2026-05-01T10:00:01Z",
+        postings: [{ target: "erp", status: "acked" }],
+      },
+    ],
+    postingSummary: { acked: 1 },
+  },
+);
 
 const stateBody = (r: ReplayResult) => ({
   position: r.position,
@@ -139,25 +244,8 @@ export const registerPositionRoutes = (app: FastifyInstance, deps: PositionRoute
         summary: "current state of a position: balances, ATP breakdown, revision and head hash",
         tags: ["audit"],
         params: positionParamsSchema,
-        querystring: { type: "object", properties: regionQuery },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              position: { type: "object", additionalProperties: true },
-              streamId: { type: "string" },
-              revision: { type: "integer" },
-              headRevision: { type: "integer" },
-              headHash: { type: "string" },
-              balances: balancesSchema,
-              atp: balancesSchema,
-              reservations: balancesSchema,
-              inbound: balancesSchema,
-            },
-          },
-          400: errorSchema,
-          404: errorSchema,
-        },
+        querystring: jsonSchemaOf(PositionQueryC),
+        response: { 200: stateResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {
@@ -180,41 +268,8 @@ export const registerPositionRoutes = (app: FastifyInstance, deps: PositionRoute
           "asOf with by=recorded (default): what was known at that time; by=business: what the stock was at that time.",
         tags: ["audit"],
         params: positionParamsSchema,
-        querystring: {
-          type: "object",
-          properties: {
-            ...regionQuery,
-            asOf: { type: "string", format: "date-time" },
-            by: { type: "string", enum: ["recorded", "business"], default: "recorded" },
-            verify: { type: "string", enum: ["true", "false"], default: "false" },
-          },
-        },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              position: { type: "object", additionalProperties: true },
-              asOf: { type: "object", additionalProperties: true },
-              events: { type: "array", items: { type: "object", additionalProperties: true } },
-              balances: balancesSchema,
-              atp: balancesSchema,
-              revision: { type: "integer" },
-              headRevision: { type: "integer" },
-              headHash: { type: "string" },
-              verification: {
-                type: "object",
-                properties: {
-                  ok: { type: "boolean" },
-                  eventsChecked: { type: "integer" },
-                  issues: { type: "array", items: issueSchema },
-                },
-              },
-              warnings: { type: "array", items: { type: "object", additionalProperties: true } },
-            },
-          },
-          400: errorSchema,
-          404: errorSchema,
-        },
+        querystring: jsonSchemaOf(HistoryQueryC),
+        response: { 200: historyResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {
@@ -249,25 +304,8 @@ export const registerPositionRoutes = (app: FastifyInstance, deps: PositionRoute
       schema: {
         summary: "lineage of a correlation id: source documents, events in every region, postings and acks",
         tags: ["audit"],
-        params: {
-          type: "object",
-          properties: { correlationId: { type: "string" } },
-          required: ["correlationId"],
-        },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              correlationId: { type: "string" },
-              regions: { type: "array", items: { type: "string" } },
-              sourceDocuments: { type: "array", items: { type: "object", additionalProperties: true } },
-              events: { type: "array", items: { type: "object", additionalProperties: true } },
-              postingSummary: { type: "object", additionalProperties: { type: "integer" } },
-            },
-          },
-          400: errorSchema,
-          404: errorSchema,
-        },
+        params: jsonSchemaOf(TraceParamsC),
+        response: { 200: traceResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {

@@ -5,11 +5,11 @@
  *
  * Posting dead letters and findings come from injected functions (the postings ledger and the
  * reconciliation store own them; their own routes retry and approve). Query strings and bodies are
- * decoded with io-ts; the JSON schemas below only document the API. Roles: `/v1/exceptions` falls to
- * the `/v1/` prefix of `ROLES_BY_PREFIX` (operations).
+ * decoded with io-ts, and their OpenAPI schemas are generated from the same codecs (`jsonSchemaOf`).
+ * Roles: `/v1/exceptions` falls to the `/v1/` prefix of `ROLES_BY_PREFIX` (operations).
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
-import * as t from "io-ts";
+import { errorResponses, sendError } from "../../infra/http/http-errors.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
 import type {
   CommandDeadLetter,
@@ -17,6 +17,23 @@ import type {
   DeadLetterFilter,
   DeadLetterStatus,
 } from "./command-dead-letters.ts";
+import {
+  ExceptionsQueryC,
+  exceptionsQuerySchema,
+  exceptionsResponse,
+  itemResponse,
+  ListQueryC,
+  listQuerySchema,
+  listResponse,
+  ParamsC,
+  ResolveBodyC,
+  RetryBodyC,
+  regionSeqParams,
+  resolveBodySchema,
+  resolveResponse,
+  retryBodySchema,
+  retryResponse,
+} from "./exception-route-schemas.ts";
 
 export interface ExceptionRoutesDeps {
   /** One desk per region. */
@@ -26,98 +43,6 @@ export interface ExceptionRoutesDeps {
   /** Open reconciliation findings (e.g. `() => store.findings({ status: "open" })`). */
   readonly openFindings?: () => readonly unknown[] | Promise<readonly unknown[]>;
 }
-
-// --- codecs of query strings and bodies ------------------------------------------------------------------
-
-const PositiveIntString = new t.Type<number, string, unknown>(
-  "positive integer",
-  (u): u is number => typeof u === "number" && Number.isSafeInteger(u) && u > 0,
-  (u, c) => {
-    const n = typeof u === "string" && /^[0-9]{1,15}$/.test(u) ? Number(u) : Number.NaN;
-    return Number.isSafeInteger(n) && n > 0 ? t.success(n) : t.failure(u, c);
-  },
-  String,
-);
-const NonNegativeIntString = new t.Type<number, string, unknown>(
-  "non-negative integer",
-  (u): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0,
-  (u, c) => {
-    const n = typeof u === "string" && /^[0-9]{1,15}$/.test(u) ? Number(u) : Number.NaN;
-    return Number.isSafeInteger(n) ? t.success(n) : t.failure(u, c);
-  },
-  String,
-);
-const IsoTime = new t.Type<string, string, unknown>(
-  "ISO-8601 time",
-  (u): u is string => typeof u === "string",
-  (u, c) => (typeof u === "string" && !Number.isNaN(Date.parse(u)) ? t.success(u) : t.failure(u, c)),
-  String,
-);
-const StatusC = t.keyof({ open: null, retried: null, resolved: null }, '"open" | "retried" | "resolved"');
-
-const ListQueryC = t.partial(
-  {
-    region: t.string,
-    reason: t.string,
-    sku: t.string,
-    location: t.string,
-    sourceSystem: t.string,
-    since: IsoTime,
-    status: StatusC,
-    after: NonNegativeIntString,
-    limit: PositiveIntString,
-  },
-  "dead-letter query",
-);
-const ExceptionsQueryC = t.partial({ region: t.string, limit: PositiveIntString }, "exceptions query");
-const ParamsC = t.type({ region: t.string, seq: PositiveIntString }, "{ region, seq }");
-const RetryBodyC = t.partial(
-  { payload: t.unknown, by: t.string, via: t.keyof({ request: null, stream: null }, '"request" | "stream"') },
-  "{ payload?, by?, via? }",
-);
-const ResolveBodyC = t.partial({ by: t.string, note: t.string }, "{ by?, note? }");
-
-// --- documentation schemas -------------------------------------------------------------------------------
-
-const regionSeqParams = {
-  type: "object",
-  properties: {
-    region: { type: "string", description: "region id, e.g. eu" },
-    seq: { type: "integer", description: "stream sequence in INV_DLQ_<R>" },
-  },
-  required: ["region", "seq"],
-} as const;
-
-const listQuerySchema = {
-  type: "object",
-  properties: {
-    region: { type: "string", description: "one region (default: all)" },
-    reason: {
-      type: "string",
-      description: "malformedJson, invalidCommand, rejected, ... (the subject's last token)",
-    },
-    sku: { type: "string" },
-    location: { type: "string" },
-    sourceSystem: { type: "string" },
-    since: { type: "string", format: "date-time" },
-    status: { type: "string", enum: ["open", "retried", "resolved"] },
-    after: { type: "integer", description: "paging: sequences above this one (needs region)" },
-    limit: { type: "integer", description: "page size (default 100, at most 1000)" },
-  },
-} as const;
-
-const retryBodySchema = {
-  type: "object",
-  properties: {
-    payload: { type: "object", description: "a corrected command (default: the original payload)" },
-    by: { type: "string", description: "who retries (default: the API key's name)" },
-    via: {
-      type: "string",
-      enum: ["request", "stream"],
-      description: "request: decided now over inv.req.<r> (default); stream: republished to INV_CMD_<R>",
-    },
-  },
-} as const;
 
 // --- routes -----------------------------------------------------------------------------------------------
 
@@ -147,17 +72,18 @@ export const deadLetterRow = (d: CommandDeadLetter) => {
   };
 };
 
-const notFound = (reply: FastifyReply, message: string) =>
-  reply.code(404).send({ error: "not_found", message });
+const notFound = (reply: FastifyReply, message: string) => sendError(reply, 404, "not_found", message);
 
 export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRoutesDeps): void => {
   const tags = ["exceptions"];
   const regions = () => [...deps.desks.keys()];
   const unknownRegion = (reply: FastifyReply, region: string) =>
-    reply.code(404).send({
-      error: "not_found",
-      message: `region: got ${JSON.stringify(region)}, expected one of ${regions().join(", ")}`,
-    });
+    sendError(
+      reply,
+      404,
+      "not_found",
+      `region: got ${JSON.stringify(region)}, expected one of ${regions().join(", ")}`,
+    );
 
   app.get(
     "/v1/exceptions",
@@ -166,13 +92,8 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
         tags,
         summary:
           "Everything open: command dead letters per region, posting dead letters, reconciliation findings",
-        querystring: {
-          type: "object",
-          properties: {
-            region: { type: "string", description: "command dead letters of one region (default: all)" },
-            limit: { type: "integer", description: "command dead letters per region (default 100)" },
-          },
-        },
+        querystring: exceptionsQuerySchema,
+        response: { 200: exceptionsResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {
@@ -213,6 +134,7 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
         summary:
           "Command dead letters (INV_DLQ_<R>) by region, reason, SKU, location, source system, time, status",
         querystring: listQuerySchema,
+        response: { 200: listResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {
@@ -220,10 +142,12 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
       if (!q) return reply;
       if (q.region !== undefined && !deps.desks.has(q.region)) return unknownRegion(reply, q.region);
       if (q.after !== undefined && q.region === undefined)
-        return reply.code(400).send({
-          error: "bad_request",
-          message: "after: paging by stream sequence needs a region (sequences are per region)",
-        });
+        return sendError(
+          reply,
+          400,
+          "bad_request",
+          "after: paging by stream sequence needs a region (sequences are per region)",
+        );
       const filter: DeadLetterFilter = {
         ...(q.reason !== undefined ? { reason: q.reason } : {}),
         ...(q.sku !== undefined ? { sku: q.sku } : {}),
@@ -257,6 +181,7 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
         tags,
         summary: "One command dead letter: business context, rule or error, original payload, retries",
         params: regionSeqParams,
+        response: { 200: itemResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {
@@ -279,6 +204,19 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
           "Retry a command dead letter with its original or a corrected payload (checked first); applied at most once",
         params: regionSeqParams,
         body: retryBodySchema,
+        response: {
+          200: retryResponse(
+            "applied, now or before (a repeat of a resolved dead letter returns its attempt)",
+            "accepted",
+          ),
+          202: retryResponse(
+            "handed over (via stream, or parked by the node): the outcome comes later",
+            "submitted",
+          ),
+          ...errorResponses(400, 404),
+          422: retryResponse("the node refused the command again: the attempt names why", "rejected"),
+          503: retryResponse("no node answered: retry later", "unavailable"),
+        },
       },
     },
     async (req, reply) => {
@@ -293,12 +231,7 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
         by: whoFrom(body.by, req.caller?.name),
         ...(body.via ? { via: body.via } : {}),
       });
-      if (!r.ok)
-        return reply.code(r.status).send({
-          error: r.error,
-          message: r.message,
-          ...(r.errors ? { errors: r.errors } : {}),
-        });
+      if (!r.ok) return sendError(reply, r.status, r.error, r.message, r.errors ? { errors: r.errors } : {});
       // 200: applied (now or before); 202: handed over, outcome later; 422: the node refused it again; 503: no node answered.
       const o = r.attempt.outcome;
       const code =
@@ -325,7 +258,8 @@ export const registerExceptionRoutes = (app: FastifyInstance, deps: ExceptionRou
         tags,
         summary: "Mark a command dead letter resolved without retrying it (fixed at the source, or a notice)",
         params: regionSeqParams,
-        body: { type: "object", properties: { by: { type: "string" }, note: { type: "string" } } },
+        body: resolveBodySchema,
+        response: { 200: resolveResponse, ...errorResponses(400, 404) },
       },
     },
     async (req, reply) => {
