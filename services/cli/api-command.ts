@@ -23,7 +23,14 @@ export const registerApiCommand = (program: Command): Command =>
       const log = createLogger("api");
       const env = { ...process.env, ...(opts.port ? { STOCKLINE_API_HTTP_PORT: opts.port } : {}) };
       const config = loadApiConfig(opts.config, env);
-      const api = await startApiServer(config, { logger: log });
+      const api = await startApiServer(config, { logger: log }).catch((err: NodeJS.ErrnoException) => {
+        // The one start failure an operator fixes with a flag: say which.
+        if (err?.code === "EADDRINUSE")
+          throw new Error(
+            `port ${config.http.port} on ${config.http.host} is taken: choose another with --port <port> or STOCKLINE_API_HTTP_PORT`,
+          );
+        throw err;
+      });
       const stops: Array<() => Promise<void>> = [() => api.close()];
       if (opts.expiryRegion) {
         const nc = await connectNats({
@@ -39,7 +46,10 @@ export const registerApiCommand = (program: Command): Command =>
           await drainAndClose(nc);
         });
       }
-      process.stdout.write(`stockline API listening on ${api.url} (OpenAPI ${api.url}/openapi.json)\n`);
+      process.stdout.write(
+        `stockline API listening on ${api.url} (OpenAPI ${api.url}/openapi.json, UI ${api.url}/docs)\n` +
+          `  operator commands reach it with --api ${api.url} or STOCKLINE_API_URL=${api.url}, and a key with --key or STOCKLINE_API_KEY\n`,
+      );
       const shutdown = async () => {
         for (const s of stops) await s().catch((err) => log.warn({ err }, "error while stopping"));
         process.exit(0);

@@ -1,12 +1,12 @@
 /**
  * `stockline dlq commands list|show|retry|resolve`: command dead letters of the regional nodes
  * (`INV_DLQ_<R>`), over the HTTP API (`/v1/exceptions/dead-letters`). `--api` or STOCKLINE_API_URL;
- * the API key (role operations) from STOCKLINE_API_KEY. Sits beside `stockline dlq list|show|retry`,
+ * the API key (role operations) from `--key` or STOCKLINE_API_KEY. Sits beside `stockline dlq list|show|retry`,
  * which are the posting dead letters.
  */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { callApi, DEFAULT_API, failWith, type Out } from "./api-client.ts";
+import { API_OPTION_HELP, callApi, DEFAULT_API, failWith, KEY_OPTION_HELP, type Out } from "./api-client.ts";
 
 interface Row {
   region: string;
@@ -50,7 +50,8 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
     .option("--status <status>", "open, retried or resolved")
     .option("--after <seq>", "paging: stream sequences above this one (with --region)")
     .option("--limit <n>", "page size")
-    .option("--api <url>", "stockline API", DEFAULT_API)
+    .option("--api <url>", API_OPTION_HELP, DEFAULT_API)
+    .option("--key <key>", KEY_OPTION_HELP)
     .action(
       async (o: {
         region?: string;
@@ -63,6 +64,7 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
         after?: string;
         limit?: string;
         api: string;
+        key?: string;
       }) => {
         const q = new URLSearchParams();
         const set = (k: string, v: string | undefined) => v !== undefined && q.set(k, v);
@@ -76,7 +78,7 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
         set("after", o.after);
         set("limit", o.limit);
         const qs = q.toString();
-        const r = await callApi(o.api, "GET", `/v1/exceptions/dead-letters${qs ? `?${qs}` : ""}`);
+        const r = await callApi(o, "GET", `/v1/exceptions/dead-letters${qs ? `?${qs}` : ""}`);
         if (r.status !== 200) failWith(r.status, r.json);
         const j = r.json as { deadLetters: Row[]; next: Record<string, number> };
         if (j.deadLetters.length === 0) out("no command dead letters");
@@ -89,10 +91,11 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
   commands
     .command("show <region> <seq>")
     .description("show a command dead letter: context, rule or error, original payload, retries")
-    .option("--api <url>", "stockline API", DEFAULT_API)
-    .action(async (region: string, seq: string, o: { api: string }) => {
+    .option("--api <url>", API_OPTION_HELP, DEFAULT_API)
+    .option("--key <key>", KEY_OPTION_HELP)
+    .action(async (region: string, seq: string, o: { api: string; key?: string }) => {
       const r = await callApi(
-        o.api,
+        o,
         "GET",
         `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}`,
       );
@@ -106,9 +109,14 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
     .option("--payload <file.json>", "corrected command as a JSON file (default: the original payload)")
     .option("--via <via>", "request (decided now, default) or stream (republished to INV_CMD_<R>)")
     .option("--by <name>", "who retries", process.env.USER ?? "operator")
-    .option("--api <url>", "stockline API", DEFAULT_API)
+    .option("--api <url>", API_OPTION_HELP, DEFAULT_API)
+    .option("--key <key>", KEY_OPTION_HELP)
     .action(
-      async (region: string, seq: string, o: { payload?: string; via?: string; by: string; api: string }) => {
+      async (
+        region: string,
+        seq: string,
+        o: { payload?: string; via?: string; by: string; api: string; key?: string },
+      ) => {
         let payload: unknown;
         if (o.payload !== undefined) {
           try {
@@ -118,7 +126,7 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
           }
         }
         const r = await callApi(
-          o.api,
+          o,
           "POST",
           `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}/retry`,
           { by: o.by, ...(payload !== undefined ? { payload } : {}), ...(o.via ? { via: o.via } : {}) },
@@ -153,15 +161,18 @@ export const registerDeadLetterCommands = (program: Command, out: Out = (l) => c
     .description("mark a command dead letter resolved without retrying it")
     .option("--note <text>", "why")
     .option("--by <name>", "who", process.env.USER ?? "operator")
-    .option("--api <url>", "stockline API", DEFAULT_API)
-    .action(async (region: string, seq: string, o: { note?: string; by: string; api: string }) => {
-      const r = await callApi(
-        o.api,
-        "POST",
-        `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}/resolve`,
-        { by: o.by, ...(o.note ? { note: o.note } : {}) },
-      );
-      if (r.status !== 200) failWith(r.status, r.json);
-      out(`${region}/${seq}: ${(r.json as { status: string }).status}`);
-    });
+    .option("--api <url>", API_OPTION_HELP, DEFAULT_API)
+    .option("--key <key>", KEY_OPTION_HELP)
+    .action(
+      async (region: string, seq: string, o: { note?: string; by: string; api: string; key?: string }) => {
+        const r = await callApi(
+          o,
+          "POST",
+          `/v1/exceptions/dead-letters/${encodeURIComponent(region)}/${encodeURIComponent(seq)}/resolve`,
+          { by: o.by, ...(o.note ? { note: o.note } : {}) },
+        );
+        if (r.status !== 200) failWith(r.status, r.json);
+        out(`${region}/${seq}: ${(r.json as { status: string }).status}`);
+      },
+    );
 };
