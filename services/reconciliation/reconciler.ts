@@ -1,9 +1,11 @@
 /**
  * The reconciler (issue 5): on demand and on a schedule per location class, reads each target's
  * balances, rebuilds what the target should hold from the event ledger and the postings ledger
- * (`projections/reconciliation.ts` classifies the difference), keeps runs and findings, and turns
- * an approved finding into a canonical command (`submitCommand`, wired to NATS request/reply by
- * the node) or a replay of dead-lettered postings.
+ * (`projections/reconciliation.ts` classifies the difference), keeps runs and findings across
+ * runs (`projections/finding-lifecycle.ts`: one finding per drift, in-flight ones cleared, drift
+ * that went away resolved), and turns an approved finding into a canonical command
+ * (`submitCommand`, wired to NATS request/reply by the node) or a replay of dead-lettered
+ * postings; a dismissal records who, when and why.
  */
 import { randomBytes } from "node:crypto";
 import pRetry from "p-retry";
@@ -251,12 +253,19 @@ export class Reconciler {
     }
   }
 
-  /** Approves a finding's proposal (decided by `finding-decisions.ts`). */
-  async approve(findingId: string, approver: string | Approver = "operator"): Promise<ApproveOutcome> {
+  /**
+   * Approves a finding's proposal (decided by `finding-decisions.ts`). Serialised with runs: a run
+   * must not resolve or change the finding while its command is on the way.
+   */
+  approve(findingId: string, approver: string | Approver = "operator"): Promise<ApproveOutcome> {
     const who: Approver = typeof approver === "string" ? { name: approver, roles: [] } : approver;
-    const r = await approveFinding({ ...this.deps, now: this.now }, findingId, who);
-    this.publishPendingFindings();
-    return r;
+    const next = this.running.then(async () => {
+      const r = await approveFinding({ ...this.deps, now: this.now }, findingId, who);
+      this.publishPendingFindings();
+      return r;
+    });
+    this.running = next.catch(() => undefined);
+    return next;
   }
 
   /** Dismisses a pending finding with a reason (who, when and why are recorded). */
