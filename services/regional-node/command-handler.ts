@@ -208,14 +208,21 @@ export class CommandHandler {
         ? { outcome: "rejected", reason: { code: parsed.code, message: parsed.message, ...parsed.details } }
         : { outcome: "invalid", errors: [...errors] };
       if (!asyncIntake && !masterData) return this.count(meta, "invalid", { reply, disposition: "ack" });
-      const details = { ...parsed.details, ...(parsed.errors ? { errors: parsed.errors } : {}) };
+      // A master-data refusal keeps the command as the intake completed it (regions filled, statuses
+      // canonical), so that once master data is fixed the dead letter can be retried as it is.
+      const completed = masterData && parsed.command !== undefined;
+      const details = {
+        ...parsed.details,
+        ...(parsed.errors ? { errors: parsed.errors } : {}),
+        ...(completed ? { payloadCompletedFromMasterData: true } : {}),
+      };
       const dl = this.o.dlq.build({
         reason: parsed.reason,
         code: parsed.code,
         message: parsed.message,
         ...(Object.keys(details).length > 0 ? { details } : {}),
         raw: parsed.raw,
-        payload,
+        payload: completed ? JSON.stringify(parsed.raw) : payload,
         intake: this.intakeOf(meta),
       });
       return this.deadLetter(

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { positionStreamId } from "../../domain/ids.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
 import { cmdSubject, dlqStreamName, reqSubject } from "../../infra/nats/subjects.ts";
+import { CommandDeadLetterDesk } from "../../services/dead-letters/command-dead-letters.ts";
 import { decodeCommandReply } from "../../services/regional-node/command-reply.ts";
 import { type RegionalNode, startRegionalNode } from "../../services/regional-node/regional-node.ts";
 import {
@@ -72,6 +73,7 @@ const request = async (body: unknown) => {
 };
 
 interface Letter {
+  seq: number;
   reason: string;
   code: string;
   message: string;
@@ -84,25 +86,29 @@ const letterOf = async (key: string): Promise<Letter> => {
   let found: Letter | undefined;
   await waitFor(`dead letter of ${key}`, async () => {
     const n = await streamCount(jsm, dlqStreamName(region));
-    const all = (await readStream(js, dlqStreamName(region), n)).map((m) => m.data as Letter);
-    found = all.find((l) => l.context.idempotencyKey === key);
+    found = (await readStream(js, dlqStreamName(region), n))
+      .map((m) => ({ ...(m.data as Letter), seq: m.seq }))
+      .find((l) => l.context.idempotencyKey === key);
     return found !== undefined;
   });
   return found!;
 };
 
 /** Whether a node's store holds the position (stream ids are per node: SKU and location). */
+const startNode = (locations: ReadonlyArray<{ id: string; region: string }>) =>
+  startRegionalNode(
+    nodeConfig(region, tmp.dir, servers, {
+      http: { enabled: true, port: 0 },
+      apiKeys: NODE_HTTP_KEYS,
+      masterData: { ...masterData, locations },
+    }),
+  );
+
 const positionExists = async (n: RegionalNode, sku: string, location: string) =>
   (await n.store.streamRevision(positionStreamId({ sku, location }))) !== null;
 
 beforeAll(async () => {
-  node = await startRegionalNode(
-    nodeConfig(region, tmp.dir, servers, {
-      http: { enabled: true, port: 0 },
-      apiKeys: NODE_HTTP_KEYS,
-      masterData,
-    }),
-  );
+  node = await startNode(masterData.locations);
   otherNode = await startRegionalNode(nodeConfig(other, tmpOther.dir, servers, { masterData }));
   nc = await connectNats({ servers, name: "master-data-test" });
   js = jetstream(nc);
@@ -296,5 +302,25 @@ describe("a source's own status codes", () => {
       },
     ]);
     expect(await positionExists(node, "SKU-6", "DC-AMS")).toBe(false);
+  });
+});
+
+describe("the operator's fix: master data, then retry", () => {
+  it("applies a dead-lettered command once its location is added to master data", async () => {
+    await js.publish(
+      cmdSubject(region, "DC-GOU", "SKU-7"),
+      JSON.stringify(bare({ location: "DC-GOU", sku: "SKU-7", key: "fix-1", qty: 5 })),
+    );
+    const letter = await letterOf("fix-1");
+    expect(letter.reason).toBe("unknownLocation");
+
+    await node.stop();
+    node = await startNode([...masterData.locations, { id: "DC-GOU", region }]);
+    const desk = new CommandDeadLetterDesk({ nc, region });
+    const retried = await desk.retry(letter.seq, { by: "test" });
+    expect(retried.ok).toBe(true);
+    if (!retried.ok) return;
+    expect(retried.attempt.outcome).toBe("accepted");
+    expect(await positionExists(node, "SKU-7", "DC-GOU")).toBe(true);
   });
 });
