@@ -11,6 +11,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type NatsConnection, NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
 import * as E from "fp-ts/lib/Either.js";
+import { type CommandReply, decodeCommandReply } from "../../domain/command-reply.ts";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
 import {
   atpBucketName,
@@ -20,7 +21,6 @@ import {
 } from "../../infra/nats/subjects.ts";
 import { regionalAtpKey, regionalReservationKey } from "../../projections/atp-keys.ts";
 import type { RegionalAtpEntry, ReservationView } from "../../projections/regional-atp.projection.ts";
-import { type CommandReply, decodeCommandReply } from "../regional-node/command-reply.ts";
 
 export type RequestOutcome =
   | { readonly kind: "reply"; readonly reply: CommandReply }

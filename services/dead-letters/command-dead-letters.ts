@@ -24,6 +24,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import type { Logger } from "pino";
+import { decodeCommandReply } from "../../domain/command-reply.ts";
 import { type Command, decodeCommand } from "../../domain/commands.ts";
 import type { DecodeError } from "../../domain/decode-errors.ts";
 import { gauge } from "../../infra/metrics.ts";
@@ -35,7 +36,6 @@ import {
   parseDlqSubject,
   reqSubject,
 } from "../../infra/nats/subjects.ts";
-import { decodeCommandReply } from "../regional-node/command-reply.ts";
 
 // --- what is stored -------------------------------------------------------------------------------------
 
