@@ -76,7 +76,13 @@ export const documentRoute = (
     doc.description = doc.description ? `${doc.description}\n\n${rolesLine}` : rolesLine;
     for (const status of SHARED_ERROR_STATUSES) {
       if ((status === 413 || status === 415) && !hasBody) continue;
-      response[status] ??= errorResponseSchema(status);
+      // 400 and 404 are the route's own answers; the others come from this server's hooks and
+      // handlers, so their shape is the shared one whatever the route wrote (its words are kept).
+      const own = response[status];
+      response[status] =
+        own && (status === 400 || status === 404)
+          ? own
+          : { ...errorResponseSchema(status), ...(own?.description ? { description: own.description } : {}) };
     }
   } else response[500] ??= errorResponseSchema(500);
   for (const [status, r] of Object.entries(response)) {
