@@ -14,7 +14,7 @@ import {
   summaryExample,
   summarySchema,
 } from "./posting-schemas.ts";
-import type { PostingService } from "./posting-worker.ts";
+import type { PostingService } from "./posting-service.ts";
 import type { PostingStatus } from "./postings-ledger.ts";
 
 const STATUSES: readonly PostingStatus[] = ["pending", "failed", "acked", "dead", "skipped"];

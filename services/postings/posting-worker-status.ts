@@ -9,7 +9,7 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import type { GuardedTarget } from "./posting-worker.ts";
+import type { GuardedTarget } from "./guarded-target.ts";
 import type { PostingsLedger } from "./postings-ledger.ts";
 
 export interface WorkerStatusOptions {

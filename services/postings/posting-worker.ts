@@ -25,7 +25,6 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos, headers as natsHeaders } from "@nats-io/transport-node";
-import CircuitBreaker from "opossum";
 import type { Logger } from "pino";
 import { type CanonicalEvent, decodeCanonicalEvent } from "../../domain/canonical-event.ts";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
@@ -42,15 +41,16 @@ import {
 import { dlqSubject, evtStreamName, evtWildcard } from "../../infra/nats/subjects.ts";
 import { observeSyncSeconds } from "../../infra/sync-metrics.ts";
 import { targetStockEffect } from "../../projections/reconciliation.ts";
+
+// The target's breaker and the service over the workers live in their own files; importers of
+// this one keep finding them here.
+export { type BreakerOptions, type GuardedTarget, guardTarget } from "./guarded-target.ts";
+export { type PostingService, postingService, type RetryOutcome } from "./posting-service.ts";
+
+import type { GuardedTarget } from "./guarded-target.ts";
 import { reportWorkerStatus, type WorkerStatusReporter } from "./posting-worker-status.ts";
-import type { BreakerState, PostingRow, PostingsLedger } from "./postings-ledger.ts";
-import { type PostingsSummary, summarizePostings } from "./postings-summary.ts";
-import {
-  type ItemResult,
-  type PostingItem,
-  type TargetConnector,
-  TargetUnavailableError,
-} from "./target-connector.ts";
+import type { PostingRow, PostingsLedger } from "./postings-ledger.ts";
+import { type ItemResult, TargetUnavailableError } from "./target-connector.ts";
 
 export const POSTING_FAILED_REASON = "posting-failed";
 
@@ -67,75 +67,9 @@ const postingLatency = histogram(
 const postingCall = histogram("stockline_posting_call_seconds", "Duration of one call to a target", [
   "target",
 ]);
-const breakerState = gauge(
-  "stockline_circuit_breaker_state",
-  "Circuit breaker per target: 0 closed, 1 half-open, 2 open",
-  ["target"],
-);
 const deadLetters = gauge("stockline_dead_letters", "Postings dead-lettered and not yet replayed", [
   "target",
 ]);
-
-export interface BreakerOptions {
-  /** Failure percentage over the rolling window that opens the breaker (default 50). */
-  readonly errorThresholdPercentage?: number;
-  /** Calls in the window before the breaker may open (default 3). */
-  readonly volumeThreshold?: number;
-  /** How long the breaker stays open before a trial call (default 5 s). */
-  readonly resetTimeoutMs?: number;
-  readonly rollingCountTimeoutMs?: number;
-}
-
-/** A target behind its circuit breaker; share one per target between the workers of all regions. */
-export interface GuardedTarget {
-  readonly connector: TargetConnector;
-  readonly breaker: CircuitBreaker<[readonly PostingItem[]], ItemResult[]>;
-  state(): BreakerState;
-  /** The state, since when, and (open) when the next trial call goes out. */
-  status(): { state: BreakerState; since: string; nextTrialAt: string | null };
-  shutdown(): void;
-}
-
-export const guardTarget = (
-  connector: TargetConnector,
-  opts: BreakerOptions = {},
-  logger?: Logger,
-): GuardedTarget => {
-  const resetTimeout = opts.resetTimeoutMs ?? 5_000;
-  const breaker = new CircuitBreaker((items: readonly PostingItem[]) => connector.post(items), {
-    timeout: false,
-    errorThresholdPercentage: opts.errorThresholdPercentage ?? 50,
-    volumeThreshold: opts.volumeThreshold ?? 3,
-    resetTimeout,
-    rollingCountTimeout: opts.rollingCountTimeoutMs ?? 10_000,
-    name: connector.id,
-  });
-  const state = (): BreakerState => (breaker.opened ? "open" : breaker.halfOpen ? "halfOpen" : "closed");
-  let since = new Date().toISOString();
-  let nextTrialAt: string | null = null;
-  const publish = () =>
-    breakerState.set({ target: connector.id }, breaker.opened ? 2 : breaker.halfOpen ? 1 : 0);
-  const onChange = (ev: string) => () => {
-    const now = Date.now();
-    since = new Date(now).toISOString();
-    // opossum lets a trial call through `resetTimeout` after it opened.
-    nextTrialAt = ev === "open" ? new Date(now + resetTimeout).toISOString() : null;
-    publish();
-    logger?.warn({ target: connector.id, breaker: ev }, `circuit breaker ${ev}`);
-  };
-  // Registered before any worker's listener, so that they read the new state.
-  breaker.on("open", onChange("open"));
-  breaker.on("halfOpen", onChange("halfOpen"));
-  breaker.on("close", onChange("close"));
-  publish();
-  return {
-    connector,
-    breaker,
-    state,
-    status: () => ({ state: state(), since, nextTrialAt }),
-    shutdown: () => breaker.shutdown(),
-  };
-};
 
 export interface PostingWorkerOptions {
   readonly nc: NatsConnection;
@@ -689,45 +623,3 @@ export class PostingWorker {
     };
   }
 }
-
-/** A replay asked for by someone: the replay's outcome, and who asked and when when it was made. */
-export type RetryOutcome =
-  | (Extract<ReplayOutcome, { outcome: "acked" | "failed" }> & {
-      readonly retriedBy: string;
-      readonly retriedAt: string;
-    })
-  | Extract<ReplayOutcome, { outcome: "not-dead" | "unknown" }>;
-
-/** Dead letters and the summary of every worker, for the routes, the CLI and the status view. */
-export interface PostingService {
-  readonly ledger: PostingsLedger;
-  /** Replays a dead letter; `by` (an API key's name) is recorded on the posting. */
-  retry(postingId: number, by?: string): Promise<RetryOutcome>;
-  summary(now?: Date): PostingsSummary;
-}
-
-export const postingService = (
-  ledger: PostingsLedger,
-  workers: readonly PostingWorker[],
-): PostingService => ({
-  ledger,
-  async retry(postingId, by = "operator") {
-    const row = ledger.byId(postingId);
-    if (!row) return { outcome: "unknown" };
-    const worker = workers.find((w) => w.targetId === row.target);
-    if (!worker) return { outcome: "unknown" };
-    const result = await worker.replay(postingId);
-    if (result.outcome !== "acked" && result.outcome !== "failed") return result;
-    const done = ledger.recordAction(postingId, "retry", by);
-    return { ...result, retriedBy: done.by, retriedAt: done.at };
-  },
-  summary(now) {
-    // This process holds the breakers: their live state wins over what the ledger last heard.
-    const breakers = new Map(workers.map((w) => [w.targetId, w.target.status()]));
-    return summarizePostings(ledger, {
-      ...(now ? { now } : {}),
-      targets: [...breakers.keys()],
-      breakers,
-    });
-  },
-});

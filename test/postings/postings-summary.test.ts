@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoutingConfig } from "../../domain/routing-rules.ts";
 import { registerPostingsCommands } from "../../services/cli/postings-command.ts";
 import { registerPostingRoutes } from "../../services/postings/posting-routes.ts";
-import { type PostingService, postingService } from "../../services/postings/posting-worker.ts";
+import { type PostingService, postingService } from "../../services/postings/posting-service.ts";
 import type { PostingsSummary, TargetSummary } from "../../services/postings/postings-summary.ts";
 import { renderPostingsTable } from "../../services/postings/postings-table.ts";
 import { createSapConnector } from "../../services/postings/sap-connector.ts";
