@@ -200,32 +200,28 @@ export const checkMasterData = (command: Command, md: MasterData): MasterDataRef
   if (command.kind === "shipTransfer") refs.push(["destination.location", command.destination.location]);
   if ((command.kind === "receiveTransfer" || command.kind === "recordInboundTransfer") && command.origin)
     refs.push(["origin.location", command.origin.location]);
-  const unknown = refs.filter(([, id]) => md.location(id) === undefined);
-  if (unknown.length > 0) {
-    const errors = unknown.map(([field, id]) => {
-      const closest = closestLocations(md, id);
-      return error(
-        field,
-        id,
-        `a location in master data${closest.length > 0 ? ` (closest: ${closest.join(", ")})` : ""}`,
-      );
-    });
+  const unknown = refs
+    .filter(([, id]) => md.location(id) === undefined)
+    .map(([field, location]) => ({ field, location, closest: closestLocations(md, location) }));
+  if (unknown.length > 0)
     return {
       reason: "unknownLocation",
       code: "unknownLocation",
       message: unknown
-        .map(([field, id], i) => {
-          const closest = closestLocations(md, id);
+        .map(({ field, location, closest }, i) => {
           const hint = closest.length > 0 ? `; did you mean ${closest.join(" or ")}?` : "";
-          return `${i === 0 ? "L" : "l"}ocation ${JSON.stringify(id)} (${field}) is not in master data${hint}`;
+          return `${i === 0 ? "L" : "l"}ocation ${JSON.stringify(location)} (${field}) is not in master data${hint}`;
         })
         .join("; "),
-      errors,
-      details: {
-        locations: unknown.map(([field, id]) => ({ field, location: id, closest: closestLocations(md, id) })),
-      },
+      errors: unknown.map(({ field, location, closest }) =>
+        error(
+          field,
+          location,
+          `a location in master data${closest.length > 0 ? ` (closest: ${closest.join(", ")})` : ""}`,
+        ),
+      ),
+      details: { locations: unknown },
     };
-  }
   if (!md.knowsSku(command.position.sku))
     return {
       reason: "unknownSku",
