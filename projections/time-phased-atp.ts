@@ -15,13 +15,16 @@
  * or safety stock beyond what is on hand); a position that is not sellable (on hold, discontinued)
  * promises nothing on any day. Arrivals are assumed to be received as available stock.
  */
+
 import type { Position } from "../domain/ids.ts";
+import type { AtpBreakdown } from "../domain/position-context.ts";
 import type { ExpectedReceiptView, InboundTransfer } from "./regional-atp.projection.ts";
 
 /** The part of a position's read-model entry time-phased ATP needs. */
 export interface TimePhasedPosition {
   readonly position: Position;
-  readonly atp: { readonly net: number; readonly sellable: boolean };
+  /** What of the position's ATP breakdown time-phasing needs. */
+  readonly atp: Pick<AtpBreakdown, "net" | "sellable">;
   readonly inbound: Readonly<Record<string, InboundTransfer>> | readonly InboundTransfer[];
   /** Open purchase order lines expected at the position (the read model's `expectedReceipts`). */
   readonly expectedReceipts?: Readonly<Record<string, ExpectedReceiptView>> | readonly ExpectedReceiptView[];

@@ -77,14 +77,11 @@ export interface SkuFigures {
   readonly locations: readonly LocationFigures[];
 }
 
-export interface FreshnessView {
-  readonly region: string;
-  readonly stale: boolean;
-  readonly link: string;
-  readonly asOf?: string;
-  readonly stalenessMs?: number;
-  readonly reasons: readonly string[];
-}
+/** A region's freshness as availability answers carry it (a part of the projector's report). */
+export type FreshnessView = Pick<
+  RegionFreshness,
+  "region" | "stale" | "link" | "asOf" | "stalenessMs" | "reasons"
+>;
 
 /** `floor(atp × (1 − haircut))` in integer arithmetic (haircut in basis points, no float in the result). */
 export const constrainedAtp = (atp: number, haircut: number): number => {

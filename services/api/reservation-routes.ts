@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
 import { idJsonSchema, MAX_QUANTITY, MAX_RESERVATION_TTL_SECONDS } from "../../domain/limits.ts";
-import { ClientKeyC, ReservationIdC } from "../../domain/scalars.ts";
+import { ClientKeyC, DocumentIdC, ReservationIdC } from "../../domain/scalars.ts";
 import { badRequest, decodeOr400 } from "../../infra/http/http-server.ts";
 import { type Caller, ROUTE_ROLES, reservationScope } from "./access-control.ts";
 import type { PlaceAnswer, ReadOutcome, ReleaseOutcome } from "./reservation-outcomes.ts";
@@ -142,6 +142,7 @@ const idParams = {
 
 // Decoded like bodies, so that a huge or malformed id is a 400 naming it, not a failed KV read.
 const IdParamsC = t.type({ id: ReservationIdC });
+const ChannelIdParamsC = t.type({ channelReservationId: DocumentIdC });
 const IdempotencyHeaderC = t.partial({ "idempotency-key": ClientKeyC });
 
 export const registerReservationRoutes = (app: FastifyInstance, service: ReservationService): void => {
@@ -250,6 +251,52 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
       const params = decodeOr400(IdParamsC, req.params, reply);
       if (!params) return reply;
       const a = answerOfRead(await service.get(params.id, scopeOf(req.caller!, "read")));
+      return reply.code(a.status).send(a.body);
+    },
+  );
+
+  app.get<{ Params: { channelReservationId: string } }>(
+    "/v1/reservations/by-channel-id/:channelReservationId",
+    {
+      config: { roles: ROUTE_ROLES.readReservation },
+      schema: {
+        summary: "A reservation by the id its channel gave it (`channelReservationId`)",
+        description:
+          "Only with an API key bound to a channel (400 otherwise): the channel's reservation with that id, " +
+          "as `GET /v1/reservations/:id` answers it (same scope).",
+        tags: ["reservations"],
+        security: [{ apiKey: [] }],
+        params: {
+          type: "object",
+          properties: { channelReservationId: idJsonSchema("document") },
+          required: ["channelReservationId"],
+        },
+        response: { 200: reservationSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const params = decodeOr400(ChannelIdParamsC, req.params, reply);
+      if (!params) return reply;
+      const caller = req.caller!;
+      if (caller.channel === undefined) {
+        const expected = "an API key bound to a channel";
+        return reply.code(400).send(
+          badRequest([
+            {
+              path: "channelReservationId",
+              value: params.channelReservationId,
+              expected,
+              message: `channelReservationId: API key ${JSON.stringify(caller.name)} is bound to no channel; expected ${expected}`,
+            },
+          ]),
+        );
+      }
+      const o = await service.getByChannelId(
+        caller.channel,
+        params.channelReservationId,
+        scopeOf(caller, "read"),
+      );
+      const a = answerOfRead(o);
       return reply.code(a.status).send(a.body);
     },
   );

@@ -14,9 +14,16 @@ import type { AvailabilityService } from "./availability.ts";
 import { type RegionalEntryReader, requestDecision } from "./region-link.ts";
 import { DegradedHolds, degradedMetric } from "./reservation-degraded.ts";
 import { positionOfReservationId } from "./reservation-ids.ts";
-import { notFound, type PlaceAnswer, type ReadOutcome, type ReleaseOutcome } from "./reservation-outcomes.ts";
+import {
+  notFound,
+  type PlaceAnswer,
+  type PlaceOutcome,
+  type ReadOutcome,
+  type ReleaseOutcome,
+} from "./reservation-outcomes.ts";
 import { ReservationPlacement } from "./reservation-placement.ts";
 import {
+  channelScope,
   type PlaceReservationBody,
   type Requester,
   releaseCommand,
@@ -95,6 +102,20 @@ export class ReservationService {
     return actions.length > 0 && read.kind === "found"
       ? { kind: "found", reservation: { ...read.reservation, actions } }
       : read;
+  }
+
+  /** A reservation by the id its channel gave it (`channelReservationId`), in the caller's scope. */
+  async getByChannelId(channel: string, channelReservationId: string, scope: Scope): Promise<ReadOutcome> {
+    const outcome = this.d.store.request(channelScope(channel), channelReservationId)?.outcome as
+      | PlaceOutcome
+      | undefined;
+    if (outcome?.kind !== "confirmed" && outcome?.kind !== "held")
+      return {
+        kind: "notFound",
+        reservationId: channelReservationId,
+        message: `no reservation of channel ${JSON.stringify(channel)} with channelReservationId ${JSON.stringify(channelReservationId)}`,
+      };
+    return this.get(outcome.reservation.reservationId, scope);
   }
 
   private async read(id: string, position: Position): Promise<ReadOutcome> {

@@ -83,12 +83,33 @@ describe("a key bound to a channel", () => {
     expect(other.body.message).toContain('"order-1/line-1"');
     expect(other.body.channelReservationId).toBe("order-1/line-1");
 
+    // The channel finds it by its own id; another channel does not.
+    const byOwnId = await sys.http("GET", "/v1/reservations/by-channel-id/order-1%2Fline-1", {
+      key: KEYS.shopNl,
+    });
+    expect(byOwnId.status).toBe(200);
+    expect(byOwnId.body).toMatchObject({
+      reservationId: first.body.reservationId,
+      status: "open",
+      quantity: 3,
+    });
+    const noChannel = await sys.http("GET", "/v1/reservations/by-channel-id/order-1%2Fline-1", {
+      key: KEYS.commerce,
+    });
+    expect(noChannel.status).toBe(400);
+
     // Another channel's same id is its own reservation.
     const be = await reserve(KEYS.shopBe, body);
     expect(be.status).toBe(201);
     expect(be.body.reservationId).not.toBe(first.body.reservationId);
     expect(be.body.channel).toBe("SHOP_BE");
     await waitForAtp(sys, sku, "DC1", 4);
+    const beByOwnId = await sys.http("GET", "/v1/reservations/by-channel-id/order-1%2Fline-1", {
+      key: KEYS.shopBe,
+    });
+    expect(beByOwnId.body.reservationId).toBe(be.body.reservationId);
+    const unknownOwnId = await sys.http("GET", "/v1/reservations/by-channel-id/nope", { key: KEYS.shopNl });
+    expect(unknownOwnId.status).toBe(404);
   });
 
   it("ownership rules name the channel: SHOP_BE is refused where SHOP_NL owns reservations, SHOP_NL places and releases there", async () => {
