@@ -10,6 +10,7 @@ import { registerConfigCommands } from "./cli/config-command.ts";
 import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
 import { registerKeysCommands } from "./cli/keys-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
+import { registerPartCommand } from "./cli/part-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
 import { registerReconcileFindingsCommands } from "./cli/reconcile-findings-command.ts";
 import { registerRunCommand } from "./cli/run-command.ts";
@@ -36,6 +37,7 @@ registerKeysCommands(program);
 registerConfigCommands(program);
 
 registerRunCommand(program);
+registerPartCommand(program);
 
 try {
   await program.parseAsync(process.argv);

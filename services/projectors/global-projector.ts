@@ -70,6 +70,21 @@ export interface GlobalProjectorOptions {
   mirror?: HubMirrorOptions;
   batchMax?: number;
   logger?: Logger;
+  /**
+   * Also store each probe's freshness in `atp_global` under `GLOBAL_FRESHNESS_KEY`, for readers of the
+   * bucket in other processes (services/projectors/global-atp-reader.ts). Default false.
+   */
+  publishFreshness?: boolean;
+}
+
+/** The `atp_global` key of the freshness report (`=` + non-hex never encodes a SKU: atp-keys.ts). */
+export const GLOBAL_FRESHNESS_KEY = "=freshness";
+
+/** What `publishFreshness` stores: when, the threshold, and each region's freshness then. */
+export interface PublishedFreshness {
+  readonly at: number;
+  readonly staleAfterMs: number;
+  readonly regions: readonly RegionFreshness[];
 }
 
 export interface GlobalAvailability extends GlobalSkuView {
@@ -264,7 +279,7 @@ export class GlobalProjector {
       // stream order), not a round trip per key: a restart with 100k SKUs must not take minutes.
       const iter = await this.kv!.watch();
       for await (const e of iter) {
-        if (e.operation === "PUT" && e.length > 0) {
+        if (e.operation === "PUT" && e.length > 0 && e.key !== GLOBAL_FRESHNESS_KEY) {
           const v = JSON.parse(td.decode(e.value)) as GlobalSkuView;
           const locations = Object.fromEntries(
             Object.entries(v.locations).map(([k, l]) => [k, normalizedLocationAtp(l)]),
@@ -458,5 +473,13 @@ export class GlobalProjector {
         if (next.syncedAt !== undefined) metrics.staleness.set({ region }, (at - next.syncedAt) / 1000);
       }),
     );
+    if (this.opts.publishFreshness && this.kv) {
+      const report: PublishedFreshness = {
+        at: Date.now(),
+        staleAfterMs: this.staleAfterMs,
+        regions: this.freshness(),
+      };
+      await this.kv.put(GLOBAL_FRESHNESS_KEY, te.encode(JSON.stringify(report)));
+    }
   }
 }
