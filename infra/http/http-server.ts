@@ -54,6 +54,15 @@ export const API_KEY_SECURITY = [{ apiKey: [] }, { bearer: [] }] as const;
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
+// A schema holding something structuredClone refuses (a function) is copied as JSON, without it.
+const copyOf = (schema: JsonSchema): JsonSchema => {
+  try {
+    return structuredClone(schema);
+  } catch {
+    return JSON.parse(JSON.stringify(schema)) as JsonSchema;
+  }
+};
+
 /**
  * The OpenAPI view of one route (never its validation or serialisation: a copy is changed). A route
  * with `config.roles` is behind an API key: it declares the security schemes, its roles and the
@@ -63,7 +72,7 @@ export const documentRoute = (
   schema: FastifySchema | undefined,
   route: Pick<RouteOptions, "method" | "config">,
 ) => {
-  const doc = structuredClone((schema ?? {}) as JsonSchema);
+  const doc = copyOf((schema ?? {}) as JsonSchema);
   const roles = (route.config as { roles?: readonly string[] } | undefined)?.roles;
   const methods = [route.method].flat().map((m) => String(m).toUpperCase());
   const hasBody = methods.some((m) => BODY_METHODS.has(m));
@@ -88,12 +97,13 @@ export const documentRoute = (
   for (const [status, r] of Object.entries(response)) {
     const described = r.description ? r : { ...r, description: describeStatus(status) };
     response[status] =
-      described.type === "null" || described.examples !== undefined
+      described.type === "null" || described.examples !== undefined || described.example !== undefined
         ? described
         : { ...described, examples: [exampleOf(described, "value")] };
   }
   doc.response = response;
-  if (doc.body && (doc.body as JsonSchema).examples === undefined)
+  const body = doc.body as JsonSchema | undefined;
+  if (body && body.examples === undefined && body.example === undefined)
     doc.body = { ...(doc.body as JsonSchema), examples: [exampleOf(doc.body as JsonSchema, "body")] };
   return doc as FastifySchema;
 };
