@@ -8,9 +8,9 @@
  *
  * One event cannot hold it (DESIGN §3.13): an event whose publish can never succeed (a subject or a
  * message beyond the server's limits, e.g. stored before the id limits existed) is dead-lettered with
- * reason `unpublishableEvent`, recorded in node.db, and counted as passed, and the relay goes on. A
- * failing publish is retried from the checkpoint with exponential backoff and jitter (p-retry), one
- * log line per step.
+ * reason `unpublishableEvent`, recorded in node.db, and counted as passed (relay-dead-events.ts), and
+ * the relay goes on. A failing publish is retried from the checkpoint with exponential backoff and
+ * jitter (p-retry), one log line per step.
  *
  * The transfer process manager rides on the same tail: a `TransferShipped` at an origin position
  * leads to `recordInboundTransfer` at the destination (deterministic idempotency key, so re-deriving
@@ -23,9 +23,10 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { CanonicalEventOf } from "../../domain/canonical-event.ts";
 import { counter, gauge } from "../../infra/metrics.ts";
+import type { HandleResult } from "./handle-result.ts";
 import type { NodeDb, OutboxRow } from "./node-db.ts";
-import type { HandleResult } from "./position-runtime.ts";
-import { type LogItem, RelayLogReader, type RelayStore } from "./relay-log-reader.ts";
+import { type DeadEvent, RelayDeadEvents } from "./relay-dead-events.ts";
+import { RelayLogReader, type RelayStore } from "./relay-log-reader.ts";
 import { msgIdHeaderBytes, publishLimitProblem, RelayPublisher } from "./relay-publisher.ts";
 import {
   type DerivedCommand,
@@ -35,16 +36,13 @@ import {
 } from "./transfer-outbox.ts";
 
 const relayed = counter("stockline_node_relayed_events_total", "Events relayed to INV_EVT", ["region"]);
-const skippedEvents = counter(
-  "stockline_node_relay_skipped_events_total",
-  "Events the relay dead-lettered because they can never be published",
-  ["region"],
-);
 const relayLag = gauge(
   "stockline_node_relay_lag_events",
   "Committed events not yet acknowledged by INV_EVT",
   ["region"],
 );
+
+export type { DeadEvent } from "./relay-dead-events.ts";
 
 export interface RelayOptions {
   readonly region: string;
@@ -71,19 +69,6 @@ export interface RelayOptions {
   readonly backoff?: { readonly minMs?: number; readonly maxMs?: number };
   /** Backoff of the transfer outbox per destination (default 250 ms doubling up to 30 s). */
   readonly outboxBackoff?: TransferOutboxOptions["backoff"];
-}
-
-/** An event (or a command derived from one) that goes to the dead letters instead of onwards. */
-export interface DeadEvent {
-  readonly reason: "unpublishableEvent" | "transferDispatchFailed";
-  readonly why: string;
-  readonly globalPosition?: number;
-  readonly streamId?: string;
-  readonly revision?: number;
-  readonly type?: string;
-  /** The stored event (or the command) as JSON text. */
-  readonly data: string;
-  readonly bytes: number;
 }
 
 /** What the relay has against what the store has, for freshness (node-status.ts). */
@@ -120,6 +105,7 @@ export class Relay {
   private savedTransfer = -1;
   private drainWaiters: Array<() => void> = [];
   private readonly reader: RelayLogReader;
+  private readonly dead: RelayDeadEvents;
   /** A commit of ours came while the relay was not waiting for one (it was publishing or settling). */
   private committedUnseen = false;
 
@@ -128,6 +114,7 @@ export class Relay {
     this.relayName = `relay:${o.region}`;
     this.transferName = `transfers:${o.region}`;
     this.reader = new RelayLogReader(o.region, o.store, o.batch);
+    this.dead = new RelayDeadEvents(o.region, o.nodeDb, this.log, o.onDeadEvent);
     this.outbox = new TransferOutbox({
       region: o.region,
       nc: o.nc,
@@ -137,7 +124,7 @@ export class Relay {
       onDerivedRejected: o.onDerivedRejected,
       onUndeliverable: (command, why) => {
         const data = JSON.stringify(command);
-        return this.deadEvent({
+        return this.dead.send({
           reason: "transferDispatchFailed",
           why,
           data,
@@ -329,7 +316,7 @@ export class Relay {
               msgIdHeaderBytes(msgId),
               this.o.maxControlLine,
             );
-          if (problem !== undefined) await this.skipUnpublishable(publisher, e, problem);
+          if (problem !== undefined) await this.dead.skipUnpublishable(publisher, e, problem);
           else {
             const msg = { subject: e.subject!, data: e.body, msgId, position: e.globalPosition };
             // Published back to back while the window has room, so nats.js writes them to the socket
@@ -347,7 +334,7 @@ export class Relay {
             );
           } catch (err) {
             const why = (err as Error).message;
-            await this.deadEvent({ ...this.deadOf(e), reason: "transferDispatchFailed", why });
+            await this.dead.send({ ...this.dead.of(e), reason: "transferDispatchFailed", why });
           }
         }
       }
@@ -367,48 +354,6 @@ export class Relay {
       if (w !== undefined && w > this.ackedThrough) this.ackedThrough = w;
       this.saveCheckpoints();
     }
-  }
-
-  private deadOf(e: LogItem): Omit<DeadEvent, "reason" | "why"> {
-    return {
-      globalPosition: e.globalPosition,
-      streamId: e.streamId,
-      revision: e.revision,
-      type: e.type,
-      data: e.text,
-      bytes: e.body.length,
-    };
-  }
-
-  /** Dead-letters an event that can never be published, records it, and lets the watermark pass it. */
-  private async skipUnpublishable(publisher: RelayPublisher<number>, e: LogItem, why: string): Promise<void> {
-    await this.deadEvent({ ...this.deadOf(e), reason: "unpublishableEvent", why });
-    this.o.nodeDb.recordSkipped({
-      globalPosition: e.globalPosition,
-      streamId: e.streamId,
-      revision: e.revision,
-      reason: why,
-      skippedAt: Date.now(),
-    });
-    skippedEvents.inc({ region: this.o.region });
-    publisher.skip(e.globalPosition);
-  }
-
-  private async deadEvent(dead: DeadEvent): Promise<void> {
-    this.log.error(
-      {
-        reason: dead.reason,
-        why: dead.why,
-        globalPosition: dead.globalPosition,
-        streamId: dead.streamId?.slice(0, 200),
-        revision: dead.revision,
-        bytes: dead.bytes,
-      },
-      dead.reason === "unpublishableEvent"
-        ? "event cannot be published; dead-lettered and passed"
-        : "transfer cannot be dispatched; dead-lettered",
-    );
-    await this.o.onDeadEvent?.(dead);
   }
 
   /**
