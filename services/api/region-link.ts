@@ -6,10 +6,18 @@
  * A request ends in a decoded reply or in one of two failures the caller must tell apart:
  * `unreachable` (no responders: nobody got the command) and `timeout` (the command may have been
  * decided; its outcome is unknown, so retry it verbatim, which the node answers as a duplicate).
+ * A third, `denied`, is a deployment error: the server refused the API's user to publish on the
+ * command's subject (it does not speak for that `source.system`, e.g. a channel; CHANNELS.md).
  */
 import { jetstream } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { type NatsConnection, NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
+import {
+  type NatsConnection,
+  NoRespondersError,
+  PermissionViolationError,
+  RequestError,
+  TimeoutError,
+} from "@nats-io/transport-node";
 import * as E from "fp-ts/lib/Either.js";
 import { type CommandReply, decodeCommandReply } from "../../domain/command-reply.ts";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
@@ -25,7 +33,8 @@ import type { RegionalAtpEntry, ReservationView } from "../../projections/region
 export type RequestOutcome =
   | { readonly kind: "reply"; readonly reply: CommandReply }
   | { readonly kind: "unreachable"; readonly message: string }
-  | { readonly kind: "timeout"; readonly message: string };
+  | { readonly kind: "timeout"; readonly message: string }
+  | { readonly kind: "denied"; readonly message: string };
 
 const td = new TextDecoder();
 
@@ -33,6 +42,13 @@ const isNoResponders = (err: unknown): boolean =>
   err instanceof NoRespondersError ||
   (err instanceof RequestError && err.isNoResponders()) ||
   (err instanceof Error && err.cause instanceof NoRespondersError);
+
+const permissionViolation = (err: unknown): PermissionViolationError | undefined =>
+  err instanceof PermissionViolationError
+    ? err
+    : err instanceof Error && err.cause instanceof PermissionViolationError
+      ? err.cause
+      : undefined;
 
 const isTimeout = (err: unknown): boolean =>
   err instanceof TimeoutError || (err instanceof Error && err.cause instanceof TimeoutError);
@@ -66,6 +82,14 @@ export const requestDecision = async (
       );
     return { kind: "reply", reply: decoded.right };
   } catch (err) {
+    const denied = permissionViolation(err);
+    if (denied) {
+      const system = (command as { source?: { system?: unknown } } | null)?.source?.system;
+      return {
+        kind: "denied",
+        message: `the API's NATS user may not publish to ${denied.subject || requestSubjectOf(region, command)}: it does not speak for source system ${JSON.stringify(system)} (add it to the user's systems; services/api/CHANNELS.md)`,
+      };
+    }
     if (isNoResponders(err))
       return { kind: "unreachable", message: `no regional node answers on ${reqSubject(region)}` };
     if (isTimeout(err))

@@ -90,7 +90,7 @@ export class DegradedHolds {
     commandAt: (location: string) => PlaceCommand,
     candidates: readonly Candidate[],
     unanswered: readonly Unanswered[],
-    outcome: Exclude<RequestOutcome, { kind: "reply" }>,
+    outcome: Extract<RequestOutcome, { kind: "unreachable" | "timeout" }>,
     known: boolean,
   ): PlaceOutcome {
     const { region, sku } = failed.position;

@@ -67,7 +67,9 @@ export type PlaceOutcome =
   /** The node found the command malformed. */
   | { readonly kind: "nodeInvalid"; readonly message: string; readonly errors: unknown }
   /** The node answered without deciding (e.g. busy): not recorded, a retry decides afresh. */
-  | { readonly kind: "notDecided"; readonly message: string; readonly reply: unknown };
+  | { readonly kind: "notDecided"; readonly message: string; readonly reply: unknown }
+  /** NATS refused to carry it: the API's user does not speak for its system (a deployment error; not recorded). */
+  | { readonly kind: "sendDenied"; readonly message: string };
 
 /** A placement's outcome, and whether it is the recorded first outcome of a repeated request. */
 export type PlaceAnswer = PlaceOutcome & { readonly replayed?: boolean };
@@ -81,7 +83,8 @@ export type ReleaseOutcome =
   /** Queued for a region that is unreachable now (or released here while only held). */
   | { readonly kind: "releasePending"; readonly reservation: ReservationView; readonly message: string }
   | { readonly kind: "notFound"; readonly reservationId: string; readonly message: string }
-  | { readonly kind: "rejected"; readonly message: string; readonly reply: unknown };
+  | { readonly kind: "rejected"; readonly message: string; readonly reply: unknown }
+  | { readonly kind: "sendDenied"; readonly message: string };
 
 export const notFound = (id: string, message: string) =>
   ({

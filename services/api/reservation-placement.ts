@@ -165,7 +165,8 @@ export class ReservationPlacement {
       return { ...(row.outcome as PlaceOutcome), replayed: true };
     }
     const outcome = await this.decide(p, row.startedAt, row.lastAttempt);
-    if (outcome.kind === "notDecided") this.d.store.abandonRequest(p.scope, p.key);
+    if (outcome.kind === "notDecided" || outcome.kind === "sendDenied")
+      this.d.store.abandonRequest(p.scope, p.key);
     else this.d.store.finishRequest(p.scope, p.key, outcome);
     decisions.inc({ outcome: outcome.kind });
     return outcome;
@@ -212,6 +213,7 @@ export class ReservationPlacement {
       const command = commandAt(c.location);
       this.d.store.noteAttempt(p.scope, p.key, JSON.stringify(command));
       const outcome = await requestDecision(this.d.nc, region, command, timeoutMs);
+      if (outcome.kind === "denied") return { kind: "sendDenied", message: outcome.message };
       if (outcome.kind !== "reply") {
         unanswered.push({ command, outcome });
         // Unreachable: every location of the region is; go degraded with what we know.

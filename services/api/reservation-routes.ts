@@ -55,6 +55,8 @@ export const answerOfPlacement = (o: PlaceAnswer): Answer => {
       return { status: 400, body: { error: "bad_request", message: o.message, errors: o.errors } };
     case "notDecided":
       return { status: 503, body: { error: "not_decided", message: o.message, reply: o.reply } };
+    case "sendDenied":
+      return { status: 503, body: { error: "not_permitted_on_nats", message: o.message } };
   }
 };
 
@@ -73,6 +75,8 @@ const answerOfRelease = (o: ReleaseOutcome): Answer => {
       return { status: 404, body: { error: "not_found", message: o.message } };
     case "rejected":
       return { status: 422, body: { error: "rejected", message: o.message, reply: o.reply } };
+    case "sendDenied":
+      return { status: 503, body: { error: "not_permitted_on_nats", message: o.message } };
   }
 };
 
@@ -161,7 +165,8 @@ export const registerReservationRoutes = (app: FastifyInstance, service: Reserva
           "`channelReservationId` (the channel's own id, e.g. its order-line id) makes it idempotent on " +
           "(channel, id): the same id and payload answer the first outcome, the same id with another payload is " +
           "409 `reservation_id_conflict`. 422 `unknown_sku`: not in the product catalogue. " +
-          "403: `channel` names another channel than the key's.",
+          "403: `channel` names another channel than the key's. 503 `not_permitted_on_nats`: the API's NATS user " +
+          "does not speak for the channel (a deployment error, see services/api/CHANNELS.md).",
         tags: ["reservations"],
         security: [{ apiKey: [] }],
         headers: { type: "object", properties: { "idempotency-key": idJsonSchema("clientKey") } },

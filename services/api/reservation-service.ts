@@ -231,6 +231,7 @@ export class ReservationService {
       command,
       this.d.config.reservations.requestTimeoutMs,
     );
+    if (outcome.kind === "denied") return { kind: "sendDenied", message: outcome.message };
     if (outcome.kind !== "reply") {
       this.d.store.enqueue(
         position.region,
