@@ -7,6 +7,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { DemoFeed, loadCatalog } from "../local-system/demo-feed.ts";
+import { type FeedTransport, type FeedWorld, httpFeedApi } from "../local-system/feed-world.ts";
 import { type LocalSystem, startLocalSystem } from "../local-system/local-system.ts";
 import { renderBanner, StatusView, shown } from "../local-system/status-view.ts";
 
@@ -32,6 +33,26 @@ const positiveNumber = (name: string, raw: string, { integer = false, zero = fal
 };
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The demo feed's view of the in-process system: its regions and DCs, publishing as each region's
+ * WMS or ERP (the system's own `publish` picks the source's connection), and the API with the
+ * commerce key.
+ */
+export const localFeedInput = (sys: LocalSystem): { world: FeedWorld; transport: FeedTransport } => ({
+  world: {
+    regions: sys.layouts.map((l) => ({
+      region: l.region,
+      locations: l.dcs.map((d) => d.id),
+      wms: l.wms,
+      erp: l.erpSystem,
+    })),
+  },
+  transport: {
+    publish: (to, payload) => sys.publish(to.region, to.location, to.sku, payload),
+    ...httpFeedApi({ apiUrl: sys.apiUrl, apiKey: sys.keys.commerce }),
+  },
+});
 
 export const runLocalSystem = async (o: RunOptions): Promise<void> => {
   const durationS = o.duration === undefined ? undefined : positiveNumber("--duration", o.duration);
@@ -60,30 +81,14 @@ export const runLocalSystem = async (o: RunOptions): Promise<void> => {
     return;
   }
   const catalog = loadCatalog();
-  const feed = new DemoFeed(
-    { apiUrl: sys.apiUrl, commerceKey: sys.keys.commerce, layouts: sys.layouts, publish: sys.publish },
-    {
-      catalog,
-      rate,
-      seed,
-      logger: sys.logger.child({ component: "demo-feed" }),
-      openingStockVisible: async () => {
-        // The shops reserve against the global view: start the mix once every SKU shows stock there.
-        const deadline = Date.now() + 20_000;
-        const skus = catalog.items.map((i) => i.sku);
-        while (Date.now() < deadline) {
-          const expected = sys.layouts.reduce((n, l) => n + l.dcs.length, 0);
-          if (
-            skus.every(
-              (s) => Object.keys(sys.global.getGlobalAvailability(s)?.locations ?? {}).length >= expected,
-            )
-          )
-            return;
-          await delay(200);
-        }
-      },
-    },
-  );
+  const { world, transport } = localFeedInput(sys);
+  // The mix starts once the shops see every SKU's opening stock (the feed polls the availability API).
+  const feed = new DemoFeed(world, transport, {
+    catalog,
+    rate,
+    seed,
+    logger: sys.logger.child({ component: "demo-feed" }),
+  });
   out(
     renderBanner(sys, feed, { rate, seed, requestedApiPort: apiPort, ...(durationS ? { durationS } : {}) }),
   );

@@ -23,6 +23,7 @@ import { cmdStreamName, dlqStreamName } from "../../infra/nats/subjects.ts";
 import { targetStockEffect } from "../../projections/reconciliation.ts";
 import { applyToRegionalAtp, type RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
 import { replayPosition, verifyPositions } from "../../services/audit/replay.ts";
+import { localFeedInput } from "../../services/cli/run-command.ts";
 import { DemoFeed, loadCatalog } from "../../services/local-system/demo-feed.ts";
 import { type LocalSystem, startLocalSystem } from "../../services/local-system/local-system.ts";
 import { StatusView } from "../../services/local-system/status-view.ts";
@@ -78,22 +79,20 @@ beforeAll(async () => {
     simulatorFaults: { latencyMs: 1, jitterMs: 3, errorRate: 0.03, errorStatus: 503, lostResponseRate: 0.03 },
   });
   const catalog = loadCatalog({ count: 25 });
-  feed = new DemoFeed(
-    { apiUrl: sys.apiUrl, commerceKey: sys.keys.commerce, layouts: sys.layouts, publish: sys.publish },
-    {
-      catalog,
-      rate: 80,
-      seed: 4242,
-      // Nothing expires while the test compares figures.
-      reservationTtlSeconds: 600,
-      openingStockVisible: () =>
-        waitFor("opening stock in the global view", () =>
-          catalog.items.every(
-            (i) => Object.keys(sys.global.getGlobalAvailability(i.sku)?.locations ?? {}).length === 4,
-          ),
+  const { world, transport } = localFeedInput(sys);
+  feed = new DemoFeed(world, transport, {
+    catalog,
+    rate: 80,
+    seed: 4242,
+    // Nothing expires while the test compares figures.
+    reservationTtlSeconds: 600,
+    openingStockVisible: () =>
+      waitFor("opening stock in the global view", () =>
+        catalog.items.every(
+          (i) => Object.keys(sys.global.getGlobalAvailability(i.sku)?.locations ?? {}).length === 4,
         ),
-    },
-  );
+      ),
+  });
   await feed.start();
   await sleep(FEED_MS);
   await feed.stop();
