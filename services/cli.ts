@@ -14,6 +14,7 @@ import { registerPartCommand } from "./cli/part-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
 import { registerReconcileFindingsCommands } from "./cli/reconcile-findings-command.ts";
 import { registerRunCommand } from "./cli/run-command.ts";
+import { registerUpCommand } from "./cli/up-command.ts";
 
 const program = new Command()
   .name("stockline")
@@ -38,6 +39,7 @@ registerConfigCommands(program);
 
 registerRunCommand(program);
 registerPartCommand(program);
+registerUpCommand(program);
 
 try {
   await program.parseAsync(process.argv);
