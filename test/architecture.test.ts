@@ -7,20 +7,26 @@ import { describe, expect, it } from "vitest";
 // DESIGN §4: dependencies point inward (services -> infra, projections -> domain). This test reads
 // every import of the tree with the TypeScript pre-processor and fails on an import that breaks it.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const layers = ["domain", "projections", "infra", "services"] as const;
+const layers = ["domain", "projections", "connectors", "infra", "services"] as const;
 type Layer = (typeof layers)[number];
 
 /** Which of our layers a layer may import from. */
 const allowedLayers: Record<Layer, readonly Layer[]> = {
   domain: ["domain"],
   projections: ["projections", "domain"],
+  // Translators are pure (DESIGN §3.15): a native document in, canonical commands out.
+  connectors: ["connectors", "domain"],
   infra: ["infra", "domain", "projections"],
-  services: ["services", "infra", "projections", "domain"],
+  services: ["services", "infra", "projections", "connectors", "domain"],
 };
 
 /** Packages that do I/O: never in the pure layers. */
 const ioModule =
   /^(node:)?(fs|fs\/promises|net|http|https|http2|dgram|dns|tls|child_process|worker_threads|cluster)$|^(@nats-io\/|nats$|better-sqlite3|@eventstore\/|fastify|@fastify\/|pino|prom-client|undici)/;
+
+/** Layers that do no I/O. */
+const pure = (layer: Layer): boolean =>
+  layer === "domain" || layer === "projections" || layer === "connectors";
 
 const sourceFiles = (dir: string): string[] =>
   !existsSync(path.join(root, dir))
@@ -116,7 +122,7 @@ const withoutKnownLoops = (graph: Map<string, Map<string, string[]>>) => {
 
 describe("architecture (DESIGN §4)", () => {
   for (const layer of layers) {
-    it(`${layer}/ imports only ${allowedLayers[layer].join(", ")}${layer === "domain" || layer === "projections" ? ", and no I/O module" : ""}`, () => {
+    it(`${layer}/ imports only ${allowedLayers[layer].join(", ")}${pure(layer) ? ", and no I/O module" : ""}`, () => {
       const violations: string[] = [];
       for (const file of sourceFiles(layer)) {
         for (const spec of importsOf(file)) {
@@ -125,7 +131,7 @@ describe("architecture (DESIGN §4)", () => {
             const target = layerOf(path.resolve(path.dirname(file), spec));
             if (target && !allowedLayers[layer].includes(target)) violations.push(where);
             if (!target) violations.push(`${where} (outside the layers)`);
-          } else if ((layer === "domain" || layer === "projections") && ioModule.test(spec)) {
+          } else if (pure(layer) && ioModule.test(spec)) {
             violations.push(where);
           }
         }
