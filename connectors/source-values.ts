@@ -80,7 +80,7 @@ export const quantityIn = (
     const den = factor.den * pow10(magnitude.scale);
     if (num % den !== 0n)
       return fail(
-        `a whole number of ${uom} or of the base unit ${units.baseUom} (no fractions: a fraction is never rounded)`,
+        `a whole number of ${uom}${uom === units.baseUom ? "" : ` or of the base unit ${units.baseUom}`} (no fractions: a fraction is never rounded)`,
       );
     q = { value: Number(num / den), uom: units.baseUom };
   }
