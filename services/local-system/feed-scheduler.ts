@@ -1,8 +1,8 @@
 /**
  * When the demo feed acts: a budget of `rate` commands per second, spent on due work first (earliest
- * first: picks, shipments, receipts, transfer arrivals, urgent orders), then on new demand. So picks
- * keep pace with reservations by construction; when the system is slow, fewer new carts come, not
- * fewer picks. (The first feed drew picks at random against a backlog that grew faster than it
+ * first: picks, shipments, receipts, transfer arrivals, urgent orders), then on new demand (at most
+ * its share of the rate; the shops also wait while 32 carts are unanswered). So picks keep pace with
+ * reservations by construction; when the system is slow, fewer new carts come, not fewer picks. (The first feed drew picks at random against a backlog that grew faster than it
  * drained; once the oldest cart outlived its time to live every pick went to an expired one and
  * picking stopped while receipts went on.)
  *
