@@ -1,6 +1,7 @@
 /**
  * ANSI X12 004010 warehouse sets -> canonical commands, and the 997 answering the interchange
- * (issue 11). One document is one interchange (ISA ... IEA) with any number of groups and sets.
+ * (issue 11). A document holds one interchange (ISA ... IEA) or several, each with any number of
+ * groups and sets; each interchange gets its own 997.
  *
  * - Envelopes are checked first: a problem of the interchange (IEA count or control number, a
  *   segment outside its envelope) rejects every group; a problem of a group (GE count or control
@@ -32,8 +33,8 @@ import { translate944 } from "./x12-944.ts";
 import { translate945 } from "./x12-945.ts";
 import { translate947 } from "./x12-947.ts";
 import { build997, type GroupAcknowledgment, type SetAcknowledgment } from "./x12-997.ts";
-import type { EnvelopeProblem, TransactionSet } from "./x12-interchange.ts";
-import { readInterchange } from "./x12-interchange.ts";
+import type { EnvelopeProblem, Interchange, TransactionSet } from "./x12-interchange.ts";
+import { readInterchanges } from "./x12-interchange.ts";
 import { SetTranslation } from "./x12-mapping.ts";
 
 export interface X12Translation {
@@ -43,7 +44,7 @@ export interface X12Translation {
 }
 
 export interface X12Options {
-  /** ISA-13/GS-06 of the 997; default the inbound interchange's control number. */
+  /** ISA-13/GS-06 of the (first) 997; default the inbound interchange's control number. */
   readonly controlNumber?: string;
 }
 
@@ -139,15 +140,8 @@ const translateSet = (
   return { commands: ok, parts: [...t.parts(), ...parts], ack: { ...base, syntax: [] } };
 };
 
-export const translateX12 = (
-  text: string,
-  ctx: TranslationContext,
-  opts: X12Options = {},
-): X12Translation => {
-  const read = readInterchange(text);
-  if (!read.ok)
-    return { translation: unreadable({ type: "X12 interchange" }, read.at, read.reason), acknowledgment: "" };
-  const ic = read.interchange;
+/** One interchange: its commands, its untranslatable parts and its 997. */
+const translateInterchange = (ic: Interchange, ctx: TranslationContext, controlNumber: string) => {
   const commands: Command[] = [];
   const parts: UntranslatablePart[] = [];
   const icDocument = { type: "X12 interchange", id: ic.control };
@@ -177,10 +171,34 @@ export const translateX12 = (
     });
     return { group, problems, sets };
   });
-  const acknowledgment = build997(ic, acks, {
-    receivedAt: ctx.receivedAt,
-    controlNumber: opts.controlNumber ?? ic.control,
-    rejectAll,
-  });
-  return { translation: translation(commands, parts), acknowledgment };
+  const acknowledgment = build997(ic, acks, { receivedAt: ctx.receivedAt, controlNumber, rejectAll });
+  return { commands, parts, acknowledgment };
+};
+
+export const translateX12 = (
+  text: string,
+  ctx: TranslationContext,
+  opts: X12Options = {},
+): X12Translation => {
+  const read = readInterchanges(text);
+  if (!read.ok)
+    return {
+      translation: unreadable({ type: "X12 interchange" }, read.at, read.reason),
+      acknowledgment: "",
+    };
+  const results = read.interchanges.map((ic, i) =>
+    translateInterchange(
+      ic,
+      ctx,
+      opts.controlNumber === undefined ? ic.control : String(Number(opts.controlNumber) + i),
+    ),
+  );
+  return {
+    translation: translation(
+      results.flatMap((r) => r.commands),
+      results.flatMap((r) => r.parts),
+    ),
+    // One 997 interchange per interchange received, one after the other.
+    acknowledgment: results.map((r) => r.acknowledgment).join("\n"),
+  };
 };

@@ -13,7 +13,7 @@
  * (ISA/IEA, GS/GE, ST/SE counts and control numbers). A problem node-x12 itself reports and we do not
  * check (a segment outside a group, an ISA of the wrong length) is an interchange error.
  */
-import { X12Parser, type X12Segment } from "node-x12";
+import { X12FatInterchange, type X12Interchange, X12Parser, type X12Segment } from "node-x12";
 
 /** One segment of a transaction set: its elements 1-based (`el(1)` is the first after the tag). */
 export interface Segment {
@@ -91,7 +91,7 @@ export interface Interchange {
 }
 
 export type ReadResult =
-  | { readonly ok: true; readonly interchange: Interchange }
+  | { readonly ok: true; readonly interchanges: readonly Interchange[] }
   | { readonly ok: false; readonly at: string; readonly reason: string };
 
 // Diagnostics of node-x12 for the checks made here (so they are not reported twice).
@@ -107,15 +107,24 @@ const toSegment = (s: X12Segment, position: number): Segment => ({
 const lineOf = (s: X12Segment | undefined): number => (s?.range?.start?.line ?? 0) + 1;
 const value = (s: X12Segment | undefined, n: number): string => s?.valueOf(n) ?? "";
 
-/** The whole document's X12 envelope, or why it cannot be read as X12 at all. */
-export const readInterchange = (raw: string): ReadResult => {
-  // A byte-order mark or leading blank lines would shift the ISA's fixed positions.
+/** The X12 envelopes of a document (one interchange or several), or why it cannot be read as X12 at all. */
+export const readInterchanges = (raw: string): ReadResult => {
   const trimmed = raw.replace(/^\uFEFF/, "").trim();
   // The last segment may end with the end of the file (a newline-terminated file often does).
   const terminator = trimmed.charAt(105);
   const text = terminator && !trimmed.endsWith(terminator) ? trimmed + terminator : trimmed;
   if (!text.startsWith("ISA"))
     return { ok: false, at: "ISA", reason: "the document does not begin with an ISA segment" };
+  // node-x12 splits several interchanges of one file only in strict mode, which stops at the first
+  // problem: a sound file is read strictly, one with a problem leniently (as one interchange).
+  try {
+    const strict = new X12Parser(true).parse(text);
+    if (strict instanceof X12FatInterchange)
+      // X12FatInterchange is an Array subclass whose `map` would construct another one: copy first.
+      return { ok: true, interchanges: [...strict.interchanges].map((ic) => envelopeOf(ic, [])) };
+  } catch {
+    // read again below, leniently, to name every problem
+  }
   const parser = new X12Parser(false);
   let parsed: ReturnType<X12Parser["parse"]>;
   try {
@@ -123,12 +132,16 @@ export const readInterchange = (raw: string): ReadResult => {
   } catch (e) {
     return { ok: false, at: "ISA", reason: `not readable as X12: ${(e as Error).message}` };
   }
-  if (!("header" in parsed) || parsed.header === undefined)
+  if (parsed instanceof X12FatInterchange || parsed.header === undefined)
     return { ok: false, at: "ISA", reason: "no ISA segment could be read" };
-  const ic = parsed;
   const problems: EnvelopeProblem[] = parser.diagnostics
     .filter((d) => !CHECKED_HERE.test(d.message))
     .map((d) => ({ at: `line ${(d.range?.start?.line ?? 0) + 1}`, reason: d.message }));
+  return { ok: true, interchanges: [envelopeOf(parsed, problems)] };
+};
+
+/** One interchange with its envelopes checked; `problems` are those node-x12 found. */
+const envelopeOf = (ic: X12Interchange, problems: EnvelopeProblem[]): Interchange => {
   const groups = ic.functionalGroups.map((g): FunctionalGroup => {
     const gp: EnvelopeProblem[] = [];
     const sets = g.transactions.map((t): TransactionSet => {
@@ -206,21 +219,18 @@ export const readInterchange = (raw: string): ReadResult => {
       });
   }
   return {
-    ok: true,
-    interchange: {
-      senderQualifier: value(ic.header, 5).trim(),
-      sender: value(ic.header, 6).trim(),
-      receiverQualifier: value(ic.header, 7).trim(),
-      receiver: value(ic.header, 8).trim(),
-      control,
-      usage: value(ic.header, 15).trim(),
-      delimiters: {
-        element: ic.options.elementDelimiter ?? "*",
-        component: ic.options.subElementDelimiter ?? ">",
-        segment: ic.options.segmentTerminator ?? "~",
-      },
-      groups,
-      problems,
+    senderQualifier: value(ic.header, 5).trim(),
+    sender: value(ic.header, 6).trim(),
+    receiverQualifier: value(ic.header, 7).trim(),
+    receiver: value(ic.header, 8).trim(),
+    control,
+    usage: value(ic.header, 15).trim(),
+    delimiters: {
+      element: ic.options.elementDelimiter ?? "*",
+      component: ic.options.subElementDelimiter ?? ">",
+      segment: ic.options.segmentTerminator ?? "~",
     },
+    groups,
+    problems,
   };
 };

@@ -328,6 +328,19 @@ describe("X12 envelopes and delimiters", () => {
     expect(results[3]?.acknowledgment).toContain("AK9|A|2|2|2'");
   });
 
+  it("two interchanges in one file: each translated, each answered by its own 997", () => {
+    const file =
+      interchange([receipt("1", "3")], { control: 11 }) + interchange([receipt("2", "4")], { control: 12 });
+    const { translation, acknowledgment } = translateX12(file, ctx());
+    expect(translation.commands.map((c) => c.source.document.id)).toEqual(["WR-1", "WR-2"]);
+    const acks = ack(acknowledgment);
+    expect(acks.filter((s) => s.startsWith("ISA")).map((s) => s.split("*")[13])).toEqual([
+      "000000011",
+      "000000012",
+    ]);
+    expect(acks.filter((s) => s.startsWith("AK1"))).toEqual(["AK1*RE*11", "AK1*RE*12"]);
+  });
+
   it("W07-01 'ABC': the set is rejected with AK3/AK4 and dead-lettered naming segment and element", () => {
     const { translation, acknowledgment } = translateX12(
       interchange([receipt("1", "ABC"), receipt("2", "4")]),
