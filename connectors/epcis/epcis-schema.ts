@@ -21,8 +21,9 @@ export interface EpcisSchema {
 }
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext its default import is the module object.
-const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ??
-  addFormatsPlugin) as typeof addFormatsPlugin;
+const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ?? addFormatsPlugin) as (
+  ajv: Ajv,
+) => Ajv;
 
 const segmentsOf = (pointer: string): string[] =>
   pointer === ""
@@ -44,6 +45,8 @@ export const jsonPathOf = (segments: readonly string[]): string =>
     "$",
   );
 
+const BARE_ANY_OF = "must match one of the schema's alternatives";
+
 const describe = (e: ErrorObject, branches: readonly ErrorObject[]): string => {
   if (e.keyword === "anyOf") {
     // The branches' missing members say what would have satisfied it ("one of epcList, quantityList, ...").
@@ -52,7 +55,9 @@ const describe = (e: ErrorObject, branches: readonly ErrorObject[]): string => {
         branches.flatMap((b) => (b.keyword === "required" ? [String(b.params.missingProperty)] : [])),
       ),
     ];
-    const others = branches.filter((b) => b.keyword !== "required").map((b) => b.message ?? b.keyword);
+    const others = branches
+      .filter((b) => b.keyword !== "required" && b.instancePath === e.instancePath)
+      .map((b) => b.message ?? b.keyword);
     const parts = [
       ...(missing.length > 0 ? [`one of the members ${missing.join(", ")}`] : []),
       ...[...new Set(others)],
@@ -85,7 +90,10 @@ export const compileEpcisSchema = (schema: unknown): EpcisSchema => {
       const anyOfs = errors.filter((e) => e.keyword === "anyOf");
       const branchesOf = (a: ErrorObject) =>
         errors.filter(
-          (e) => e !== a && e.instancePath === a.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`),
+          (e) =>
+            e !== a &&
+            (e.instancePath === a.instancePath || e.instancePath.startsWith(`${a.instancePath}/`)) &&
+            e.schemaPath.startsWith(`${a.schemaPath}/`),
         );
       const folded = new Set(anyOfs.flatMap(branchesOf));
       const seen = new Set<string>();
@@ -100,7 +108,19 @@ export const compileEpcisSchema = (schema: unknown): EpcisSchema => {
         seen.add(key);
         problems.push({ at, pointer, reason });
       }
-      return problems;
+      // An alternative failed because of a violation named below it (or had no reason of its own): that
+      // violation is the one to fix.
+      const isAnyOf = (p: SchemaProblem) => p.reason.startsWith(BARE_ANY_OF);
+      return problems.filter(
+        (p) =>
+          !isAnyOf(p) ||
+          !problems.some(
+            (q) =>
+              !isAnyOf(q) &&
+              q.pointer.length > p.pointer.length &&
+              p.pointer.every((seg, i) => q.pointer[i] === seg),
+          ),
+      );
     },
   };
 };

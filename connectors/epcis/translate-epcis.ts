@@ -32,6 +32,7 @@ export interface EpcisTranslationContext extends TranslationContext {
   readonly schema: EpcisSchema;
 }
 
+const DOCUMENT_TYPES = new Set(["EPCISDocument", "EPCISQueryDocument"]);
 const EVENT_TYPES = new Set([
   "ObjectEvent",
   "AggregationEvent",
@@ -94,6 +95,14 @@ export const translateEpcis = (input: unknown, ctx: EpcisTranslationContext): Tr
     type: `EPCIS ${docType ?? "document"}`,
     ...(isObject(doc) && typeof doc.id === "string" ? { id: doc.id } : {}),
   };
+  const known = docType !== undefined && (EVENT_TYPES.has(docType) || DOCUMENT_TYPES.has(docType));
+  if (isObject(doc) && !known)
+    return unreadable(
+      document,
+      "$.type",
+      "an EPCISDocument, an EPCISQueryDocument or an EPCIS 2.0 event",
+      docType,
+    );
   const problems = ctx.schema.validate(doc);
   if (!isObject(doc) || docType === undefined || (!EVENT_TYPES.has(docType) && !eventsOf(doc)))
     return problems.length > 0
