@@ -43,6 +43,12 @@ const MAX_UNANSWERED_CARTS = 32;
 
 export class DemoFeed extends FeedScheduler {
   private reserving = 0;
+  private picksDue = 0;
+
+  /** Kept carts waiting for their pick (scheduled, not yet done). */
+  get awaitingPick(): number {
+    return this.picksDue;
+  }
 
   /** Orders at once (the command goes out as due work) when the shelf fell below its reorder point. */
   private replenishIfLow(shelf: Shelf): void {
@@ -72,6 +78,7 @@ export class DemoFeed extends FeedScheduler {
   }
 
   private async pickCart(cart: Cart, now: number): Promise<void> {
+    this.picksDue--;
     // Past its time to live the reservation has expired: the WMS would not get the task.
     if (now >= cart.at + this.ttlMs - Math.min(2_000, this.ttlMs / 10)) {
       this.stats.reservations.missed++;
@@ -276,6 +283,7 @@ export class DemoFeed extends FeedScheduler {
     } else {
       // Picked well within the time to live, however short it is.
       const after = Math.min(this.between(PICK_AFTER), Math.round(this.ttlMs * 0.4));
+      this.picksDue++;
       this.due.push(this.clock() + after, { kind: "pick", cart });
     }
     this.replenishIfLow(shelf);

@@ -52,14 +52,13 @@ beforeAll(async () => {
   });
   await feed.start();
   for (const until = Date.now() + FEED_MS; Date.now() < until; ) {
-    await sleep(2_000);
-    for (const item of feed.catalog.items) {
-      const a = await transport.availability(item.sku);
+    await sleep(1_000);
+    const seen = await Promise.all(feed.catalog.items.map((i) => transport.availability(i.sku)));
+    for (const a of seen)
       for (const l of a?.locations ?? []) {
-        const k = keyOf({ ...l, sku: item.sku });
+        const k = keyOf({ ...l, sku: a?.sku ?? "" });
         highest.set(k, Math.max(highest.get(k) ?? 0, l.atp));
       }
-    }
     samples++;
   }
   await feed.stop();
@@ -103,8 +102,12 @@ describe("the demo feed against the local system, time compressed", () => {
     const r = feed.stats.reservations;
     expect(r.confirmed).toBeGreaterThan(200);
     expect(r.failed + feed.stats.publishFailures).toBe(0);
-    expect(r.picked / r.confirmed).toBeGreaterThan(0.75);
-    expect(r.missed / r.confirmed).toBeLessThan(0.05);
+    // Every kept cart (about seven in eight) is picked in time, but those still waiting at the stop.
+    const kept = r.confirmed - r.abandoned;
+    // (A pick finds nothing only where a count found less than was reserved: rare.)
+    expect(kept - (r.picked + r.missed + feed.awaitingPick)).toBeLessThanOrEqual(0.01 * kept);
+    expect(r.picked / kept).toBeGreaterThan(0.9);
+    expect(r.missed / kept).toBeLessThan(0.03);
     // Abandoned carts left to lapse (about one in fourteen) and the last seconds' carts at most.
     expect(expiredInSystem() / r.confirmed).toBeLessThan(0.15);
     expect(feed.stats.byKind.shipment).toBeGreaterThan(0.8 * feed.stats.byKind.pick);
@@ -112,7 +115,8 @@ describe("the demo feed against the local system, time compressed", () => {
   });
 
   it("no SKU-location's ATP rises above the feed's target", () => {
-    expect(samples).toBeGreaterThan(10);
+    // Sampled once a second or so (slower when the machine is busy).
+    expect(samples).toBeGreaterThan(5);
     for (const shelf of feed.model.shelves) {
       const k = keyOf(shelf);
       expect(highest.has(k), k).toBe(true);
