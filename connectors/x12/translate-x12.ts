@@ -33,8 +33,14 @@ import { translate944 } from "./x12-944.ts";
 import { translate945 } from "./x12-945.ts";
 import { translate947 } from "./x12-947.ts";
 import { build997, type GroupAcknowledgment, type SetAcknowledgment } from "./x12-997.ts";
-import type { EnvelopeProblem, Interchange, TransactionSet } from "./x12-interchange.ts";
-import { readInterchanges } from "./x12-interchange.ts";
+import { hasControlCharacter } from "./x12-elements.ts";
+import {
+  type EnvelopeProblem,
+  el,
+  type Interchange,
+  readInterchanges,
+  type TransactionSet,
+} from "./x12-interchange.ts";
 import { SetTranslation } from "./x12-mapping.ts";
 
 export interface X12Translation {
@@ -88,12 +94,31 @@ const checked = (t: SetTranslation, commands: readonly Command[]) => {
   return { ok, parts };
 };
 
+/** Where each set keeps its business id, so that even a rejected set's dead letters name its document. */
+const BUSINESS_ID: Readonly<Record<string, readonly [string, number]>> = {
+  "944": ["W17", 3],
+  "945": ["W06", 2],
+  "947": ["W15", 2],
+  "846": ["BIA", 3],
+  "856": ["BSN", 2],
+  "943": ["W06", 2],
+  "940": ["W05", 2],
+};
+
+const businessId = (set: TransactionSet): string | undefined => {
+  const where = Object.hasOwn(BUSINESS_ID, set.id) ? BUSINESS_ID[set.id] : undefined;
+  const s = where && set.segments.find((x) => x.tag === where[0]);
+  const id = s ? el(s, where[1]).trim() : "";
+  return id === "" || hasControlCharacter(id) ? undefined : id;
+};
+
 const translateSet = (
   set: TransactionSet,
   ctx: TranslationContext,
   delimiters: { readonly component: string; readonly segment: string },
 ): { commands: Command[]; parts: UntranslatablePart[]; ack: SetAcknowledgment } => {
   const t = new SetTranslation(ctx, set, delimiters.component);
+  t.id = businessId(set);
   t.reader.controlCharacters(set.segments, delimiters.segment);
   const base = { id: set.id, control: set.control, envelope: set.problems };
   if (set.problems.length > 0) {
@@ -104,13 +129,11 @@ const translateSet = (
   }
   const translate = Object.hasOwn(TRANSLATORS, set.id) ? TRANSLATORS[set.id] : undefined;
   if (set.id === "940" && t.reader.problems.length === 0) {
-    const w05 = set.segments.find((s) => s.tag === "W05");
-    const id = w05?.elements[1]?.trim();
     return {
       commands: [],
       parts: [
         {
-          document: { type: "X12 940", ...(id ? { id } : {}) },
+          document: t.document,
           at: "ST-01",
           value: "940",
           reason:

@@ -65,6 +65,10 @@ export const mappingPart = (
   };
 };
 
+/** Whether a value holds a control character (a line break included). */
+export const hasControlCharacter = (v: string): boolean =>
+  [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
 const DECIMAL = /^-?(\d+\.?\d*|\.\d+)$/;
 
 const realDate = (y: number, m: number, d: number): boolean => {
@@ -147,7 +151,7 @@ export class ElementReader {
   controlCharacters(segments: readonly Segment[], terminator: string): void {
     for (const s of segments)
       s.elements.forEach((v, i) => {
-        if (![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return;
+        if (!hasControlCharacter(v)) return;
         const other = /([^A-Za-z0-9\s])\r?\n/.exec(v)?.[1];
         const hint = other
           ? `: segments here end with '${other}' while the ISA declares '${terminator}' as the segment terminator`

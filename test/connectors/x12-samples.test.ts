@@ -145,7 +145,8 @@ describe("X12 samples (../shared/samples/x12)", () => {
       ctx(),
     );
     const [se, n1] = translation.untranslatable;
-    expect(se).toMatchObject({ at: "SE-01", value: "25" });
+    // The document is named by its shipment id (BSN-02) even though the set is not translated.
+    expect(se).toMatchObject({ document: { type: "X12 856", id: "861554" }, at: "SE-01", value: "25" });
     expect(se?.reason).toContain("counted 22");
     expect(n1?.at).toBe("N1-04");
     expect(n1?.value).toBe("010020001-ABCINC~\n\nN3");
