@@ -203,6 +203,37 @@ describe("X12 846 inventory advice (a balance snapshot)", () => {
   });
 });
 
+describe("X12 846: a level is all or nothing", () => {
+  it("a level one of whose quantities cannot be read is not recorded (a part of it would be a wrong count)", () => {
+    const d = interchange([
+      [
+        "846",
+        "BIA*00*SI*INV-2*20260714",
+        WH,
+        "LIN*1*VN*LOTITEM*LT*L1",
+        "QTY*33*7*EA",
+        "LIN*2*VN*LOTITEM*LT*L2",
+        "QTY*33*2.5*EA",
+        "LIN*3*VN*ITEM123",
+        "QTY*33*0*EA",
+      ],
+    ]);
+    const { translation } = translateX12(d, ctx());
+    expect(
+      translation.commands.map((c) => [
+        c.kind,
+        c.source.document.line,
+        "counted" in c ? c.counted : undefined,
+      ]),
+    ).toEqual([["recordCount", "SKU-123@ACME-WH:available", { value: 0, uom: "EA" }]]);
+    expect(translation.untranslatable.map((p) => [p.at, p.value])).toEqual([
+      ["QTY-02", "2.5"],
+      ["QTY", undefined],
+    ]);
+    expect(translation.untranslatable[1]?.reason).toContain("SKU-LOT@ACME-WH:available is not recorded");
+  });
+});
+
 describe("X12 856 ASN", () => {
   const asn = (shipFrom: string) =>
     interchange(
@@ -339,6 +370,16 @@ describe("X12 envelopes and delimiters", () => {
       "000000012",
     ]);
     expect(acks.filter((s) => s.startsWith("AK1"))).toEqual(["AK1*RE*11", "AK1*RE*12"]);
+  });
+
+  it("004010 with an industry identifier (GS-08 004010VICS) is read; the 997 answers with the given control number", () => {
+    const r = translateX12(interchange([receipt("1", "3")], { version: "004010VICS" }), ctx(), {
+      controlNumber: "77",
+    });
+    expect(r.translation.commands).toHaveLength(1);
+    expect(ack(r.acknowledgment)).toEqual(
+      expect.arrayContaining(["AK9*A*1*1*1", "GE*1*77", "IEA*1*000000077"]),
+    );
   });
 
   it("W07-01 'ABC': the set is rejected with AK3/AK4 and dead-lettered naming segment and element", () => {
