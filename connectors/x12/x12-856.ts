@@ -93,12 +93,10 @@ export const translate856 = (t: SetTranslation): void => {
     const chain = ancestry(item);
     const lin = item.segments.find((s) => s.tag === "LIN");
     const sn1 = item.segments.find((s) => s.tag === "SN1");
-    if (!lin) {
-      t.header("LIN", `item identification of HL ${item.id}`);
-      continue;
-    }
-    if (!sn1) {
-      t.header("SN1", `item detail (shipment) of HL ${item.id}`);
+    if (!lin || !sn1) {
+      // Reported where the item's level ends (the LIN and SN1 of other items do not stand in).
+      const last = item.segments.at(-1) ?? item.hl;
+      r.missingSegment(lin ? "SN1" : "LIN", last.position + 1, last.line, `item of HL ${item.id}`);
       continue;
     }
     const amount = r.decimal(sn1, 2, "number of units shipped", true);

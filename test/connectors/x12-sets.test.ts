@@ -308,6 +308,28 @@ describe("X12 856 ASN", () => {
     ]);
   });
 
+  it("an item level without its SN1 rejects the set, though other items have one", () => {
+    const d = interchange([
+      [
+        "856",
+        "BSN*00*ASN-3*20260714",
+        "HL*1**S",
+        `N1*ST*ATL*UL*${GLN_DC_ATL}`,
+        "HL*2*1*O",
+        "PRF*PO-1",
+        "HL*3*2*I",
+        "LIN**VN*ITEM123",
+        "SN1**4*EA",
+        "HL*4*2*I",
+        "LIN**VN*ITEM123",
+      ],
+    ]);
+    const { translation, acknowledgment } = translateX12(d, ctx("acme-erp"));
+    expect(translation.commands).toEqual([]);
+    expect(translation.untranslatable.map((p) => p.at)).toEqual(["SN1"]);
+    expect(ack(acknowledgment)).toEqual(expect.arrayContaining(["AK3*SN1*12**3", "AK5*R*5"]));
+  });
+
   it("an item without a ship-to above it is untranslatable, named", () => {
     const d = interchange([
       [
