@@ -6,6 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SAP_MOVEMENT_TYPES } from "../../connectors/sap-material-document/movement-types.ts";
 import { translateSapMaterialDocument } from "../../connectors/sap-material-document/sap-material-document.ts";
 import { contentId } from "../../connectors/source-values.ts";
 import { onHandOf } from "../../domain/position.decider.ts";
@@ -605,5 +606,139 @@ describe("SAP reversal: a 101 and its 102 net to zero on the position", () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("SAP reversal: every movement type of the table and its reversal net to zero", () => {
+  // Pairs on one position (transfers move between two: their reversal is a transfer back).
+  const pairs = Object.entries(SAP_MOVEMENT_TYPES).flatMap(([type, m]) =>
+    m.reverses && SAP_MOVEMENT_TYPES[m.reverses]?.rule !== "transfer" ? [[m.reverses, type] as const] : [],
+  );
+
+  it("covers the reversals of the table", () => {
+    expect(pairs.map(([, r]) => r).sort()).toEqual(
+      [
+        "102",
+        "123",
+        "202",
+        "262",
+        "322",
+        "344",
+        "350",
+        "552",
+        "554",
+        "556",
+        "602",
+        "652",
+        "654",
+        "656",
+      ].sort(),
+    );
+  });
+
+  it("through the decider, each reversal naming the line it reverses", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...pairs),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.constantFrom("PC", "CS"),
+        fc.option(fc.constantFrom("B1", "B2"), { nil: undefined }),
+        ([type, reversal], n, uom, batch) => {
+          const fields = {
+            MaterialDocumentItem: "0003",
+            Material: "TG12",
+            Plant: "1010",
+            StorageLocation: "101A",
+            QuantityInEntryUnit: String(n),
+            EntryUnit: uom,
+            ...(batch ? { Batch: batch } : {}),
+          };
+          const doc = (number: string, movement: string, extra: Record<string, unknown> = {}) => ({
+            MaterialDocument: number,
+            MaterialDocumentYear: "2025",
+            PostingDate: "2025-01-10T00:00:00",
+            to_MaterialDocumentItem: [{ ...fields, GoodsMovementType: movement, ...extra }],
+          });
+          const original = translateSapMaterialDocument(doc("4900000001", type), ctx);
+          const undo = translateSapMaterialDocument(
+            doc("4900000002", reversal, {
+              ReversedMaterialDocument: "4900000001",
+              ReversedMaterialDocumentYear: "2025",
+              ReversedMaterialDocumentItem: "3",
+            }),
+            ctx,
+          );
+          expect([...original.untranslatable, ...undo.untranslatable]).toEqual([]);
+          expect(undo.commands.map((c) => c.causationId)).toEqual(["SAP_S4:4900000001/2025:3"]);
+          expect(original.commands.at(-1)?.idempotencyKey).toBe("SAP_S4:4900000001/2025:3");
+          const seeded = runPosition(
+            ["available", "inspection", "blocked"].map((status) => ({
+              kind: "receiveGoods" as const,
+              idempotencyKey: `seed-${status}`,
+              source: { system: "seed", document: { type: "seed", id: status } },
+              businessTime: "2025-01-01T00:00:00Z",
+              correlationId: "seed",
+              position: A,
+              quantity: { value: 2_000_000, uom: "EA" },
+              status: status as "available" | "inspection" | "blocked",
+            })),
+            MD,
+          ).state;
+          const after = runPosition([...original.commands, ...undo.commands], MD, seeded).state;
+          for (const b of BUCKETS) expect(onHandOf(after, b)).toBe(onHandOf(seeded, b));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
+
+describe("SAP transfer reversal", () => {
+  it("311 from 101A to 101B and its 312 leave both locations as they were", () => {
+    const line = (movement: string, extra: Record<string, unknown> = {}) => ({
+      MaterialDocumentItem: "0001",
+      Material: "TG12",
+      Plant: "1010",
+      StorageLocation: "101A",
+      IssuingOrReceivingPlant: "1010",
+      IssuingOrReceivingStorageLoc: "101B",
+      GoodsMovementType: movement,
+      QuantityInEntryUnit: "7",
+      EntryUnit: "PC",
+      ...extra,
+    });
+    const moved = translateSapMaterialDocument(
+      {
+        MaterialDocument: "4900000011",
+        MaterialDocumentYear: "2025",
+        to_MaterialDocumentItem: [line("311")],
+      },
+      ctx,
+    );
+    const back = translateSapMaterialDocument(
+      {
+        MaterialDocument: "4900000012",
+        MaterialDocumentYear: "2025",
+        to_MaterialDocumentItem: [
+          line("312", {
+            ReversedMaterialDocument: "4900000011",
+            ReversedMaterialDocumentYear: "2025",
+            ReversedMaterialDocumentItem: "1",
+          }),
+        ],
+      },
+      ctx,
+    );
+    // 312 posts into the line's storage location (S): from 101B back to 101A.
+    expect(back.commands.map((c) => [c.kind, c.position.location])).toEqual([
+      ["shipTransfer", "DC-1010-B"],
+      ["receiveTransfer", "DC-1010-A"],
+    ]);
+    const all = [...moved.commands, ...back.commands];
+    for (const location of ["DC-1010-A", "DC-1010-B"]) {
+      const here = all.filter((c) => c.position.location === location);
+      const { state } = runPosition(here, MD);
+      expect(onHandOf(state, "available")).toBe(0);
+    }
   });
 });
