@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import * as E from "fp-ts/lib/Either.js";
 import { expect } from "vitest";
 import { compileEpcisSchema } from "../../connectors/epcis/epcis-schema.ts";
-import type { EpcisTranslationContext } from "../../connectors/epcis/translate-epcis.ts";
+import { type EpcisTranslationContext, translateEpcis } from "../../connectors/epcis/translate-epcis.ts";
 import { type Command, decodeCommand } from "../../domain/commands.ts";
 import { decodeMasterData, type MasterData } from "../../domain/master-data.ts";
 
@@ -91,3 +91,36 @@ export const envelope = (
   correlationId: eventKey,
   position: { region: "eu", ...position },
 });
+
+/** Constructed documents (the samples lack them): one ObjectEvent at DC-AMS, a document of events. */
+export const CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"];
+export const T = "2026-12-01T10:00:00Z";
+export const COFFEE_LOT = "urn:epc:class:lgtin:4012345.012345.998877"; // GTIN 04012345123456 -> COFFEE (base GRM, 1 KGM = 1000 GRM)
+export const COFFEE_LOT2 = "urn:epc:class:lgtin:4012345.012345.L2";
+export const WIDGET = (serial: string) => `urn:epc:id:sgtin:0614141.107346.${serial}`; // -> WIDGET (EA)
+export const AMS = { id: "urn:epc:id:sgln:0614141.00888.0" }; // DC-AMS
+export const US = "urn:epc:id:sgln:0614141.00777.0"; // DC-US, another of our locations
+
+export const event = (id: string, fields: Record<string, unknown>) => ({
+  eventID: id,
+  type: "ObjectEvent",
+  eventTime: T,
+  eventTimeZoneOffset: "+00:00",
+  action: "OBSERVE",
+  bizLocation: AMS,
+  ...fields,
+});
+export const doc = (...events: unknown[]) => ({
+  "@context": CONTEXT,
+  type: "EPCISDocument",
+  schemaVersion: "2.0",
+  creationDate: T,
+  epcisBody: { eventList: events },
+});
+export const run = (d: unknown, md = masterData()) => {
+  const r = translateEpcis(d, ctx(md));
+  expectDecodable(r.commands);
+  return r;
+};
+export const at = (id: string, line: string, sku = "COFFEE", location = "DC-AMS", region = "eu") =>
+  envelope(id, "ObjectEvent", line, T, { sku, location, region });
