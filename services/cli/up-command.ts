@@ -4,7 +4,7 @@
  * which stop the parts in reverse order and then NATS.
  */
 import type { Command } from "commander";
-import { startUp } from "../up/up.ts";
+import { startUp, type UpRun } from "../up/up.ts";
 
 export const registerUpCommand = (program: Command): Command =>
   program
@@ -16,8 +16,9 @@ export const registerUpCommand = (program: Command): Command =>
     .option("--data-dir <dir>", "data folder (overrides the configuration's dataDir)")
     .action(async (o: { config: string; dataDir?: string }) => {
       const out = (line: string) => process.stdout.write(`${line}\n`);
-      const run = await startUp({ config: o.config, ...(o.dataDir ? { dataDir: o.dataDir } : {}), out });
-      out("stockline up is running; Ctrl-C stops it");
+      // Signals count from the start: one while the parts start stops what is started.
+      const starting = new AbortController();
+      let run: UpRun | undefined;
       let signals = 0;
       const onSignal = (signal: string) => {
         if (++signals > 1) {
@@ -25,6 +26,7 @@ export const registerUpCommand = (program: Command): Command =>
           process.exit(130);
         }
         out(`${signal}: stopping every part (API first, nodes last), then NATS ...`);
+        if (!run) return starting.abort();
         void run.stop().then(
           () => {
             out("stopped");
@@ -38,4 +40,17 @@ export const registerUpCommand = (program: Command): Command =>
       };
       process.on("SIGINT", () => onSignal("SIGINT"));
       process.on("SIGTERM", () => onSignal("SIGTERM"));
+      try {
+        run = await startUp({
+          config: o.config,
+          ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+          out,
+          signal: starting.signal,
+        });
+      } catch (err) {
+        if (!starting.signal.aborted) throw err;
+        out("stopped");
+        process.exit(0);
+      }
+      out("stockline up is running; Ctrl-C stops it");
     });

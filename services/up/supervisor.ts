@@ -100,6 +100,9 @@ export class Supervisor {
   /** Stops every part, last started first. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const r of this.parts)
+      for (const w of r.readyWaiters.splice(0))
+        w.reject(new Error(`stopped before ${r.spec.name} was ready`));
     for (const r of [...this.parts].reverse()) {
       clearTimeout(r.timer);
       const child = r.child;

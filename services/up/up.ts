@@ -30,6 +30,8 @@ export interface UpOptions {
   /** Supervisor timings (tests shorten the backoff). */
   readonly initialBackoffMs?: number;
   readonly readyTimeoutMs?: number;
+  /** Aborted (a signal while starting): what is started is stopped and `startUp` rejects. */
+  readonly signal?: AbortSignal;
 }
 
 export interface UpRun {
@@ -84,7 +86,11 @@ export const startUp = async (o: UpOptions): Promise<UpRun> => {
   const log =
     o.logger ??
     pino(
-      { level: process.env.LOG_LEVEL ?? "info", base: { pid: process.pid, part: "up" } },
+      {
+        level: process.env.LOG_LEVEL ?? "info",
+        base: { upPid: process.pid },
+        timestamp: pino.stdTimeFunctions.isoTime,
+      },
       pino.destination({ dest: path.join(dataDir, "logs", "up.log"), mkdir: true, sync: false }),
     );
   out(
@@ -153,13 +159,18 @@ export const startUp = async (o: UpOptions): Promise<UpRun> => {
     .map((t) => t.id)
     .filter((t) => regionsRoutedTo(given, t).length > 0);
 
-  const stop = async () => {
-    await supervisor.stop();
-    await nats?.topology.stop();
-    log.info("stockline up stopped");
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await supervisor.stop();
+      await nats?.topology.stop();
+      log.info("stockline up stopped");
+    })());
+  const onAbort = () => void stop();
+  o.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for (const stage of stages(given)) {
+      if (o.signal?.aborted) throw new Error("stopped while starting");
       let sim = 0;
       let post = 0;
       const specs = stage.map((role) => {
@@ -181,10 +192,11 @@ export const startUp = async (o: UpOptions): Promise<UpRun> => {
   } catch (err) {
     await stop();
     throw err;
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort);
   }
   const apiUrl = supervisor.states().find((p) => p.name === "api")?.info?.url as string | undefined;
   out(`API: ${apiUrl} (OpenAPI ${apiUrl}/openapi.json); logs in ${path.join(dataDir, "logs")}`);
-  let stopping: Promise<void> | undefined;
   return {
     config: given,
     dataDir,
@@ -194,6 +206,6 @@ export const startUp = async (o: UpOptions): Promise<UpRun> => {
     nats,
     supervisor,
     states: () => supervisor.states(),
-    stop: () => (stopping ??= stop()),
+    stop,
   };
 };
