@@ -48,6 +48,11 @@ export interface SapOptions {
    * goods straight from unrestricted stock. `false` where a WMS reports the picks itself.
    */
   readonly pickOnGoodsIssue?: boolean;
+  /**
+   * The id of a document SAP has not numbered yet (a create payload), e.g. the sender's
+   * Repeatability-Request-ID; without it the content is the id, so two identical postings are one.
+   */
+  readonly documentId?: string;
 }
 
 /** The headers of a posted or read document: a header, `{d: header}`, `{d: {results}}`, `{value}`, an array. */
@@ -95,7 +100,10 @@ const translateHeader = (
     return unreadable({ type: SAP_DOCUMENT_TYPE }, `${prefix}$`, "a material document header", header);
   const number = text(header.MaterialDocument);
   const year = text(header.MaterialDocumentYear);
-  const docId = number ? (year ? `${number}/${year}` : number) : contentId(header);
+  const unnumbered = opts.documentId
+    ? `${opts.documentId}${prefix ? `:${prefix.slice(1, -2)}` : ""}`
+    : undefined;
+  const docId = number ? (year ? `${number}/${year}` : number) : (unnumbered ?? contentId(header));
   const document = { type: SAP_DOCUMENT_TYPE, id: docId };
   const items = itemsOf(header);
   if (!items || items.length === 0)

@@ -67,6 +67,14 @@ describe("SAP material document samples", () => {
     expect(translateSapMaterialDocument(structuredClone(doc), ctx)).toEqual(t);
   });
 
+  it("an unnumbered document takes the sender's id when given one (two identical postings stay two)", () => {
+    const doc = sample("material_document_create_gr_101_po.json");
+    const t = translateSapMaterialDocument(doc, ctx, { documentId: "req-1" });
+    expect(t.commands.map((c) => [c.idempotencyKey, c.source.document.id, c.correlationId])).toEqual([
+      ["SAP_S4:req-1:1", "req-1", "req-1"],
+    ]);
+  });
+
   it("261 goods issue to a production order: consumeForProduction with the order", () => {
     const doc = sample("material_document_create_gi_261_order.CONSTRUCTED.json");
     const id = contentId(doc);
