@@ -150,6 +150,25 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "api.staleAfterMs": "A region out of sync for longer than this is flagged stale and its ATP is held back (default 15000).",
   "api.nats": "The API's credentials on the hub (default: `nats.hub`).",
   node: "Settings of every regional node (see `regions[].node`).",
+  connectors:
+    "Source systems that send their own documents (EDI, EPCIS, SAP material documents, Dynamics 365, Shopify webhooks, balance snapshots): `stockline part connectors` translates them into commands through the master data (docs/connectors.md). `stockline translate --config <file> --source <system> FILE` tries a document without sending anything.",
+  "connectors.http": "Where `POST /v1/inbound/<system>` listens: `host` and `port` (default 127.0.0.1:8081).",
+  "connectors.http.host": "Interface to listen on (default 127.0.0.1).",
+  "connectors.http.port": "Port (default 8081; 0 picks a free one).",
+  "connectors.sources":
+    "One entry per source system: its format and its transports. Its codes map through `locations[].codes.<system>`, `products.items[].codes.<system>` and `statuses.<system>`.",
+  "connectors.sources[].system": "The source system (`systems[].id`): the `source.system` of every command its documents yield.",
+  "connectors.sources[].format":
+    "`x12` (ANSI X12 004010 944/945/947/846/856/943, a 997 for every interchange), `epcis` (GS1 EPCIS 2.0 JSON), `sap-material-document`, `d365-inventory-visibility`, `balance-snapshot` (CSV or JSON), `shopify` (webhooks).",
+  "connectors.sources[].dropFolder":
+    "A folder watched for files of this source: each file is translated, then moved to `done/` or `failed/` beside a `<file>.report.json`, never deleted.",
+  "connectors.sources[].http": "Accept documents at `POST /v1/inbound/<system>` with an API key bound to the system (`api.keys[].systems`); default true.",
+  "connectors.sources[].epcisSchemaFile":
+    "EPCIS: the path of GS1's EPCIS JSON Schema (`EPCIS-JSON-Schema.json`), which documents are validated against; not bundled, as its licence is unclear.",
+  "connectors.sources[].shopify": "Shopify: `secretEnv`, the variable holding the app's secret that signs webhooks (`X-Shopify-Hmac-Sha256`).",
+  "connectors.sources[].shopify.secretEnv": "The environment variable holding the Shopify app's secret.",
+  "connectors.sources[].complete":
+    "Balance snapshots: each lists everything at the locations it names, so a listed product absent there counts 0 (default false: absent is unknown).",
 };
 
 /** Paths that need a sentence: every section and every field of the top two levels. */

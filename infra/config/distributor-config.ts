@@ -144,6 +144,52 @@ export const SimulatorSpecC = t.intersection(
   "a simulator { target, port, errorRate?, lostResponseRate?, latencyMs?, allowNegativeStock? }",
 );
 
+/** Formats a connector translates (connectors/<format>/, services/connectors/registry.ts). */
+export const CONNECTOR_FORMATS = [
+  "x12",
+  "epcis",
+  "sap-material-document",
+  "d365-inventory-visibility",
+  "balance-snapshot",
+  "shopify",
+] as const;
+export type ConnectorFormat = (typeof CONNECTOR_FORMATS)[number];
+
+/** A source system that sends its own documents: its format and its transports (services/parts/connectors-part.ts). */
+export const ConnectorSourceC = t.intersection(
+  [
+    t.type({
+      system: SystemIdC,
+      format: t.keyof(
+        Object.fromEntries(CONNECTOR_FORMATS.map((f) => [f, null])) as Record<ConnectorFormat, null>,
+        `a connector format (${CONNECTOR_FORMATS.join(", ")})`,
+      ),
+    }),
+    t.partial({
+      /** A folder watched for files (EDI, snapshots); each is moved to done/ or failed/ with a report. */
+      dropFolder: NonEmptyStringC,
+      /** `POST /v1/inbound/<system>` (default true). */
+      http: t.boolean,
+      /** GS1's EPCIS JSON Schema (not bundled); required for `epcis`. */
+      epcisSchemaFile: NonEmptyStringC,
+      /** Shopify webhooks: the variable holding the app's shared secret (HMAC-SHA256). */
+      shopify: t.type({ secretEnv: NonEmptyStringC }),
+      /** Balance snapshots list everything at each location they name (absent items count 0). */
+      complete: t.boolean,
+    }),
+  ],
+  "a connector source { system, format, dropFolder?, http?, epcisSchemaFile?, shopify?, complete? }",
+);
+export type ConnectorSource = t.TypeOf<typeof ConnectorSourceC>;
+
+export const ConnectorsC = t.intersection(
+  [
+    t.type({ sources: t.array(ConnectorSourceC) }),
+    t.partial({ http: t.partial({ host: NonEmptyStringC, port: PortC }) }),
+  ],
+  "connectors { sources, http? }",
+);
+
 export const DistributorConfigC = t.intersection(
   [
     t.type({
@@ -184,6 +230,7 @@ export const DistributorConfigC = t.intersection(
         nats: NatsConfigC,
       }),
       node: NodeTunablesC,
+      connectors: ConnectorsC,
     }),
   ],
   "a distributor configuration",
@@ -284,6 +331,20 @@ const crossCheck = (f: DistributorConfigFile): DecodeError[] => {
     if (!targets.has(s.target))
       problems.push(
         problem(`simulators.${i}.target`, s.target, `a posting target (${[...targets].join(", ")})`),
+      );
+  });
+  f.connectors?.sources.forEach((c, i) => {
+    if (!systems.has(c.system))
+      problems.push(problem(`connectors.sources.${i}.system`, c.system, "a system listed under systems"));
+    if (f.connectors?.sources.findIndex((o) => o.system === c.system) !== i)
+      problems.push(problem(`connectors.sources.${i}.system`, c.system, "one connector source per system"));
+    if (c.format === "epcis" && !c.epcisSchemaFile)
+      problems.push(
+        problem(`connectors.sources.${i}.epcisSchemaFile`, undefined, "the path of GS1's EPCIS JSON Schema"),
+      );
+    if (c.format === "shopify" && !c.shopify && c.http !== false)
+      problems.push(
+        problem(`connectors.sources.${i}.shopify`, undefined, "{ secretEnv } for Shopify webhooks over HTTP"),
       );
   });
   f.api?.keys?.forEach((k, i) => {

@@ -52,7 +52,9 @@ export type DeadLetterReason =
   /** A location the command names (position, transfer destination or origin) is not in master data. */
   | "unknownLocation"
   /** The command's SKU is not in master data's closed product catalogue. */
-  | "unknownSku";
+  | "unknownSku"
+  /** A part of a source's document a connector cannot translate (the place, the value, why; issue 11). */
+  | "untranslatable";
 
 export interface DeadLetter {
   readonly reason: DeadLetterReason;
