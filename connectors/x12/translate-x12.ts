@@ -45,7 +45,7 @@ import { SetTranslation } from "./x12-mapping.ts";
 
 export interface X12Translation {
   readonly translation: Translation;
-  /** The 997 for the interchange; empty when the document is not an interchange at all (no ISA to answer). */
+  /** The 997 for each interchange; empty when the document is not X12 at all (no ISA to answer) or holds only 997s. */
   readonly acknowledgment: string;
 }
 
@@ -173,28 +173,41 @@ const translateInterchange = (ic: Interchange, ctx: TranslationContext, controlN
       envelopePart(icDocument, p, "every functional group of the interchange is rejected in the 997"),
     );
   const rejectAll = ic.problems.length > 0;
-  const acks: GroupAcknowledgment[] = ic.groups.map((group) => {
-    const document = { type: "X12 functional group", id: `${group.functionalId} ${group.control}` };
-    const problems: EnvelopeProblem[] = [...group.problems];
-    if (!group.version.startsWith(SUPPORTED_VERSION))
-      problems.push({
-        at: "GS-08",
-        value: group.version,
-        reason: `version '${group.version}': this connector reads X12 ${SUPPORTED_VERSION} (the segments of other versions differ)`,
-        code: "2",
-      });
-    const consequence = `the group's ${group.sets.length} transaction set(s) are rejected in the 997 and not translated`;
-    for (const p of problems) parts.push(envelopePart(document, p, consequence));
-    if (rejectAll || problems.length > 0) return { group, problems, sets: [] };
-    const sets = group.sets.map((set) => {
-      const r = translateSet(set, ctx, ic.delimiters);
-      commands.push(...r.commands);
-      parts.push(...r.parts);
-      return r.ack;
+  // A functional acknowledgment is never acknowledged (X12): a partner's 997 is named, not answered.
+  for (const group of ic.groups.filter((g) => g.functionalId === "FA"))
+    parts.push({
+      document: { type: "X12 functional group", id: `FA ${group.control}` },
+      at: "GS-01",
+      value: "FA",
+      reason: `a functional acknowledgment from ${ic.sender} (${group.sets.length} set(s)): it moves no stock and is not answered with a 997`,
     });
-    return { group, problems, sets };
-  });
-  const acknowledgment = build997(ic, acks, { receivedAt: ctx.receivedAt, controlNumber, rejectAll });
+  const acks: GroupAcknowledgment[] = ic.groups
+    .filter((g) => g.functionalId !== "FA")
+    .map((group) => {
+      const document = { type: "X12 functional group", id: `${group.functionalId} ${group.control}` };
+      const problems: EnvelopeProblem[] = [...group.problems];
+      if (!group.version.startsWith(SUPPORTED_VERSION))
+        problems.push({
+          at: "GS-08",
+          value: group.version,
+          reason: `version '${group.version}': this connector reads X12 ${SUPPORTED_VERSION} (the segments of other versions differ)`,
+          code: "2",
+        });
+      const consequence = `the group's ${group.sets.length} transaction set(s) are rejected in the 997 and not translated`;
+      for (const p of problems) parts.push(envelopePart(document, p, consequence));
+      if (rejectAll || problems.length > 0) return { group, problems, sets: [] };
+      const sets = group.sets.map((set) => {
+        const r = translateSet(set, ctx, ic.delimiters);
+        commands.push(...r.commands);
+        parts.push(...r.parts);
+        return r.ack;
+      });
+      return { group, problems, sets };
+    });
+  const acknowledgment =
+    acks.length === 0 && ic.groups.length > 0
+      ? ""
+      : build997(ic, acks, { receivedAt: ctx.receivedAt, controlNumber, rejectAll });
   return { commands, parts, acknowledgment };
 };
 
@@ -221,7 +234,10 @@ export const translateX12 = (
       results.flatMap((r) => r.commands),
       results.flatMap((r) => r.parts),
     ),
-    // One 997 interchange per interchange received, one after the other.
-    acknowledgment: results.map((r) => r.acknowledgment).join("\n"),
+    // One 997 interchange per interchange received (none for one holding only 997s), one after the other.
+    acknowledgment: results
+      .map((r) => r.acknowledgment)
+      .filter((a) => a !== "")
+      .join("\n"),
   };
 };

@@ -507,6 +507,15 @@ describe("X12 envelopes and delimiters", () => {
     expect(bad.acknowledgment).toBe("");
   });
 
+  it("a partner's 997 is named and not answered (an acknowledgment is never acknowledged)", () => {
+    const r = translateX12(
+      interchange([["997", "AK1*RE*905", "AK9*A*1*1*1"]], { functionalId: "FA" }),
+      ctx(),
+    );
+    expect(r.translation.untranslatable.map((p) => [p.at, p.value])).toEqual([["GS-01", "FA"]]);
+    expect(r.acknowledgment).toBe("");
+  });
+
   it("a missing mandatory segment is AK3 code 3", () => {
     const r = translateX12(interchange([["944", WH, "W07*3*EA**VN*ITEM123"]]), ctx());
     expect(r.translation.untranslatable.map((p) => p.at)).toEqual(["W17"]);
