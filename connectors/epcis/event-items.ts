@@ -7,6 +7,7 @@ import { MAX_SERIALS } from "../../domain/limits.ts";
 import type { MasterData } from "../../domain/master-data.ts";
 import type { SourceQuantity } from "../../domain/quantity.ts";
 import { unitFactors, unitsOf } from "../../domain/units.ts";
+import { parseDecimal, quantityIn } from "../source-values.ts";
 import {
   gtinSpellings,
   type Parsed,
@@ -48,22 +49,11 @@ const skuOf = (md: MasterData, system: string, gtin: string): string | undefined
 const unknownGtin = (system: string, gtin: string) =>
   `a product of master data whose code for ${system} is GTIN ${gtin} (or the same number as GTIN-13/12/8)`;
 
-/** An exact decimal of a JSON number: `200.5` -> 2005/10. */
-const decimalOf = (n: number): { num: bigint; den: bigint } => {
-  const [mantissa = "0", exp = "0"] = String(n).toLowerCase().split("e");
-  const [int = "0", frac = ""] = mantissa.split(".");
-  let num = BigInt(int + frac);
-  let den = 10n ** BigInt(frac.length);
-  const e = Number(exp);
-  if (e > 0) num *= 10n ** BigInt(e);
-  else den *= 10n ** BigInt(-e);
-  return { num, den };
-};
-
 /**
- * A quantity element's amount in a unit of the SKU: as sent when it is a whole number of a unit of
- * the product; a fraction (12.5 KGM) converted exactly to the base unit when that is whole (12500 GRM);
- * else a problem, never rounded. No `uom`: a count of trade items, in the product's base unit.
+ * A quantity element's amount in a unit of the SKU (source-values.ts `quantityIn`): as sent when it
+ * is a whole number of a unit of the product; a fraction (12.5 KGM) converted exactly to the base
+ * unit when that is whole (12500 GRM); else a problem, never rounded. No `uom`: a count of trade
+ * items, in the product's base unit.
  */
 export const quantityOf = (
   md: MasterData,
@@ -76,26 +66,20 @@ export const quantityOf = (
   if (!units) return { ok: false, field: "uom", reason: `unit master data for SKU ${sku}` };
   const unit = uom ?? units.baseUom;
   const factors = unitFactors(units);
-  const factor = factors.get(unit);
-  if (!factor)
+  if (!factors.has(unit))
     return { ok: false, field: "uom", reason: `a unit of SKU ${sku} (${[...factors.keys()].join(", ")})` };
-  if (!Number.isFinite(value) || value < 0 || (value === 0 && !allowZero))
+  if (value < 0 || (value === 0 && !allowZero))
     return {
       ok: false,
       field: "quantity",
       reason: allowZero ? "a quantity of 0 or more" : "a quantity greater than 0",
     };
-  if (Number.isInteger(value)) return { ok: true, value: { value, uom: unit } };
-  const d = decimalOf(value);
-  const num = d.num * factor.num;
-  const den = d.den * factor.den;
-  if (num % den !== 0n)
-    return {
-      ok: false,
-      field: "quantity",
-      reason: `a whole number of ${units.baseUom}, the base unit of SKU ${sku} (${value} ${unit} is not; quantities are never rounded)`,
-    };
-  return { ok: true, value: { value: Number(num / den), uom: units.baseUom } };
+  const decimal = parseDecimal(value);
+  if (!decimal) return { ok: false, field: "quantity", reason: "a decimal quantity (without exponent)" };
+  const q = quantityIn(md, sku, decimal, unit);
+  return q.ok
+    ? { ok: true, value: { value: q.value.value, uom: q.value.uom } }
+    : { ok: false, field: "quantity", reason: q.reason };
 };
 
 /** A class-level list: one item per element. */

@@ -153,6 +153,12 @@ export const translateEpcis = (input: unknown, ctx: EpcisTranslationContext): Tr
   return translation(commands, untranslatable);
 };
 
+/** The translator with its schema bound, in the shape every connector has (`(input, ctx) => Translation`). */
+export const epcisTranslator =
+  (schema: EpcisSchema) =>
+  (input: unknown, ctx: TranslationContext): Translation =>
+    translateEpcis(input, { ...ctx, schema });
+
 const NOT_A_MOVEMENT: Readonly<Record<string, string>> = {
   AggregationEvent:
     "an AggregationEvent records what is packed in what (parentID, childEPCs), not a movement of stock: stockline takes movements from ObjectEvents and TransformationEvents of the same objects",
