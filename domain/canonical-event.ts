@@ -28,6 +28,7 @@ import {
   KeyC,
   LocationIdC,
   NonNegativeIntC,
+  PositiveIntC,
   RegionC,
   ReservationIdC,
   SerialC,
@@ -37,7 +38,9 @@ import {
   TextC,
   taggedUnion,
 } from "./scalars.ts";
+import { stampEventVersion } from "./schema-versions.ts";
 import { ReturnDispositionC, StockStatusC } from "./statuses.ts";
+import { EVENT_GOVERNANCE, type SchemaGovernance, upcastEvent } from "./upcasters.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -113,14 +116,21 @@ const PendingEnvelopeC = t.intersection([
   TrackingC,
 ]);
 
-/** Fields added when an event is appended to its stream. */
-export const StoredEnvelopeC = t.type({
-  eventId: KeyC,
-  revision: NonNegativeIntC,
-  recordedTime: IsoTimestampC,
-  prevHash: Sha256HexC,
-  hash: Sha256HexC,
-});
+/**
+ * Fields added when an event is appended to its stream. `schemaVersion` is the type's version
+ * (schema-versions.ts), written only above 1: absent means 1, so events stored before versions
+ * existed keep their content and their hash.
+ */
+export const StoredEnvelopeC = t.intersection([
+  t.type({
+    eventId: KeyC,
+    revision: NonNegativeIntC,
+    recordedTime: IsoTimestampC,
+    prevHash: Sha256HexC,
+    hash: Sha256HexC,
+  }),
+  t.partial({ schemaVersion: PositiveIntC }),
+]);
 export type StoredEnvelope = t.TypeOf<typeof StoredEnvelopeC>;
 
 const kind = <T extends string, P extends t.Props>(type: T, props: P) =>
@@ -228,8 +238,14 @@ export type CanonicalEventOf<K extends EventType> = Extract<PendingEvent, { type
 /** The stored codec of one event kind. */
 export const eventCodecOf = <K extends EventType>(k: K) => storedCodecs[k];
 
-export const decodeCanonicalEvent = (input: unknown): E.Either<DecodeError[], CanonicalEvent> => {
-  const r = canonicalEventCodec.decode(input);
+/** Decodes a stored event, upcast to its type's current version first (upcasters.ts). */
+export const decodeCanonicalEvent = (
+  input: unknown,
+  governance: SchemaGovernance = EVENT_GOVERNANCE,
+): E.Either<DecodeError[], CanonicalEvent> => {
+  const up = upcastEvent(input, governance);
+  if (!up.ok) return E.left(up.errors);
+  const r = canonicalEventCodec.decode(up.value);
   return E.isRight(r) ? E.right(r.right as CanonicalEvent) : E.left(toDecodeErrors(r.left));
 };
 
@@ -248,7 +264,7 @@ export const hashEvent = (
   event: Omit<CanonicalEvent, "hash" | "prevHash">,
 ): CanonicalEvent => {
   // One copy: `hash` is filled in place (it is left out of its own hash), and stays the last key.
-  const hashed = { ...event, prevHash, hash: "" };
+  const hashed = { ...stampEventVersion(event), prevHash, hash: "" };
   hashed.hash = computeEventHash(hashed as UnhashedEvent);
   return hashed as CanonicalEvent;
 };

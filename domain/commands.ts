@@ -16,6 +16,7 @@ import {
   DocumentIdC,
   IsoTimestampC,
   KeyC,
+  PositiveIntC,
   ReservationIdC,
   ReservationTtlSecondsC,
   SystemIdC,
@@ -23,6 +24,7 @@ import {
   taggedUnion,
 } from "./scalars.ts";
 import { ReturnDispositionC, StockStatusC } from "./statuses.ts";
+import { COMMAND_GOVERNANCE, type SchemaGovernance, upcastCommand } from "./upcasters.ts";
 
 const CommonC = t.intersection([
   t.type({
@@ -32,7 +34,9 @@ const CommonC = t.intersection([
     correlationId: KeyC,
     position: PositionC,
   }),
-  t.partial({ causationId: KeyC, documents: DocumentsC }),
+  // schemaVersion: the version the sender wrote (schema-versions.ts), absent = current; the intake
+  // upcasts an older one and reads the command without it (upcasters.ts).
+  t.partial({ causationId: KeyC, documents: DocumentsC, schemaVersion: PositiveIntC }),
 ]);
 
 const command = <K extends string, R extends t.Props, O extends t.Props>(k: K, required: R, optional: O) =>
@@ -160,8 +164,14 @@ export const commandCodec = taggedUnion("Command", "kind", CommandCodecs);
 export type Command = t.TypeOf<typeof commandCodec>;
 export type CommandOf<K extends CommandKind> = Extract<Command, { kind: K }>;
 
-export const decodeCommand = (input: unknown): E.Either<DecodeError[], Command> => {
-  const r = commandCodec.decode(input);
+/** Decodes a command, upcast to its kind's current version first (upcasters.ts). */
+export const decodeCommand = (
+  input: unknown,
+  governance: SchemaGovernance = COMMAND_GOVERNANCE,
+): E.Either<DecodeError[], Command> => {
+  const up = upcastCommand(input, governance);
+  if (!up.ok) return E.left(up.errors);
+  const r = commandCodec.decode(up.value);
   return E.isRight(r) ? E.right(r.right as Command) : E.left(toDecodeErrors(r.left));
 };
 

@@ -9,6 +9,7 @@ import { type Command, decodeCommand } from "../../domain/commands.ts";
 import type { DecodeError } from "../../domain/decode-errors.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import type { MasterData } from "../../domain/master-data.ts";
+import { upcastCommand } from "../../domain/upcasters.ts";
 import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
 import type { DeadLetterReason } from "./dead-letters.ts";
 import { checkMasterData, completeFromMasterData } from "./master-data-intake.ts";
@@ -104,10 +105,23 @@ export const parseCommandValue = (input: unknown, limits: IntakeLimits): Parsed 
     ? undefined
     : (describeProblem(input, limits.maxJsonDepth) ?? { code: "hostilePayload", message: "payload refused" });
   if (bad) return { ok: false, reason: "hostilePayload", code: bad.code, message: bad.message };
-  let raw = input;
+  // An older version of a command is read in the current shape before master data completes it.
+  const up = upcastCommand(input);
+  if (!up.ok) {
+    const message = up.errors.map((e) => e.message).join("; ");
+    return {
+      ok: false,
+      reason: "invalidCommand",
+      code: "schemaVersion",
+      message,
+      errors: up.errors,
+      raw: input,
+    };
+  }
+  let raw = up.value;
   const md = limits.masterData;
   if (md) {
-    const completed = completeFromMasterData(input, md, limits.region);
+    const completed = completeFromMasterData(raw, md, limits.region);
     if (!completed.ok) {
       const { ok: _, ...refusal } = completed;
       return { ok: false, ...refusal, raw: input };

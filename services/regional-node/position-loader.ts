@@ -11,6 +11,7 @@ import type { Position } from "../../domain/ids.ts";
 import { initialPositionState, type Outcome, type PositionState } from "../../domain/position.decider.ts";
 import { POSITION_MACHINE_VERSION, positionMachine } from "../../domain/position.machine.ts";
 import type { PositionLimits } from "../../domain/position-context.ts";
+import { upcastStoredEvent } from "../../domain/upcasters.ts";
 import type { EventStore } from "../../infra/event-store/event-store.ts";
 import { DecisionFailure } from "./handle-result.ts";
 import type { NodeDb } from "./node-db.ts";
@@ -87,7 +88,16 @@ export async function loadPositionActor(
   for (;;) {
     // A store error here is retryable (thrown as is); an event the machine cannot apply is not.
     const page = await deps.store.readStream(streamId, { from: revision + 1, maxCount: PAGE });
-    for (const e of page) actor.send({ type: "EVENT", event: e.data as CanonicalEvent });
+    for (const e of page) {
+      let event: CanonicalEvent;
+      try {
+        event = upcastStoredEvent(e.data) as CanonicalEvent; // an older version read in the current shape
+      } catch (err) {
+        actor.stop();
+        throw new DecisionFailure("replay", err);
+      }
+      actor.send({ type: "EVENT", event });
+    }
     const failed = actorError(actor);
     if (failed !== undefined) {
       actor.stop();

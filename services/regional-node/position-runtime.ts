@@ -21,6 +21,7 @@ import {
   toCanonicalEvents,
 } from "../../domain/position.decider.ts";
 import type { PositionLimits } from "../../domain/position-context.ts";
+import { upcastStoredEvent } from "../../domain/upcasters.ts";
 import type { EventStore, NewEvent } from "../../infra/event-store/event-store.ts";
 import { LogLimiter } from "../../infra/logging.ts";
 import { ActorCache, type Slot } from "./actor-cache.ts";
@@ -318,6 +319,6 @@ export class PositionRuntime {
       from: d.firstRevision,
       maxCount: d.lastRevision - d.firstRevision + 1,
     });
-    return events.map((e) => e.data as CanonicalEvent);
+    return events.map((e) => upcastStoredEvent(e.data) as CanonicalEvent);
   }
 }
