@@ -14,6 +14,7 @@ import { registerPartCommand } from "./cli/part-command.ts";
 import { registerPostingsCommands } from "./cli/postings-command.ts";
 import { registerReconcileFindingsCommands } from "./cli/reconcile-findings-command.ts";
 import { registerRunCommand } from "./cli/run-command.ts";
+import { registerSchemasCommands } from "./cli/schemas-command.ts";
 import { registerTranslateCommand } from "./cli/translate-command.ts";
 import { registerUpCommand } from "./cli/up-command.ts";
 
@@ -37,6 +38,7 @@ registerReconcileFindingsCommands(program);
 registerDeadLetterCommands(program);
 registerKeysCommands(program);
 registerConfigCommands(program);
+registerSchemasCommands(program);
 registerTranslateCommand(program);
 
 registerRunCommand(program);

@@ -11,7 +11,8 @@
  * is a schema of its name as description only.
  */
 import type * as t from "io-ts";
-import { idJsonSchema, MAX_QUANTITY, MAX_RESERVATION_TTL_SECONDS } from "../../domain/limits.ts";
+import { TrackingC } from "../../domain/canonical-event.ts";
+import { idJsonSchema, MAX_QUANTITY, MAX_RESERVATION_TTL_SECONDS, MAX_SERIALS } from "../../domain/limits.ts";
 import * as S from "../../domain/scalars.ts";
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -257,6 +258,13 @@ annotateCodec(S.IsoTimestampC, {
   example: "2026-05-01T10:00:00Z",
 });
 annotateCodec(S.Sha256HexC, { type: "string", pattern: "^[0-9a-f]{64}$", description: S.Sha256HexC.name });
+// boundedArrayC is a hand-written t.Type that hides its item codec: the one canonical use is declared.
+annotateCodec(TrackingC.props.serials, {
+  type: "array",
+  items: jsonSchemaOf(S.SerialC),
+  maxItems: MAX_SERIALS,
+  description: TrackingC.props.serials.name,
+});
 
 // --- examples ----------------------------------------------------------------------------------------
 
