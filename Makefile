@@ -6,7 +6,7 @@ NPM_STAMP := node_modules/.package-lock.json
 .PHONY: help install nats run test typecheck lint bench fuzz clean
 
 help:
-	@echo "make run    - start the local system (hub + two regions) and show it working"
+	@echo "make run    - stockline up --config config/demo.json (every part its own process) fed by the demo feed"
 	@echo "make test   - install, type-check, lint and run every test"
 	@echo "make bench  - run the benchmarks; figures go to bench/results/latest.json"
 	@echo "make fuzz   - fuzz every decoder and intake of a running node (FUZZ_RUNS=20000, FUZZ_SEED to repeat a run)"
@@ -33,8 +33,9 @@ lint: $(NPM_STAMP)
 test: install typecheck lint
 	npx vitest run
 
+# stockline up with the demo's configuration (every part its own process) plus the demo feed as a driver.
 run: install
-	npx tsx services/cli.ts run
+	bash scripts/run-demo.sh $(RUN_ARGS)
 
 bench: install
 	npx tsx bench/run.ts

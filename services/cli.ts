@@ -8,6 +8,7 @@ import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
 import { registerConfigCommands } from "./cli/config-command.ts";
 import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
+import { registerFeedCommand } from "./cli/feed-command.ts";
 import { registerKeysCommands } from "./cli/keys-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
 import { registerPartCommand } from "./cli/part-command.ts";
@@ -44,6 +45,7 @@ registerTranslateCommand(program);
 registerRunCommand(program);
 registerPartCommand(program);
 registerUpCommand(program);
+registerFeedCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -168,6 +168,11 @@ export const runPart = async (
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  // Under `stockline up`: its supervisor gone (the pipe on stdin closed), stop rather than run orphaned.
+  if (process.env.STOCKLINE_SUPERVISED === "1") {
+    process.stdin.on("end", () => onSignal("supervisor gone"));
+    process.stdin.resume();
+  }
   log.info({ ...ready, distributor: d.id, version: d.version }, `${part} started`);
   process.stdout.write(`${JSON.stringify({ ready: true, part, pid: process.pid, ...ready })}\n`);
 };

@@ -57,6 +57,9 @@ interface Running {
   stderrTail: string;
 }
 
+/** Set in a part's environment: it stops when its stdin (a pipe from the supervisor) closes. */
+export const SUPERVISED_ENV = "STOCKLINE_SUPERVISED";
+
 /** A part exits with 2 when its configuration is wrong: restarting cannot help. */
 export const CONFIG_ERROR_EXIT = 2;
 
@@ -148,8 +151,9 @@ export class Supervisor {
   private spawn(r: Running): void {
     const { spec } = r;
     const child = spawn(spec.command, [...spec.args], {
-      env: { ...process.env, ...spec.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...spec.env, [SUPERVISED_ENV]: "1" },
+      // The child's stdin is a pipe from us: if this process dies (even SIGKILL), it reads EOF and stops.
+      stdio: ["pipe", "pipe", "pipe"],
     });
     r.child = child;
     r.ready = false;
