@@ -10,9 +10,11 @@
  *   postings --target id   the posting worker of one target (every region routed to it)
  *   reconciler             scheduled reconciliation runs
  *   simulator --target id  an ERP simulator for a target (demo, tests)
+ *   connectors             the connector sources' transports (POST /v1/inbound/<system>, drop folders)
  */
 import type { Command } from "commander";
 import { startApiPart } from "../parts/api-part.ts";
+import { startConnectorsPart } from "../parts/connectors-part.ts";
 import { startGlobalPart } from "../parts/global-part.ts";
 import { startNodePart } from "../parts/node-part.ts";
 import { type PartContext, runPart } from "../parts/part-runtime.ts";
@@ -48,6 +50,7 @@ export const PARTS: Readonly<Record<string, Starter>> = {
   postings: (ctx, f) => startPostingsPart(ctx, needs("target", f, "postings")),
   reconciler: (ctx) => startReconcilerPart(ctx),
   simulator: (ctx, f) => startSimulatorPart(ctx, needs("target", f, "simulator")),
+  connectors: (ctx) => startConnectorsPart(ctx),
 };
 
 export const registerPartCommand = (program: Command): Command =>

@@ -1,0 +1,157 @@
+/**
+ * `stockline part connectors --config <file>`: the transports of the configuration's connector
+ * sources (issue 11, `connectors.sources[]`): `POST /v1/inbound/<system>` for every source with
+ * `http` (default on; API keys of `api.keys` bound to the system), and a watched drop folder for every
+ * source with `dropFolder`. Documents are translated through the master data (services/connectors/
+ * registry.ts); commands go to each region's intake as the source system, untranslatable parts to
+ * the region's dead letters (services/connectors/inbound-sender.ts).
+ *
+ * NATS: the part speaks as each source system (on a secured topology with that system's user: the
+ * credentials file's `<region>:<user>` entry, else the system's own `systems[].nats`, else the
+ * region's block) and publishes dead letters as the region's node user (`<region>` entry), as the
+ * posting workers do.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { TranslationContext } from "../../connectors/translation.ts";
+import { ConfigError } from "../../infra/config/config-loading.ts";
+import type { DistributorConfig } from "../../infra/config/distributor-config.ts";
+import { natsUserOf } from "../../infra/config/distributor-parts.ts";
+import { natsAuthOf } from "../../infra/config/nats-auth.ts";
+import { resolveApiKeys } from "../../infra/http/api-keys.ts";
+import { createHttpServer } from "../../infra/http/http-server.ts";
+import { connectNats } from "../../infra/nats/connection.ts";
+import { installAccessControl } from "../api/access-control.ts";
+import { DropFolder } from "../connectors/drop-folder.ts";
+import { type InboundRoute, registerInboundRoutes } from "../connectors/inbound-routes.ts";
+import { type InboundConnections, InboundSender } from "../connectors/inbound-sender.ts";
+import { translatorOf } from "../connectors/registry.ts";
+import type { PartContext } from "./part-runtime.ts";
+
+export const DEFAULT_CONNECTORS_PORT = 8081;
+
+export interface ConnectorsDeps {
+  readonly log: Logger;
+  readonly connections: InboundConnections;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Keys in clear (`api.keys[].key`): configurations built in a program (tests) only. */
+  readonly allowClearKeys?: boolean;
+  readonly settleMs?: number;
+  readonly rescanMs?: number;
+}
+
+export interface RunningConnectors {
+  /** Base URL of `POST /v1/inbound/<system>` (undefined when no source takes HTTP). */
+  readonly url: string | undefined;
+  readonly folders: ReadonlyMap<string, DropFolder>;
+  stop(): Promise<void>;
+}
+
+/** Starts the connector transports of `d` (throws a ConfigError for a missing schema file or a bad key). */
+export const startConnectors = async (
+  d: DistributorConfig,
+  deps: ConnectorsDeps,
+): Promise<RunningConnectors> => {
+  const { log } = deps;
+  const sources = d.file.connectors?.sources ?? [];
+  const context = (system: string, receivedAt: string): TranslationContext => ({
+    system,
+    masterData: d.masterData,
+    receivedAt,
+  });
+  const homeRegionOf = (system: string): string =>
+    d.file.systems.find((s) => s.id === system)?.regions?.[0] ?? (d.regions[0] as string);
+  const sender = new InboundSender(deps.connections, homeRegionOf, log.child({ component: "inbound" }));
+  const translators = new Map(sources.map((s) => [s.system, translatorOf(s)]));
+
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((err) => log.warn({ err }, "stopping"));
+  };
+  try {
+    const folders = new Map<string, DropFolder>();
+    for (const s of sources) {
+      if (!s.dropFolder) continue;
+      const folder = new DropFolder({
+        system: s.system,
+        format: s.format,
+        folder: s.dropFolder,
+        translate: translators.get(s.system)!,
+        context: (receivedAt) => context(s.system, receivedAt),
+        sender,
+        log: log.child({ component: "drop-folder", system: s.system }),
+        ...(deps.settleMs !== undefined ? { settleMs: deps.settleMs } : {}),
+        ...(deps.rescanMs !== undefined ? { rescanMs: deps.rescanMs } : {}),
+      });
+      await folder.start();
+      stops.push(() => folder.stop());
+      folders.set(s.system, folder);
+    }
+
+    const routes = new Map<string, InboundRoute>(
+      sources
+        .filter((s) => s.http !== false)
+        .map((s) => [s.system, { system: s.system, translate: translators.get(s.system)! }]),
+    );
+    let url: string | undefined;
+    if (routes.size > 0) {
+      const keys = resolveApiKeys(d.file.api?.keys ?? [], {
+        env: deps.env ?? process.env,
+        allowClear: deps.allowClearKeys ?? false,
+        field: "api.keys",
+      });
+      if (keys.errors.length > 0) throw new ConfigError(d.source, keys.errors, "distributor configuration");
+      const app = await createHttpServer({
+        title: "stockline connectors",
+        version: d.version,
+        logger: log.child({ component: "http" }),
+      });
+      await installAccessControl(app, {
+        apiKeys: keys.keys,
+        rateLimit: d.file.api?.rateLimit ?? { max: 1_000, windowMs: 1_000 },
+      });
+      await registerInboundRoutes(app, { sources: routes, sender, context });
+      const http = d.file.connectors?.http;
+      await app.listen({ host: http?.host ?? "127.0.0.1", port: http?.port ?? DEFAULT_CONNECTORS_PORT });
+      stops.push(() => app.close());
+      const address = app.server.address();
+      url =
+        typeof address === "object" && address
+          ? `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`
+          : undefined;
+    }
+    return { url, folders, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+};
+
+export const startConnectorsPart = async (ctx: PartContext): Promise<Record<string, unknown>> => {
+  const { d } = ctx;
+  const systemNats = (system: string) => d.file.systems.find((s) => s.id === system)?.nats;
+  const connections: InboundConnections = {
+    source: (region, system): Promise<NatsConnection> => {
+      const own = systemNats(system);
+      const name = `stockline-connectors-${system}-${region}`;
+      if (!own) return ctx.connect(region, name, natsUserOf(system));
+      return connectNats({
+        servers: own.servers ?? ctx.serversOf(region),
+        name,
+        auth: natsAuthOf(own, d.source, `systems.${system}.nats`),
+        logger: ctx.log,
+      }).then((nc) => {
+        ctx.defer(`connection ${name}`, () => nc.drain());
+        return nc;
+      });
+    },
+    deadLetters: (region) => ctx.connect(region, `stockline-connectors-dlq-${region}`),
+  };
+  const running = await startConnectors(d, { log: ctx.log, connections });
+  ctx.defer("connectors", () => running.stop());
+  return {
+    ...(running.url ? { url: running.url } : {}),
+    sources: (d.file.connectors?.sources ?? []).map((s) => `${s.system}:${s.format}`),
+    folders: [...running.folders.keys()],
+  };
+};
