@@ -35,6 +35,8 @@ export interface ApiDeps {
   readonly nc?: NatsConnection;
   /** The global read model; a GlobalProjector is started on the hub connection when absent. */
   readonly availability?: AvailabilitySource;
+  /** The hub's JetStream domain for that GlobalProjector (default `hub`; from the configuration). */
+  readonly hubDomain?: string;
   readonly logger?: Logger;
   /** Source system named in reservation commands (default `stockline-api`). */
   readonly sourceSystem?: string;
@@ -81,6 +83,7 @@ export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Pro
         nc,
         regions: config.regions,
         staleAfterMs: config.degraded.staleAfterMs,
+        ...(deps.hubDomain ? { hubDomain: deps.hubDomain } : {}),
         durableName: `global-atp-${config.nats.name.replace(/[^A-Za-z0-9_-]/g, "_")}`,
         logger: log,
       });
