@@ -42,8 +42,9 @@ export interface Arrival {
   readonly where?: string;
 }
 
+/** One line for an operator: the document, the place, the value found there and why it cannot be translated. */
 export const describePart = (p: UntranslatablePart): string =>
-  `${p.document.type}${p.document.id ? ` ${p.document.id}` : ""} at ${p.at}: ${p.value === undefined ? "missing" : `got ${JSON.stringify(p.value)}`}; expected ${p.reason}`;
+  `${p.document.type}${p.document.id ? ` ${p.document.id}` : ""} at ${p.at}${p.value === undefined ? " (missing)" : ` (value ${JSON.stringify(p.value)})`}: ${p.reason}`;
 
 export class InboundSender {
   private readonly js = new Map<string, Promise<JetStreamClient>>();

@@ -40,7 +40,7 @@ export interface ManagedNats {
 
 export type PartRole =
   | { readonly kind: "node" | "projector"; readonly region: string }
-  | { readonly kind: "global" | "api" | "reconciler" | "postings" | "simulator" };
+  | { readonly kind: "global" | "api" | "reconciler" | "postings" | "simulator" | "connectors" };
 
 const writePrivate = (file: string, value: unknown): void => {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -52,6 +52,14 @@ const sourceUsers = (d: DistributorConfig): Array<{ server: string; user: string
   d.file.systems
     .filter((s) => s.kind !== "channel")
     .flatMap((s) => (s.regions ?? d.regions).map((r) => ({ server: r, user: natsUserOf(s.id) })));
+
+/** The connectors part speaks as each connector source (dead letters as the region's node). */
+const connectorUsers = (d: DistributorConfig) => {
+  const sources = new Set((d.file.connectors?.sources ?? []).map((c) => c.system));
+  return sourceUsers(d).filter(({ user }) =>
+    d.file.systems.some((s) => sources.has(s.id) && natsUserOf(s.id) === user),
+  );
+};
 
 export const startManagedNats = async (
   d: DistributorConfig,
@@ -115,7 +123,14 @@ export const startManagedNats = async (
                 ? d.regions.map(node)
                 : part.kind === "api"
                   ? [hub(HUB_USERS.api), hub(HUB_USERS.reconciler), ...d.regions.map(node)]
-                  : [];
+                  : part.kind === "connectors"
+                    ? [
+                        ...d.regions.map(node),
+                        ...connectorUsers(d).map(
+                          ({ server, user }) => [`${server}:${user}`, creds.auth(server, user)] as const,
+                        ),
+                      ]
+                    : [];
       if (entries.length === 0) return undefined;
       const f = path.join(opts.dir, "credentials", `${name}.json`);
       writePrivate(f, Object.fromEntries(entries));

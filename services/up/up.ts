@@ -71,6 +71,7 @@ const stages = (d: DistributorConfig): PartRole[][] => {
       ...(targets.length > 0 ? [{ kind: "reconciler" } as const] : []),
     ],
     [{ kind: "api" }],
+    (d.file.connectors?.sources.length ?? 0) > 0 ? [{ kind: "connectors" }] : [],
   ];
 };
 

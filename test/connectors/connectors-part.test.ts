@@ -129,7 +129,7 @@ describe("stockline part connectors", () => {
       return letter !== undefined;
     });
     expect(letter?.details).toMatchObject({ at: "W07-01", value: "ABC", document: { type: "X12 944" } });
-    expect(letter?.message).toContain('at W07-01: got "ABC"');
+    expect(letter?.message).toContain('X12 944 WR12345 at W07-01 (value "ABC"): ');
     expect(letter?.payload).toBe(bad);
     // Nothing was received from it.
     expect(await available("SKU-123", "ACME-WH")).toBe(100);
