@@ -18,7 +18,8 @@ import { indexMasterData } from "../../domain/master-data.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const samples = path.resolve(here, "../../../shared/samples/payloads/shopify");
-const raw = (name: string) => readFileSync(path.join(samples, name));
+const raw = (name: string) => new Uint8Array(readFileSync(path.join(samples, name)));
+const textOf = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 const sample = (name: string): unknown => {
   const r = parseShopifyJson(raw(name));
   if (!r.ok) throw new Error(r.reason);
@@ -56,18 +57,18 @@ describe("Shopify webhook HMAC (X-Shopify-Hmac-Sha256)", () => {
   const header = shopifyHmac(body, secret);
 
   it("accepts the base64 HMAC-SHA256 of the raw body", () => {
-    expect(verifyShopifyHmac(new Uint8Array(body), header, secret)).toBe(true);
+    expect(verifyShopifyHmac(body, header, secret)).toBe(true);
   });
   it("refuses another secret, a tampered body, an empty or garbage header", () => {
-    expect(verifyShopifyHmac(new Uint8Array(body), header, "other")).toBe(false);
-    const tampered = Buffer.from(body.toString("utf8").replace('"available": 10', '"available": 11'));
+    expect(verifyShopifyHmac(body, header, "other")).toBe(false);
+    const tampered = Buffer.from(textOf(body).replace('"available": 10', '"available": 11'));
     expect(verifyShopifyHmac(new Uint8Array(tampered), header, secret)).toBe(false);
-    expect(verifyShopifyHmac(new Uint8Array(body), "", secret)).toBe(false);
-    expect(verifyShopifyHmac(new Uint8Array(body), "not-base64!", secret)).toBe(false);
+    expect(verifyShopifyHmac(body, "", secret)).toBe(false);
+    expect(verifyShopifyHmac(body, "not-base64!", secret)).toBe(false);
   });
   it("refuses the same document serialized again (the check is over the bytes as sent)", () => {
-    const reserialized = Buffer.from(JSON.stringify(JSON.parse(body.toString("utf8"))));
-    expect(reserialized.equals(body)).toBe(false);
+    const reserialized = new TextEncoder().encode(JSON.stringify(JSON.parse(textOf(body))));
+    expect(textOf(reserialized)).not.toBe(textOf(body));
     expect(verifyShopifyHmac(new Uint8Array(reserialized), header, secret)).toBe(false);
   });
 });
@@ -188,7 +189,7 @@ describe("inventory_levels/update (samples)", () => {
 
   it("parsed with JSON.parse the id has lost digits: refused at $.inventory_item_id, not mapped to a wrong item", () => {
     const t = translateInventoryLevelUpdate(
-      JSON.parse(raw("inventory_levels_update.webhook.json").toString()),
+      JSON.parse(textOf(raw("inventory_levels_update.webhook.json"))),
       ctx,
     );
     expect(t.untranslatable.map((p) => p.at)).toEqual(["$.inventory_item_id"]);
@@ -324,7 +325,9 @@ describe("orders/create and orders/cancelled (constructed)", () => {
       }),
       octx,
     );
-    expect(t.commands.map((c) => c.reservationId)).toEqual([`${SHOP}:2:3`]);
+    expect(t.commands.map((c) => ("reservationId" in c ? c.reservationId : undefined))).toEqual([
+      `${SHOP}:2:3`,
+    ]);
     expect(t.untranslatable.map((p) => [p.at, p.value])).toEqual([
       ["$.line_items[0].sku", "NOPE"],
       ["$.line_items[1].quantity", 0],
