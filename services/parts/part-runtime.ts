@@ -46,6 +46,14 @@ export interface PartContext {
   defer(what: string, stop: () => unknown): void;
 }
 
+/** A flag of `stockline part` that does not fit the configuration (exit 2, like a wrong file). */
+export const flagError = (flag: string, value: unknown, expected: string): ConfigError =>
+  new ConfigError(
+    "command line",
+    [{ path: flag, value, expected, message: `${flag}: got ${JSON.stringify(value)}, expected ${expected}` }],
+    "part options",
+  );
+
 /** A part's configuration, with `--data-dir` overriding the file's `dataDir`. */
 export const loadPartConfig = (opts: PartOptions): DistributorConfig => {
   const d = loadDistributorConfig(opts.config);

@@ -6,7 +6,7 @@
  */
 import { nodeUserOf, postingTargetsOf, routingOf } from "../../infra/config/distributor-parts.ts";
 import { guardTarget, PostingWorker } from "../postings/posting-worker.ts";
-import type { PartContext } from "./part-runtime.ts";
+import { flagError, type PartContext } from "./part-runtime.ts";
 import { connectorsOf, openPostingsLedger, regionsRoutedTo } from "./posting-targets.ts";
 
 export const startPostingsPart = async (
@@ -17,8 +17,10 @@ export const startPostingsPart = async (
   const connectors = connectorsOf(d);
   const connector = connectors.get(targetId);
   if (!connector)
-    throw new Error(
-      `--target: got ${JSON.stringify(targetId)}, expected one of the posting targets (${[...connectors.keys()].join(", ") || "none configured"})`,
+    throw flagError(
+      "--target",
+      targetId,
+      `one of the posting targets (${[...connectors.keys()].join(", ") || "none configured"})`,
     );
   const target = guardTarget(connector, { resetTimeoutMs: 3_000 }, log.child({ component: "breaker" }));
   ctx.defer("circuit breaker", () => target.shutdown());

@@ -9,7 +9,7 @@ import { EXPIRY_SOURCE_SYSTEM } from "../../infra/config/distributor-parts.ts";
 import { startReservationExpiry } from "../api/reservation-expiry.ts";
 import { AtpReadModel } from "../projectors/atp-read-model.ts";
 import { eventStoreReader, RegionalProjector } from "../projectors/regional-projector.ts";
-import type { PartContext } from "./part-runtime.ts";
+import { flagError, type PartContext } from "./part-runtime.ts";
 import { openRegionStore } from "./region-stores.ts";
 
 export const startProjectorPart = async (
@@ -18,7 +18,7 @@ export const startProjectorPart = async (
 ): Promise<Record<string, unknown>> => {
   const { d, log } = ctx;
   if (!d.regions.includes(region))
-    throw new Error(`--region: got ${JSON.stringify(region)}, expected one of ${d.regions.join(", ")}`);
+    throw flagError("--region", region, `one of the regions (${d.regions.join(", ")})`);
   const store = await openRegionStore(d, region, log);
   ctx.defer(`event store ${region}`, () => store.close());
   const nc = await ctx.connect(region, `stockline-projector-${region}`);

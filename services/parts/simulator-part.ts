@@ -7,7 +7,7 @@
 import path from "node:path";
 import { createD365Simulator } from "../simulators/d365-inventory-visibility-simulator.ts";
 import { createSapSimulator } from "../simulators/sap-s4hana-simulator.ts";
-import type { PartContext } from "./part-runtime.ts";
+import { flagError, type PartContext } from "./part-runtime.ts";
 
 export const startSimulatorPart = async (
   ctx: PartContext,
@@ -17,8 +17,10 @@ export const startSimulatorPart = async (
   const spec = d.file.simulators?.find((s) => s.target === targetId);
   const target = d.file.postings?.targets.find((t) => t.id === targetId);
   if (!spec || !target)
-    throw new Error(
-      `--target: got ${JSON.stringify(targetId)}, expected a target with a simulator (${(d.file.simulators ?? []).map((s) => s.target).join(", ") || "none configured"})`,
+    throw flagError(
+      "--target",
+      targetId,
+      `a target with a simulator (${(d.file.simulators ?? []).map((s) => s.target).join(", ") || "none configured"})`,
     );
   const faults = {
     ...(spec.latencyMs !== undefined ? { latencyMs: spec.latencyMs } : {}),
