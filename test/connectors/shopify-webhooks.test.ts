@@ -13,6 +13,7 @@ import {
 import { parseShopifyJson } from "../../connectors/shopify/shopify-json.ts";
 import { translateOrder } from "../../connectors/shopify/shopify-order.ts";
 import type { ShopifyTranslation } from "../../connectors/shopify/shopify-translation.ts";
+import { handleShopifyWebhook } from "../../connectors/shopify/shopify-webhook.ts";
 import { decodeCommand } from "../../domain/commands.ts";
 import { indexMasterData } from "../../domain/master-data.ts";
 
@@ -340,3 +341,37 @@ function parseOk(text: string): unknown {
   if (!r.ok) throw new Error(r.reason);
   return r.value;
 }
+
+describe("handleShopifyWebhook: what the inbound route calls", () => {
+  const secret = "s3cret";
+  const body = raw("inventory_levels_update.webhook.json");
+  const webhook = { topic: "inventory_levels/update", hmac: shopifyHmac(body, secret), rawBody: body };
+
+  it("checks the signature before reading anything", () => {
+    expect(handleShopifyWebhook({ ...webhook, hmac: shopifyHmac(body, "other") }, secret, ctx)).toEqual({
+      kind: "refused",
+      reason: `X-Shopify-Hmac-Sha256 is not the HMAC-SHA256 of the body under ${SHOP}'s webhook secret`,
+    });
+    const garbage = new TextEncoder().encode("{not json");
+    expect(handleShopifyWebhook({ ...webhook, rawBody: garbage, hmac: "x" }, secret, ctx).kind).toBe(
+      "refused",
+    );
+    expect(
+      handleShopifyWebhook({ ...webhook, rawBody: garbage, hmac: shopifyHmac(garbage, secret) }, secret, ctx)
+        .kind,
+    ).toBe("unreadable");
+  });
+
+  it("translates by topic; names the topics it knows otherwise", () => {
+    const out = handleShopifyWebhook(webhook, secret, ctx, {
+      lastKnown: known({ pushed: { quantity: 10, at: "2021-01-01T00:00:00Z" } }),
+    });
+    expect(out.kind === "translated" && out.translation.ignored[0]?.reason).toMatch(
+      /^echo of stockline's push of 10/,
+    );
+    expect(handleShopifyWebhook({ ...webhook, topic: "products/update" }, secret, ctx)).toMatchObject({
+      kind: "unsupportedTopic",
+      topic: "products/update",
+    });
+  });
+});
