@@ -96,6 +96,7 @@ describe("Shopify push (inventorySetQuantities) against the simulator's cost lim
     expect(sim.level(itemOf("SKU-00"), "0")).toBeUndefined();
     // Each mutation carries all the SKU's changed locations (one item, several locations).
     for (const e of sim.ledger()) expect(new Set(e.quantities.map((q) => q.inventoryItemId)).size).toBe(1);
+    expect(sim.stats().quantitiesSet).toBe(last.size);
   }, 30_000);
 
   it("changes arriving while mutations are in flight coalesce into at most one more mutation per SKU", async () => {
@@ -148,6 +149,17 @@ describe("Shopify push (inventorySetQuantities) against the simulator's cost lim
     expect(push.stats.retries).toBeGreaterThan(0);
     expect(sim.stats().applied).toBe(4);
     for (const sku of SKUS.slice(0, 4)) expect(sim.level(itemOf(sku), "24826419")).toBe(3);
+  }, 30_000);
+
+  it("a shop down longer than the retries: the SKU goes back to the queue and is set when the shop is back", async () => {
+    const { sim, push } = await start({}, { retries: 1, minRetryMs: 20, maxRetryMs: 50 });
+    sim.setOutage(true, { forMs: 400 });
+    push.atpChanged("SKU-03", "DC-AMS", 6);
+    push.atpChanged("SKU-03", "STORE-UTR", 2);
+    await push.idle();
+    expect(push.stats.requeued).toBeGreaterThan(0);
+    expect(sim.level(itemOf("SKU-03"), "24826418")).toBe(6);
+    expect(sim.level(itemOf("SKU-03"), "53716844710")).toBe(2);
   }, 30_000);
 
   it("a refusal (userErrors) is logged and not retried; the level is not recorded as pushed", async () => {
