@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats run test typecheck lint bench fuzz clean
+.PHONY: help install nats postgres run test typecheck lint bench fuzz clean
 
 help:
 	@echo "make run    - stockline up --config config/demo.json (every part its own process) fed by the demo feed"
@@ -24,13 +24,17 @@ nats:
 		{ echo "installing nats-server"; apt-get update -qq && apt-get install -y -qq nats-server; }
 	@bash scripts/ensure-local-nats.sh
 
+# The PostgreSQL event store's tests use the machine's server (127.0.0.1:5432): start it where it is not running.
+postgres:
+	@bash scripts/ensure-local-postgres.sh
+
 typecheck: $(NPM_STAMP)
 	npx tsc --noEmit -p tsconfig.json
 
 lint: $(NPM_STAMP)
 	npx biome ci .
 
-test: install typecheck lint
+test: install postgres typecheck lint
 	npx vitest run
 
 # stockline up with the demo's configuration (every part its own process) plus the demo feed as a driver.
