@@ -212,9 +212,27 @@ export const postingSystemsOf = (d: DistributorConfig): string[] => [
  * `reconciler` speaking for the ERPs it books compensations as. Each region's own services are
  * `node-<r>` and the global projector `projector` (topology-security.ts adds both).
  */
+const reserved = (user: string): boolean =>
+  (Object.values(HUB_USERS) as string[]).includes(user) || /^(node|leaf)-/.test(user);
+
 export const securityOf = (d: DistributorConfig, opts: { readonly tls?: boolean } = {}): SecurityOptions => {
   const sources: Record<string, { systems: string[]; projector?: boolean }> = {};
-  for (const s of d.file.systems) if (s.kind !== "channel") sources[natsUserOf(s.id)] = { systems: [s.id] };
+  const problems: DecodeError[] = [];
+  d.file.systems.forEach((s, i) => {
+    if (s.kind === "channel") return;
+    const user = natsUserOf(s.id);
+    // The topology's own users: a system may not take one's name (nor two systems one user).
+    if (reserved(user) || sources[user])
+      problems.push(
+        problem(
+          `systems.${i}.id`,
+          s.id,
+          "a NATS user name of its own (not api, reconciler, projector, node-*, leaf-*)",
+        ),
+      );
+    sources[user] = { systems: [s.id] };
+  });
+  if (problems.length > 0) throw new ConfigError(d.source, problems, "distributor configuration");
   sources[HUB_USERS.api] = {
     systems: [API_SOURCE_SYSTEM, EXPIRY_SOURCE_SYSTEM, ...channelsOf(d)],
     projector: true,

@@ -76,3 +76,16 @@ describe("example configurations", () => {
     expect(apiConfigOf(d).products).toEqual(["100-200", "300-400"]);
   });
 });
+
+describe("securityOf", () => {
+  it("refuses a system whose NATS user would be one of the topology's own", async () => {
+    const { resolveDistributorConfig } = await import("../../infra/config/distributor-config.ts");
+    const d = resolveDistributorConfig({
+      distributor: { name: "x" },
+      regions: [{ id: "r1" }],
+      locations: [{ id: "L1", region: "r1" }],
+      systems: [{ id: "api", kind: "wms" }],
+    });
+    expect(() => securityOf(d)).toThrow(/systems\.0\.id.*"api".*a NATS user name of its own/);
+  });
+});
