@@ -32,6 +32,13 @@ import {
   translateSapMaterialDocument,
 } from "../../connectors/sap-material-document/sap-material-document.ts";
 import {
+  translateInventoryLevelDisconnect,
+  translateInventoryLevelUpdate,
+} from "../../connectors/shopify/shopify-inventory-level.ts";
+import { parseShopifyJson } from "../../connectors/shopify/shopify-json.ts";
+import { translateOrder } from "../../connectors/shopify/shopify-order.ts";
+import type { ShopifyTranslation } from "../../connectors/shopify/shopify-translation.ts";
+import {
   type Translation,
   type TranslationContext,
   type UntranslatablePart,
@@ -48,8 +55,9 @@ export interface InboundDocument {
   readonly name?: string;
   /**
    * Which payload of a format with several: Dynamics 365 `onhand` (default, single or bulk),
-   * `setonhand`, `reserve`, `unreserve`. (HTTP: `?kind=`; drop folder: the file name's
-   * `.<kind>.json` suffix; CLI: `--kind`.)
+   * `setonhand`, `reserve`, `unreserve`; Shopify the webhook's topic (`X-Shopify-Topic`:
+   * `inventory_levels/update`, `inventory_levels/disconnect`, `orders/create`, `orders/cancelled`).
+   * (HTTP: `?kind=` or the topic header; drop folder: the file name's `.<kind>.json` suffix; CLI: `--kind`.)
    */
   readonly kind?: string;
 }
@@ -137,6 +145,48 @@ const snapshot =
     };
   };
 
+export const SHOPIFY_TOPICS = [
+  "inventory_levels/update",
+  "inventory_levels/disconnect",
+  "orders/create",
+  "orders/cancelled",
+  "orders/updated",
+] as const;
+
+/**
+ * Shopify webhooks by topic. Ids are read without losing digits (parseShopifyJson). An inventory
+ * level is compared with what stockline last pushed; the connectors part does not know that yet
+ * (the outbound push does), so an edit made in Shopify is an untranslatable part naming both figures.
+ */
+const shopify: InboundTranslator = (doc, ctx) => {
+  const type = "Shopify webhook";
+  const parsed = parseShopifyJson(doc.bytes);
+  if (!parsed.ok) return { translation: unreadable({ type }, "$", parsed.reason) };
+  const answer = (t: ShopifyTranslation): InboundResult => ({
+    translation: { commands: t.commands, untranslatable: t.untranslatable },
+    ignored: t.ignored,
+  });
+  switch (doc.kind) {
+    case "inventory_levels/update":
+      return answer(translateInventoryLevelUpdate(parsed.value, ctx));
+    case "inventory_levels/disconnect":
+      return answer(translateInventoryLevelDisconnect(parsed.value));
+    case "orders/create":
+    case "orders/cancelled":
+    case "orders/updated":
+      return answer(translateOrder(parsed.value, ctx));
+    default:
+      return {
+        translation: unreadable(
+          { type },
+          "X-Shopify-Topic",
+          `a webhook topic this connector reads (${SHOPIFY_TOPICS.join(", ")})`,
+          doc.kind ?? null,
+        ),
+      };
+  }
+};
+
 /** GS1's EPCIS JSON Schema from its file, compiled once per file; a missing or bad file is a configuration error. */
 const schemas = new Map<string, EpcisSchema>();
 export const loadEpcisSchema = (
@@ -198,14 +248,7 @@ export const translatorOf = (source: ConnectorSource): InboundTranslator => {
       return d365;
     case "balance-snapshot":
       return snapshot(source.complete ?? false);
-    default:
-      return () => ({
-        translation: unreadable(
-          { type: source.format },
-          "format",
-          "a format whose translator is wired into services/connectors/registry.ts",
-          source.format,
-        ),
-      });
+    case "shopify":
+      return shopify;
   }
 };

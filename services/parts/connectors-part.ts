@@ -1,7 +1,9 @@
 /**
  * `stockline part connectors --config <file>`: the transports of the configuration's connector
  * sources (issue 11, `connectors.sources[]`): `POST /v1/inbound/<system>` for every source with
- * `http` (default on; API keys of `api.keys` bound to the system), and a watched drop folder for every
+ * `http` (default on; API keys of `api.keys` bound to the system, checked here with the key ring: no
+ * per-key rate limit on this endpoint; a Shopify source by the webhook's signature under the secret in
+ * `shopify.secretEnv`), and a watched drop folder for every
  * source with `dropFolder`. Documents are translated through the master data (services/connectors/
  * registry.ts); commands go to each region's intake as the source system, untranslatable parts to
  * the region's dead letters (services/connectors/inbound-sender.ts).
@@ -18,10 +20,9 @@ import { ConfigError } from "../../infra/config/config-loading.ts";
 import type { DistributorConfig } from "../../infra/config/distributor-config.ts";
 import { natsUserOf } from "../../infra/config/distributor-parts.ts";
 import { natsAuthOf } from "../../infra/config/nats-auth.ts";
-import { resolveApiKeys } from "../../infra/http/api-keys.ts";
+import { ApiKeyRing, resolveApiKeys } from "../../infra/http/api-keys.ts";
 import { createHttpServer } from "../../infra/http/http-server.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
-import { installAccessControl } from "../api/access-control.ts";
 import { DropFolder } from "../connectors/drop-folder.ts";
 import { type InboundRoute, registerInboundRoutes } from "../connectors/inbound-routes.ts";
 import { type InboundConnections, InboundSender } from "../connectors/inbound-sender.ts";
@@ -88,15 +89,36 @@ export const startConnectors = async (
       folders.set(s.system, folder);
     }
 
-    const routes = new Map<string, InboundRoute>(
-      sources
-        .filter((s) => s.http !== false)
-        .map((s) => [s.system, { system: s.system, translate: translators.get(s.system)! }]),
-    );
+    const env = deps.env ?? process.env;
+    const routes = new Map<string, InboundRoute>();
+    for (const s of sources) {
+      if (s.http === false) continue;
+      const translate = translators.get(s.system)!;
+      const secretEnv = s.shopify?.secretEnv;
+      if (s.format !== "shopify" || !secretEnv) {
+        routes.set(s.system, { system: s.system, translate });
+        continue;
+      }
+      const secret = env[secretEnv];
+      if (!secret)
+        throw new ConfigError(
+          d.source,
+          [
+            {
+              path: `connectors.sources.${sources.indexOf(s)}.shopify.secretEnv`,
+              value: secretEnv,
+              expected: `the environment variable ${secretEnv} set to the Shopify app's secret`,
+              message: `connectors.sources.${sources.indexOf(s)}.shopify.secretEnv: ${secretEnv} is not set`,
+            },
+          ],
+          "distributor configuration",
+        );
+      routes.set(s.system, { system: s.system, translate, shopifySecret: secret });
+    }
     let url: string | undefined;
     if (routes.size > 0) {
       const keys = resolveApiKeys(d.file.api?.keys ?? [], {
-        env: deps.env ?? process.env,
+        env,
         allowClear: deps.allowClearKeys ?? false,
         field: "api.keys",
       });
@@ -106,11 +128,8 @@ export const startConnectors = async (
         version: d.version,
         logger: log.child({ component: "http" }),
       });
-      await installAccessControl(app, {
-        apiKeys: keys.keys,
-        rateLimit: d.file.api?.rateLimit ?? { max: 1_000, windowMs: 1_000 },
-      });
-      await registerInboundRoutes(app, { sources: routes, sender, context });
+      const ring = new ApiKeyRing(keys.keys, d.file.api?.rateLimit ?? { max: 1_000, windowMs: 1_000 });
+      await registerInboundRoutes(app, { sources: routes, sender, context, keys: ring });
       const http = d.file.connectors?.http;
       await app.listen({ host: http?.host ?? "127.0.0.1", port: http?.port ?? DEFAULT_CONNECTORS_PORT });
       stops.push(() => app.close());

@@ -13,6 +13,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shopifyHmac } from "../../connectors/shopify/shopify-hmac.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import { resolveDistributorConfig } from "../../infra/config/distributor-config.ts";
 import { nodeConfigOf } from "../../infra/config/distributor-parts.ts";
@@ -32,6 +33,8 @@ import {
 import { connectorConfig, WMS_SYSTEM, X12_SYSTEM } from "./connector-config-fixture.ts";
 import { SAMPLES } from "./x12-fixture.ts";
 
+const SHOPIFY_SAMPLES = path.resolve(SAMPLES, "../payloads/shopify");
+
 const servers = [process.env.NATS_URL ?? "nats://127.0.0.1:4222"];
 const region = uniqueRegion("cx");
 const tmp = tempDir("connectors");
@@ -46,18 +49,32 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 let running: RunningConnectors;
 
-const d = resolveDistributorConfig(
-  connectorConfig(region, {
-    dropFolder: drop,
-    extra: {
-      api: {
-        keys: [
-          { name: "acme", key: KEY_3PL, roles: ["warehouse"], systems: [X12_SYSTEM] },
-          { name: "wms", key: KEY_WMS, roles: ["warehouse"], systems: [WMS_SYSTEM] },
-        ],
-      },
+const SHOP = "shop-1";
+const SHOP_SECRET = "shopify-app-secret-for-this-test";
+const base = connectorConfig(region, {
+  dropFolder: drop,
+  extra: {
+    api: {
+      keys: [
+        { name: "acme", key: KEY_3PL, roles: ["warehouse"], systems: [X12_SYSTEM] },
+        { name: "wms", key: KEY_WMS, roles: ["warehouse"], systems: [WMS_SYSTEM] },
+      ],
     },
-  }),
+  },
+});
+const connectors = base.connectors as { http: unknown; sources: unknown[] };
+const d = resolveDistributorConfig(
+  {
+    ...base,
+    systems: [...(base.systems as unknown[]), { id: SHOP, kind: "channel" }],
+    connectors: {
+      ...connectors,
+      sources: [
+        ...connectors.sources,
+        { system: SHOP, format: "shopify", shopify: { secretEnv: "TEST_SHOP_SECRET" } },
+      ],
+    },
+  },
   "connectors test",
   { baseDir: tmp.dir },
 );
@@ -78,6 +95,7 @@ beforeAll(async () => {
     log: pino({ level: "silent" }),
     connections: { source: async () => nc, deadLetters: async () => nc },
     allowClearKeys: true,
+    env: { TEST_SHOP_SECRET: SHOP_SECRET },
     settleMs: 50,
     rescanMs: 200,
   });
@@ -164,5 +182,50 @@ describe("stockline part connectors", () => {
     expect((await post(KEY_3PL)).status).toBe(202);
     await new Promise((r) => setTimeout(r, 500));
     expect(await available("SKU-123", "ACME-WH")).toBe(200);
+  }, 30_000);
+
+  it("Shopify webhooks are authenticated by their signature: a wrong HMAC is 401; signed, the topic names the payload", async () => {
+    const url = `${running.url}/v1/inbound/${SHOP}`;
+    const post = (file: string, topic: string, signature: string) => {
+      const body = readFileSync(path.join(SHOPIFY_SAMPLES, file));
+      return fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-shopify-topic": topic,
+          "x-shopify-hmac-sha256": signature === "valid" ? shopifyHmac(body, SHOP_SECRET) : signature,
+        },
+        body,
+      });
+    };
+    const forged = await post(
+      "inventory_levels_update.webhook.json",
+      "inventory_levels/update",
+      shopifyHmac("{}", SHOP_SECRET),
+    );
+    expect(forged.status).toBe(401);
+    // An API key is no substitute for the signature.
+    expect((await post("inventory_levels_update.webhook.json", "inventory_levels/update", "")).status).toBe(
+      401,
+    );
+    // available: null (untracked): read, nothing to send, nothing dead-lettered.
+    const untracked = await post(
+      "inventory_levels_update.untracked_null_available.json",
+      "inventory_levels/update",
+      "valid",
+    );
+    expect(untracked.status).toBe(202);
+    expect(await untracked.json()).toMatchObject({ commands: 0, deadLettered: 0 });
+    // location 24826418 is not a location of shop-1 in master data: dead-lettered, naming it.
+    const unmapped = await post("inventory_levels_update.webhook.json", "inventory_levels/update", "valid");
+    expect(unmapped.status).toBe(202);
+    const answer = (await unmapped.json()) as {
+      deadLettered: number;
+      untranslatable: Array<{ at: string; value: unknown }>;
+    };
+    expect(answer.untranslatable).toContainEqual(
+      expect.objectContaining({ at: "$.location_id", value: "24826418" }),
+    );
+    expect(answer.deadLettered).toBe(answer.untranslatable.length);
   }, 30_000);
 });
