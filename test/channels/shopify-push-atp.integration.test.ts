@@ -7,11 +7,13 @@ import { atpBreakdown } from "../../domain/position-context.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { ensureAtpBucket } from "../../infra/nats/streams.ts";
-import { startTopology, type Topology } from "../../infra/nats/topology.ts";
-import { regionalAtpKey } from "../../projections/atp-keys.ts";
+import { HUB_DOMAIN, startTopology, type Topology } from "../../infra/nats/topology.ts";
+import { GLOBAL_ATP_BUCKET, globalAtpKey, regionalAtpKey } from "../../projections/atp-keys.ts";
+import { viewOfSku } from "../../projections/global-atp.projection.ts";
 import type { RegionalAtpEntry } from "../../projections/regional-atp.projection.ts";
-import { pushFromRegionalAtp, ShopifyPush } from "../../services/channels/shopify-push.ts";
+import { pushFromGlobalAtp, pushFromRegionalAtp, ShopifyPush } from "../../services/channels/shopify-push.ts";
 import { AtpReadModel } from "../../services/projectors/atp-read-model.ts";
+import { GlobalAtpReader } from "../../services/projectors/global-atp-reader.ts";
 import {
   createShopifySimulator,
   DEFAULT_ACCESS_TOKEN,
@@ -101,5 +103,67 @@ describe("Shopify push fed by the regional ATP read model", () => {
       new Set(["24826418"]),
     );
     expect(sim.stats().quantitiesSet).toBe(3);
+  }, 30_000);
+});
+
+describe("Shopify push fed by global ATP (atp_global on the hub)", () => {
+  it("on a SKU's change sends its locations the shop sells, only the changed levels", async () => {
+    const hubNc = await connectNats({ servers: topology.hub.url, name: "shopify-push-global" });
+    const sim2 = createShopifySimulator();
+    const base = await sim2.listen();
+    const push2 = new ShopifyPush({
+      system: SHOP,
+      masterData,
+      graphqlUrl: `${base}/admin/api/2024-07/graphql.json`,
+      accessToken: DEFAULT_ACCESS_TOKEN,
+      coalesceMs: 50,
+      logger: createLogger("shopify-push-global", { level: "silent" }),
+    });
+    const reader = new GlobalAtpReader({
+      nc: hubNc,
+      hubDomain: HUB_DOMAIN,
+      regions: ["eu"],
+      logger: createLogger("g", { level: "silent" }),
+    });
+    try {
+      await reader.start();
+      pushFromGlobalAtp(push2, reader);
+      const kv = await new Kvm(jetstream(hubNc, { domain: HUB_DOMAIN })).open(GLOBAL_ATP_BUCKET);
+      const loc = (location: string, available: number, reserved: number) => {
+        const e = entry(location, "SKU-B", available, reserved, 1);
+        return {
+          region: "eu",
+          location,
+          ...e.atp,
+          onHand: available,
+          inboundInTransit: 0,
+          lastRevision: 1,
+          businessTime: e.businessTime,
+          recordedTime: e.recordedTime,
+        };
+      };
+      const putSku = (ams: number, ber: number) =>
+        kv.put(
+          globalAtpKey("SKU-B"),
+          JSON.stringify(
+            viewOfSku({
+              sku: "SKU-B",
+              locations: { "eu/DC-AMS": loc("DC-AMS", ams, 1), "eu/DC-BER": loc("DC-BER", ber, 0) },
+            }),
+          ),
+        );
+      await putSku(12, 40);
+      await expect.poll(() => sim2.level("1002", "24826418"), { timeout: 5000 }).toBe(11);
+      await putSku(12, 30); // only the location the shop does not sell changed: nothing to send
+      await putSku(9, 30);
+      await expect.poll(() => sim2.level("1002", "24826418"), { timeout: 5000 }).toBe(8);
+      await push2.idle();
+      expect(sim2.stats().applied).toBe(2);
+    } finally {
+      await push2.stop();
+      await reader.stop();
+      await sim2.close();
+      await drainAndClose(hubNc);
+    }
   }, 30_000);
 });
