@@ -187,7 +187,7 @@ describe("stockline part connectors", () => {
   it("Shopify webhooks are authenticated by their signature: a wrong HMAC is 401; signed, the topic names the payload", async () => {
     const url = `${running.url}/v1/inbound/${SHOP}`;
     const post = (file: string, topic: string, signature: string) => {
-      const body = readFileSync(path.join(SHOPIFY_SAMPLES, file));
+      const body = new Uint8Array(readFileSync(path.join(SHOPIFY_SAMPLES, file)));
       return fetch(url, {
         method: "POST",
         headers: {
