@@ -113,7 +113,12 @@ export class GlobalAtpReader {
         };
       const stalenessMs = r.stalenessMs === undefined ? undefined : r.stalenessMs + silentMs;
       const stale = stalenessMs === undefined || stalenessMs > this.staleAfterMs;
-      return { ...r, ...(stalenessMs !== undefined ? { stalenessMs } : {}), stale };
+      // Aged past the threshold since the report: say so (the report itself had no reason yet).
+      const reasons =
+        stale && r.reasons.length === 0
+          ? [`the global projector last reported ${Math.round(silentMs / 1000)} s ago`]
+          : r.reasons;
+      return { ...r, ...(stalenessMs !== undefined ? { stalenessMs } : {}), stale, reasons };
     });
   }
 
