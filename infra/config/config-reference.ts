@@ -10,13 +10,16 @@ import { DistributorConfigC } from "./distributor-config.ts";
 export const FIELD_DOCS: Readonly<Record<string, string>> = {
   distributor: "Who this configuration describes.",
   "distributor.name": "The distributor's name, shown by the API and the status view.",
-  "distributor.id": "A short id for folders and NATS client names (default: the name, lowercased, `-` for the rest).",
+  "distributor.id":
+    "A short id for folders and NATS client names (default: the name, lowercased, `-` for the rest).",
   version:
     "Your own label of this revision of the configuration (e.g. `2026-12-06.1`). The API shows it with a digest of the whole document (`GET /v1/reference`), so every part can be checked to run the same configuration.",
-  dataDir: "Folder of every part's files: event stores, checkpoints, ledgers, logs (default `.data/<distributor id>`).",
+  dataDir:
+    "Folder of every part's files: event stores, checkpoints, ledgers, logs (default `.data/<distributor id>`).",
   regions:
     "The regions: each is one regional node with its own event store and NATS JetStream domain (the region id).",
-  "regions[].id": "Region id: the JetStream domain, the `<region>` token of subjects and stream names (`INV_EVT_<R>`).",
+  "regions[].id":
+    "Region id: the JetStream domain, the `<region>` token of subjects and stream names (`INV_EVT_<R>`).",
   "regions[].name": "A name for people.",
   "regions[].nats":
     "The region's NATS servers and the node's credentials. Secrets are never inline: a file or an environment variable holds them. In `managed` mode `stockline up` fills this in.",
@@ -30,31 +33,44 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "regions[].nats.nkeySeedFile": "File holding a user nkey seed (`SU...`).",
   "regions[].nats.nkeySeedEnv": "Environment variable holding a user nkey seed.",
   "regions[].nats.credsFile": "A `.creds` file (user JWT and seed) made with `nsc`.",
-  "regions[].nats.tls": "TLS to the servers: the CA to verify them, and a client certificate where they verify clients.",
+  "regions[].nats.tls":
+    "TLS to the servers: the CA to verify them, and a client certificate where they verify clients.",
   "regions[].nats.tls.caFile": "CA certificate(s) the servers' certificates must chain to.",
   "regions[].nats.tls.certFile": "Client certificate (mutual TLS).",
   "regions[].nats.tls.keyFile": "Client certificate's key.",
-  "regions[].nats.inboxPrefix": "Prefix of reply subjects, where the server lets each user read only its own inboxes.",
+  "regions[].nats.inboxPrefix":
+    "Prefix of reply subjects, where the server lets each user read only its own inboxes.",
   "regions[].store":
-    "The region's event store, the source of truth: SQLite embedded (default, `<dataDir>/<region>/events.db`) or EventStoreDB.",
-  "regions[].store.kind": "`sqlite` or `eventstoredb`.",
+    "The region's event store, the source of truth: SQLite embedded (default, `<dataDir>/<region>/events.db`), EventStoreDB, or PostgreSQL (which every node of the region reaches over the network).",
+  "regions[].store.kind": "`sqlite`, `eventstoredb` or `postgres`.",
   "regions[].store.path": "SQLite file (relative to the region's folder).",
-  "regions[].store.synchronous": "SQLite `synchronous` pragma (default `FULL`: a committed event survives a power cut).",
-  "regions[].store.url": "EventStoreDB connection string (`esdb://host:2113?tls=true`).",
+  "regions[].store.synchronous":
+    "SQLite `synchronous` pragma (default `FULL`: a committed event survives a power cut).",
+  "regions[].store.url":
+    "EventStoreDB connection string (`esdb://host:2113?tls=true`), or PostgreSQL URL (`postgres://user@host:5432/database`; the password from `PGPASSWORD` or `~/.pgpass`, not inline).",
+  "regions[].store.schema":
+    "PostgreSQL schema holding the region's store (default `stockline_<region>`, `-` read as `_`), created and migrated at start; regions may share one server.",
   "regions[].node": "Settings of this region's node; they override the top-level `node`.",
   "regions[].node.snapshotEvery": "Snapshot a position every this many events (default 100).",
   "regions[].node.parkTimeoutMs":
     "How long a command waits for a gap in its source's sequence before it is applied and flagged (default 60000).",
-  "regions[].node.idempotencyKeysPerPosition": "Idempotency keys remembered per position, the most recent ones (default 1024).",
+  "regions[].node.idempotencyKeysPerPosition":
+    "Idempotency keys remembered per position, the most recent ones (default 1024).",
   "regions[].node.defaultReservationTtlSeconds": "Lifetime of a reservation that names none (default 900).",
-  "regions[].node.countVarianceTolerance": "A count differing from the balance by at most this raises no anomaly (default 0).",
-  "regions[].node.actorCache": "Position actors kept in memory: `max` (default 100000) and idle time before passivation `idleMs`.",
-  "regions[].node.commit": "Group commit: events of many positions appended together, at most `maxBatch` (default 1000).",
-  "regions[].node.relay": "The relay from the store to JetStream: publish window, read batch, checkpoint interval.",
+  "regions[].node.countVarianceTolerance":
+    "A count differing from the balance by at most this raises no anomaly (default 0).",
+  "regions[].node.actorCache":
+    "Position actors kept in memory: `max` (default 100000) and idle time before passivation `idleMs`.",
+  "regions[].node.commit":
+    "Group commit: events of many positions appended together, at most `maxBatch` (default 1000).",
+  "regions[].node.relay":
+    "The relay from the store to JetStream: publish window, read batch, checkpoint interval.",
   "regions[].node.intake":
     "Command intake: commands in flight (`maxInFlight`), redelivery delay of an unacknowledged command (`ackWaitMs`), request/reply on or off.",
-  "regions[].node.anchor": "Head anchoring to a file outside the store (RUNBOOK \"Anchors\"): folder, interval, key variable.",
-  "regions[].node.http": "The node's own HTTP intake (`POST /v1/commands`), off by default under `stockline up`.",
+  "regions[].node.anchor":
+    'Head anchoring to a file outside the store (RUNBOOK "Anchors"): folder, interval, key variable.',
+  "regions[].node.http":
+    "The node's own HTTP intake (`POST /v1/commands`), off by default under `stockline up`.",
   locations:
     "Master data of locations. A command naming a location not listed here is dead-lettered (`unknownLocation`); a command may omit the region, which comes from here.",
   "locations[].id": "The canonical location id (`position.location` of every command and event).",
@@ -62,7 +78,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "locations[].name": "A name for people (dashboards, reports).",
   "locations[].gln": "GS1 Global Location Number (EPCIS and EDI documents name locations by it).",
   "locations[].codes":
-    "Per source system (its id), how that system names this location: SAP `{ \"plant\": \"NL01\", \"storageLocation\": \"0001\" }`, Dynamics 365 `{ \"siteId\": \"NJ\", \"locationId\": \"NJ-01\" }`, a WMS `{ \"facility\": \"AMS1\" }`. Connectors translate through these; posting targets post to them.",
+    'Per source system (its id), how that system names this location: SAP `{ "plant": "NL01", "storageLocation": "0001" }`, Dynamics 365 `{ "siteId": "NJ", "locationId": "NJ-01" }`, a WMS `{ "facility": "AMS1" }`. Connectors translate through these; posting targets post to them.',
   systems:
     "Source systems and channels: every `source.system` a command may carry. Each has its own credential (a NATS user, or an API key bound to it).",
   "systems[].id": "The `source.system` of what it reports or requests.",
@@ -76,7 +92,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
     "`managed` (default): `stockline up` starts a local hub and one server per region. `external`: the servers in `regions[].nats` and `nats.hub` exist already.",
   "nats.secured": "Managed mode: a NATS user per part and system with subject permissions (default true).",
   "nats.hub": "The hub's servers and credentials (global projector, API, reconciler).",
-  "nats.hubDomain": "The hub's JetStream domain (default `hub`); an ordinary single server without domains works too.",
+  "nats.hubDomain":
+    "The hub's JetStream domain (default `hub`); an ordinary single server without domains works too.",
   products:
     "Products and their units. With a closed catalogue a SKU not listed is unknown: its commands are dead-lettered (`unknownSku`) and availability answers 404.",
   "products.items": "The products.",
@@ -84,16 +101,18 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "products.items[].baseUom": "Base unit of measure: every quantity is an integer in it.",
   "products.items[].name": "A name for people.",
   "products.items[].conversions":
-    "Units and their sizes, as people say them: `{ \"uom\": \"CS\", \"quantity\": 12, \"of\": \"EA\" }` is 1 CS = 12 EA. A quantity that would need a fraction of the base unit is refused.",
+    'Units and their sizes, as people say them: `{ "uom": "CS", "quantity": 12, "of": "EA" }` is 1 CS = 12 EA. A quantity that would need a fraction of the base unit is refused.',
   "products.items[].conversions[].uom": "The unit being defined.",
   "products.items[].conversions[].quantity": "How many `of` one `uom` is.",
   "products.items[].conversions[].of": "The unit it is expressed in (the base unit or another defined unit).",
   "products.items[].lotTracked": "Receipts and moves of this product must name a lot.",
-  "products.items[].codes": "Per source system, its own item number when it differs from the SKU (a SAP material number).",
-  "products.catalogue": "`closed` (default): only listed SKUs are known. `open`: any SKU, in `defaultBaseUom`.",
+  "products.items[].codes":
+    "Per source system, its own item number when it differs from the SKU (a SAP material number).",
+  "products.catalogue":
+    "`closed` (default): only listed SKUs are known. `open`: any SKU, in `defaultBaseUom`.",
   "products.defaultBaseUom": "Base unit of SKUs not listed in an open catalogue (default `EA`).",
   statuses:
-    "Per source system, its own stock-status codes mapped to the canonical statuses (`available`, `inspection`, `blocked`, `consigned`): e.g. SAP `{ \"QI\": \"inspection\", \"BLOCKED\": \"blocked\" }`. A code that is neither canonical nor mapped is dead-lettered with the codes the source may use.",
+    'Per source system, its own stock-status codes mapped to the canonical statuses (`available`, `inspection`, `blocked`, `consigned`): e.g. SAP `{ "QI": "inspection", "BLOCKED": "blocked" }`. A code that is neither canonical nor mapped is dead-lettered with the codes the source may use.',
   ownership:
     "Who owns which movement where (DESIGN §3.7): rules tried in order, the first whose movements and locations match decides; a command from another system is dead-lettered naming the rule.",
   "ownership.rules": "The rules, in order.",
@@ -115,7 +134,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "postings.targets[].id": "Target id, named by routing rules.",
   "postings.targets[].system":
     "The ERP system (kind `erp`) whose API this is: its location codes (`locations[].codes.<system>`) are where postings go, and its own movements are not echoed back to it.",
-  "postings.targets[].kind": "The API spoken: SAP S/4HANA material documents, or Dynamics 365 Inventory Visibility.",
+  "postings.targets[].kind":
+    "The API spoken: SAP S/4HANA material documents, or Dynamics 365 Inventory Visibility.",
   "postings.targets[].baseUrl": "The API's base URL.",
   "postings.targets[].environmentId": "Dynamics 365: the environment id.",
   "postings.targets[].organizationId": "Dynamics 365: the organisation (legal entity) id.",
@@ -128,7 +148,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "simulators[].errorRate": "Share of requests answered with an error (0..1).",
   "simulators[].lostResponseRate": "Share of requests applied whose response is lost (0..1).",
   "simulators[].latencyMs": "Added latency per request.",
-  "simulators[].allowNegativeStock": "Let the simulated ERP go below zero (SAP's transit storage location across systems).",
+  "simulators[].allowNegativeStock":
+    "Let the simulated ERP go below zero (SAP's transit storage location across systems).",
   reconciliation: "Periodic reconciliation of each target's balances against the event ledger.",
   "reconciliation.everyMs": "Interval between runs (default 60000).",
   "reconciliation.enabled": "Run the reconciler (default true when there are posting targets).",
@@ -147,7 +168,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
     "The channel this key speaks for: its reservations carry the channel as `source.system`, so ownership rules can name it.",
   "api.keys[].rateLimit": "This key's own rate limit.",
   "api.rateLimit": "Default rate limit per key: `max` requests per `windowMs`.",
-  "api.staleAfterMs": "A region out of sync for longer than this is flagged stale and its ATP is held back (default 15000).",
+  "api.staleAfterMs":
+    "A region out of sync for longer than this is flagged stale and its ATP is held back (default 15000).",
   "api.nats": "The API's credentials on the hub (default: `nats.hub`).",
   node: "Settings of every regional node (see `regions[].node`).",
   connectors:
@@ -157,18 +179,41 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "connectors.http.port": "Port (default 8081; 0 picks a free one).",
   "connectors.sources":
     "One entry per source system: its format and its transports. Its codes map through `locations[].codes.<system>`, `products.items[].codes.<system>` and `statuses.<system>`.",
-  "connectors.sources[].system": "The source system (`systems[].id`): the `source.system` of every command its documents yield.",
+  "connectors.sources[].system":
+    "The source system (`systems[].id`): the `source.system` of every command its documents yield.",
   "connectors.sources[].format":
     "`x12` (ANSI X12 004010 944/945/947/846/856/943, a 997 for every interchange), `epcis` (GS1 EPCIS 2.0 JSON), `sap-material-document`, `d365-inventory-visibility`, `balance-snapshot` (CSV or JSON), `shopify` (webhooks).",
   "connectors.sources[].dropFolder":
     "A folder watched for files of this source: each file is translated, then moved to `done/` or `failed/` beside a `<file>.report.json`, never deleted.",
-  "connectors.sources[].http": "Accept documents at `POST /v1/inbound/<system>` with an API key bound to the system (`api.keys[].systems`); default true.",
+  "connectors.sources[].http":
+    "Accept documents at `POST /v1/inbound/<system>` with an API key bound to the system (`api.keys[].systems`); default true.",
   "connectors.sources[].epcisSchemaFile":
     "EPCIS: the path of GS1's EPCIS JSON Schema (`EPCIS-JSON-Schema.json`), which documents are validated against; not bundled, as its licence is unclear.",
-  "connectors.sources[].shopify": "Shopify: `secretEnv`, the variable holding the app's secret that signs webhooks (`X-Shopify-Hmac-Sha256`).",
+  "connectors.sources[].shopify":
+    "Shopify: `secretEnv`, the variable holding the app's secret that signs webhooks (`X-Shopify-Hmac-Sha256`).",
   "connectors.sources[].shopify.secretEnv": "The environment variable holding the Shopify app's secret.",
   "connectors.sources[].complete":
     "Balance snapshots: each lists everything at the locations it names, so a listed product absent there counts 0 (default false: absent is unknown).",
+  alerts:
+    "Notifications to people (services/alerts): open command and posting dead letters, unexplained drift, a stale region, a sync-latency SLO breach, an open breaker; each names the business object (SKU, location, documents, quantity, ERP) and links its RUNBOOK entry. Grouped per condition and object, rate limited per receiver, and resolved when the condition clears.",
+  "alerts.receivers": "Who is notified.",
+  "alerts.receivers[].name": "The receiver's name (logs).",
+  "alerts.receivers[].kind":
+    "`webhook`: a JSON body with the alert, its business context and runbook link (any tool that takes JSON). `slack`: a Slack-compatible incoming-webhook body (`text` and `blocks`).",
+  "alerts.receivers[].urlEnv":
+    "Environment variable holding the receiver's URL (one of `urlEnv`, `urlFile`).",
+  "alerts.receivers[].urlFile": "File holding the receiver's URL.",
+  "alerts.receivers[].minSeverity":
+    "Only alerts at least this severe (`info`, `warning`, `critical`; default all).",
+  "alerts.groupWindowMs":
+    "A new condition waits this long before it is notified, so that what arrives meanwhile (more dead letters of the same SKU) is one notification with a count; a changed count is notified at most this often (default 60000).",
+  "alerts.rateLimit":
+    "Per receiver: at most `max` notifications per `windowMs` (default 20 per 60000); the rest wait, folded per alert.",
+  "alerts.runbookBaseUrl":
+    "Where RUNBOOK.md is read (e.g. `https://git.example.com/stockline/blob/main/RUNBOOK.md`); alerts link `<runbookBaseUrl>#<section>` (default `RUNBOOK.md`).",
+  "alerts.pollMs": "How often the conditions are read (default 15000).",
+  "alerts.slo":
+    "The sync-latency objective: of the events reaching a stage, at least `objective` (0..1) within `seconds` of their business time (stockline_sync_latency_seconds); `stages` limits it to `applied`, `projected`, `posted`.",
 };
 
 /** Paths that need a sentence: every section and every field of the top two levels. */
@@ -203,7 +248,15 @@ export const renderConfigReference = (): string => {
     const top = f.path.split(/[.[ ]/)[0] ?? "";
     if (top !== section) {
       section = top;
-      lines.push("", `## \`${top}\``, "", FIELD_DOCS[top] ?? "", "", "| field | expected | what |", "|---|---|---|");
+      lines.push(
+        "",
+        `## \`${top}\``,
+        "",
+        FIELD_DOCS[top] ?? "",
+        "",
+        "| field | expected | what |",
+        "|---|---|---|",
+      );
       if (f.path === top) continue;
     }
     const doc = FIELD_DOCS[basePath(f.path)] ?? (f.sameAs ? `The same shape as \`${f.sameAs}\`.` : "");
