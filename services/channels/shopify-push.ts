@@ -154,7 +154,7 @@ export class ShopifyPush {
     while (this.running) await this.running;
   }
 
-  /** Stops taking changes; what is pending is still sent. */
+  /** Stops taking changes; what is pending is still sent (with its retries), what then fails is dropped. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.idle();
@@ -203,12 +203,19 @@ export class ShopifyPush {
           else this.pushedLevels.delete(keyOf(sku, c.location));
         });
       } catch (err) {
-        this.stats.requeued++;
-        this.log.error({ err, sku }, "Shopify push failed after retries; queued again");
         chunk.forEach((c, j) => {
           const before = previous[j];
           if (before) this.pushedLevels.set(keyOf(sku, c.location), before);
           else this.pushedLevels.delete(keyOf(sku, c.location));
+        });
+        if (this.stopped) {
+          // Stopping: not kept (the next start sends every position at attach).
+          this.log.error({ err, sku }, "Shopify push failed after retries while stopping; not sent");
+          continue;
+        }
+        this.stats.requeued++;
+        this.log.error({ err, sku }, "Shopify push failed after retries; queued again");
+        chunk.forEach((c) => {
           const again = this.pending.get(sku) ?? new Map<string, number>();
           if (!again.has(c.location)) again.set(c.location, c.set.quantity);
           this.pending.set(sku, again);

@@ -162,6 +162,16 @@ describe("Shopify push (inventorySetQuantities) against the simulator's cost lim
     expect(sim.level(itemOf("SKU-03"), "53716844710")).toBe(2);
   }, 30_000);
 
+  it("stop() during an outage ends after the retries instead of queueing forever", async () => {
+    const { sim, push } = await start({}, { retries: 1, minRetryMs: 20, maxRetryMs: 50 });
+    sim.setOutage(true);
+    push.atpChanged("SKU-04", "DC-AMS", 1);
+    await push.stop();
+    expect(push.stats.requeued).toBe(0);
+    expect(sim.level(itemOf("SKU-04"), "24826418")).toBeUndefined();
+    expect(push.pushed("SKU-04", "DC-AMS")).toBeUndefined();
+  }, 30_000);
+
   it("a refusal (userErrors) is logged and not retried; the level is not recorded as pushed", async () => {
     const { sim, push } = await start({ stocked: (_item, location) => location !== "53716844710" });
     push.atpChanged("SKU-01", "STORE-UTR", 4);
