@@ -16,6 +16,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { canonicalJsonWithout, sha256Hex } from "./canonical-json.ts";
+import { ChannelRulesC } from "./channel-rules.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
 import { MAX_SERIALS } from "./limits.ts";
 import { RecordedQuantityC } from "./quantity.ts";
@@ -216,6 +217,14 @@ export const PendingEventCodecs = {
   SafetyStockSet: kind("SafetyStockSet", { previous: NonNegativeIntC }),
   LifecycleChanged: kind("LifecycleChanged", { from: LifecycleC, to: LifecycleC, reason: TextC }),
   AnomalyRaised: kind("AnomalyRaised", { anomaly: AnomalyC }),
+  /**
+   * The channel rules of the position from now on (channel-rules.ts), `quantity` 0; `category` is
+   * the SKU's category the rules were set with (for category-level buffers).
+   */
+  ChannelRulesChanged: t.intersection([
+    kind("ChannelRulesChanged", { rules: ChannelRulesC }),
+    t.partial({ category: CodeC }),
+  ]),
 } as const;
 
 export type EventType = keyof typeof PendingEventCodecs;

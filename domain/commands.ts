@@ -9,6 +9,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { DocumentsC, LocationRefC, PositionC, SourceC, TrackingC } from "./canonical-event.ts";
+import { ChannelRulesC } from "./channel-rules.ts";
 import { type DecodeError, toDecodeErrors } from "./decode-errors.ts";
 import { DeltaQuantityC, LevelQuantityC, MovementQuantityC } from "./quantity.ts";
 import {
@@ -155,6 +156,11 @@ export const CommandCodecs = {
     },
     {},
   ),
+  /**
+   * Request (an operator's or the ERP's allocation): the position's channel rules from now on,
+   * replacing the previous ones whole (channel-rules.ts); `category` is the SKU's category.
+   */
+  setChannelRules: command("setChannelRules", { rules: ChannelRulesC }, { category: CodeC }),
 } as const;
 
 export type CommandKind = keyof typeof CommandCodecs;
@@ -185,6 +191,7 @@ export const REQUEST_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>([
   "expireReservation",
   "setSafetyStock",
   "changeLifecycle",
+  "setChannelRules",
 ]);
 export const isRequest = (c: Command): boolean => REQUEST_KINDS.has(c.kind);
 
@@ -206,6 +213,7 @@ export const MOVEMENT_KINDS = [
   "reservation",
   "safetyStock",
   "lifecycle",
+  "allocation",
 ] as const;
 export type MovementKind = (typeof MOVEMENT_KINDS)[number];
 
@@ -229,4 +237,5 @@ export const MOVEMENT_OF: Readonly<Record<CommandKind, MovementKind>> = {
   expireReservation: "reservation",
   setSafetyStock: "safetyStock",
   changeLifecycle: "lifecycle",
+  setChannelRules: "allocation",
 };

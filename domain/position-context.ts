@@ -13,6 +13,7 @@ import {
 import type { Balances, CanonicalEvent, Lifecycle, PendingEvent } from "./canonical-event.ts";
 import { GENESIS_HASH } from "./canonical-event.ts";
 import type { Position } from "./ids.ts";
+import { applyChannelEffect, type ChannelState } from "./position-channels.ts";
 import {
   deleteReservation,
   EMPTY_BOOK,
@@ -108,7 +109,8 @@ export interface InboundTransferState {
   readonly origin?: { readonly region: string; readonly location: string };
 }
 
-export interface PositionContext {
+/** `channelRules`/`channelUsage` (position-channels.ts): absent until the position's first channel rules. */
+export interface PositionContext extends ChannelState {
   readonly position: Position;
   readonly lifecycle: Lifecycle;
   /** Revision of the last applied stored event; -1 for a new stream. */
@@ -264,7 +266,10 @@ const addInbound = (
  * The balance effect of one event, without the bookkeeping of revisions, idempotency keys and
  * sequences (what deciding needs to stamp `balancesAfter` and raise anomalies).
  */
-export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => {
+export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): PositionContext =>
+  applyChannelEffect(ctx, balanceEffect(ctx, e), e, (id) => reservationIn(ctx.reservations, id));
+
+const balanceEffect = (ctx: PositionContext, e: PendingEvent): PositionContext => {
   const t = timeOf(e.businessTime);
   const q = e.quantity;
   switch (e.type) {
@@ -303,6 +308,7 @@ export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): Posit
         expiresAt: e.expiresAt,
         placedAt: e.businessTime,
         ...(e.documents.order ? { order: e.documents.order } : {}),
+        ...(ctx.channelRules ? { seller: e.source.system } : {}),
       };
       const replaced = reservationIn(ctx.reservations, e.reservationId)?.quantity ?? 0;
       return {
@@ -335,6 +341,7 @@ export const applyBalanceEffect = (ctx: PositionContext, e: PendingEvent): Posit
       return { ...ctx, lifecycle: e.to };
     case "AnomalyRaised":
     case "ReceiptExpected":
+    case "ChannelRulesChanged":
       return ctx;
   }
 };

@@ -8,9 +8,11 @@ import { balanceOutOfRange } from "./balance-limits.ts";
 import { withinHorizon } from "./bitemporal-balance.ts";
 import type { Anomaly, Lifecycle, PendingEvent } from "./canonical-event.ts";
 import { canonicalJson, sha256Hex } from "./canonical-json.ts";
+import { type ChannelAvailability, channelRulesProblems, explainText } from "./channel-rules.ts";
 import type { Command, CommandOf } from "./commands.ts";
 import { MAX_RESERVATION_TTL_SECONDS } from "./limits.ts";
 import { checkOwnership, type OwnershipPolicy } from "./ownership-policy.ts";
+import { channelAvailabilityOf } from "./position-channels.ts";
 import {
   type AtpBreakdown,
   applyBalanceEffect,
@@ -52,6 +54,14 @@ export type RejectionReason = { readonly message: string } & (
   | { readonly code: "notOwner"; readonly rule: string; readonly system: string }
   | { readonly code: "unitConversion"; readonly error: ConversionError }
   | { readonly code: "insufficientAtp"; readonly requested: number; readonly atp: AtpBreakdown }
+  | {
+      readonly code: "insufficientChannelAvailability";
+      readonly channel: string;
+      readonly requested: number;
+      /** What the channel may sell here, and why (channel-rules.ts). */
+      readonly availability: ChannelAvailability;
+    }
+  | { readonly code: "invalidChannelRules"; readonly problems: readonly string[] }
   | { readonly code: "positionOnHold" }
   | { readonly code: "positionDiscontinued" }
   | { readonly code: "reservationExists"; readonly reservationId: string }
@@ -281,6 +291,20 @@ const planCommand = (
         });
       }
       return plan([{ type: "LifecycleChanged", quantity: 0, from: lifecycle, to, reason: c.reason }]);
+    }
+    case "setChannelRules": {
+      const problems = channelRulesProblems(c.rules);
+      if (problems.length > 0) {
+        return E.left({ code: "invalidChannelRules", problems, message: problems.join("; ") });
+      }
+      return plan([
+        {
+          type: "ChannelRulesChanged",
+          quantity: 0,
+          rules: c.rules,
+          ...(c.category !== undefined ? { category: c.category } : {}),
+        },
+      ]);
     }
     default:
       break;
@@ -526,6 +550,21 @@ const planReservation = (
       atp,
       message: `requested ${toReserve}${after}, ATP is ${atp.net} (available ${atp.available} − reserved ${atp.reserved} − safety stock ${atp.safetyStock})`,
     });
+  }
+  // At a position with channel rules the request is also decided against what its channel
+  // (`source.system`) may sell here: one command at a time, so no quota is oversold.
+  if (toReserve > 0 && ctx.channelRules) {
+    const channel = c.source.system;
+    const availability = channelAvailabilityOf(ctx, atp, channel, c.businessTime);
+    if (availability.quantity < toReserve) {
+      return E.left({
+        code: "insufficientChannelAvailability",
+        channel,
+        requested: toReserve,
+        availability,
+        message: `requested ${toReserve}, ${channel} may sell ${availability.quantity} here: ${explainText(availability)}`,
+      });
+    }
   }
   const placed: Draft = {
     type: "ReservationPlaced",

@@ -14,6 +14,8 @@ export interface Reservation {
   readonly expiresAt: string;
   readonly order?: string;
   readonly placedAt: string;
+  /** The channel (`source.system`) whose use it counts as, at a position with channel rules. */
+  readonly seller?: string;
 }
 
 type Chunk = Readonly<Record<string, Reservation>>;

@@ -37,6 +37,7 @@ export const COMMAND_SCHEMA_VERSIONS: Readonly<Record<CommandKind, number>> = {
   expireReservation: 1,
   setSafetyStock: 1,
   changeLifecycle: 1,
+  setChannelRules: 1,
 };
 
 export const EVENT_SCHEMA_VERSIONS: Readonly<Record<EventType, number>> = {
@@ -61,6 +62,7 @@ export const EVENT_SCHEMA_VERSIONS: Readonly<Record<EventType, number>> = {
   SafetyStockSet: 1,
   LifecycleChanged: 1,
   AnomalyRaised: 1,
+  ChannelRulesChanged: 1,
 };
 
 /** The version an event says it has: its `schemaVersion`, 1 when absent (events older than versions). */

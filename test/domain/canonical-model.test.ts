@@ -166,7 +166,7 @@ describe("command decoding", () => {
     expect(E.isLeft(notObject)).toBe(true);
   });
   it("knows every command kind", () => {
-    expect(COMMAND_KINDS).toHaveLength(19);
+    expect(COMMAND_KINDS).toHaveLength(20);
     expect(COMMAND_KINDS).toContain("expectReceipt");
   });
 });

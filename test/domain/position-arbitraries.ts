@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import type { Command } from "../../domain/commands.ts";
 import { STOCK_STATUSES } from "../../domain/statuses.ts";
+import { setRules } from "./channel-spec.ts";
 import {
   adjust,
   at,
@@ -116,6 +117,8 @@ const requestArbs: Weighted[] = [
   w(
     fc.constantFrom("hold" as const, "releaseHold" as const, "discontinue" as const).map((a) => lifecycle(a)),
   ),
+  // Rules that leave every channel ATP: the ATP properties hold as before (channel-*.test.ts test rules).
+  w(fc.constant(null).map(() => setRules({}))),
 ];
 
 /** Any command a position may see, with business times out of order. */
