@@ -5,8 +5,8 @@
  *
  * Environment overrides (all optional):
  *   STOCKLINE_REGION, STOCKLINE_NATS_SERVERS (comma separated), STOCKLINE_DATA_DIR,
- *   STOCKLINE_STORE_KIND (sqlite|eventstoredb), STOCKLINE_STORE_PATH, STOCKLINE_STORE_SYNCHRONOUS,
- *   STOCKLINE_STORE_URL, STOCKLINE_HTTP_HOST, STOCKLINE_HTTP_PORT, STOCKLINE_SNAPSHOT_EVERY,
+ *   STOCKLINE_STORE_KIND (sqlite|eventstoredb|postgres), STOCKLINE_STORE_PATH, STOCKLINE_STORE_SYNCHRONOUS,
+ *   STOCKLINE_STORE_URL, STOCKLINE_STORE_SCHEMA, STOCKLINE_HTTP_HOST, STOCKLINE_HTTP_PORT, STOCKLINE_SNAPSHOT_EVERY,
  *   STOCKLINE_ACTOR_CACHE_MAX, STOCKLINE_ACTOR_IDLE_MS, STOCKLINE_PARK_TIMEOUT_MS,
  *   STOCKLINE_COMMIT_MAX_BATCH, STOCKLINE_RELAY_WINDOW, STOCKLINE_STREAM_PREFIX, STOCKLINE_ANCHOR_DIR,
  *   STOCKLINE_ANCHOR_EVERY_MS, STOCKLINE_ANCHOR_KEY_FILE (the anchor key itself: STOCKLINE_ANCHOR_KEY),
@@ -44,6 +44,7 @@ import {
   readConfigFile,
 } from "./config-loading.ts";
 import { type NatsAuth, NatsConfigC, natsAuthEnvPaths, natsAuthOf } from "./nats-auth.ts";
+import { defaultPostgresSchema, PostgresStoreC } from "./postgres-store-config.ts";
 
 export { ConfigError } from "./config-loading.ts";
 
@@ -60,8 +61,8 @@ const SqliteStoreC = t.intersection([
 ]);
 const EsdbStoreC = t.type({ kind: t.literal("eventstoredb"), url: NonEmptyStringC });
 const StoreC = t.union(
-  [SqliteStoreC, EsdbStoreC],
-  'a store { kind: "sqlite", path?, synchronous? } | { kind: "eventstoredb", url }',
+  [SqliteStoreC, EsdbStoreC, PostgresStoreC],
+  'a store { kind: "sqlite", path?, synchronous? } | { kind: "eventstoredb", url } | { kind: "postgres", url, schema? }',
 );
 
 /** The file's shape: everything but `region` has a default. */
@@ -141,7 +142,8 @@ export interface NodeConfig {
         readonly path: string;
         readonly synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA";
       }
-    | { readonly kind: "eventstoredb"; readonly url: string };
+    | { readonly kind: "eventstoredb"; readonly url: string }
+    | { readonly kind: "postgres"; readonly url: string; readonly schema: string };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly apiKeys: readonly ApiKeyConfig[];
   readonly snapshotEvery: number;
@@ -184,6 +186,7 @@ const ENV_PATHS: readonly EnvOverride[] = [
   ["STOCKLINE_STORE_PATH", ["store", "path"], "string"],
   ["STOCKLINE_STORE_SYNCHRONOUS", ["store", "synchronous"], "string"],
   ["STOCKLINE_STORE_URL", ["store", "url"], "string"],
+  ["STOCKLINE_STORE_SCHEMA", ["store", "schema"], "string"],
   ["STOCKLINE_HTTP_HOST", ["http", "host"], "string"],
   ["STOCKLINE_HTTP_PORT", ["http", "port"], "number"],
   ["STOCKLINE_SNAPSHOT_EVERY", ["snapshotEvery"], "number"],
@@ -205,11 +208,13 @@ export const applyEnvOverrides = (
 ): Record<string, unknown> => {
   const out = applyEnv(raw, env, ENV_PATHS);
   // Choosing ESDB by environment alone should not leave a sqlite `path` behind, and vice versa.
-  if (isPlainObject(out.store) && out.store.kind === "eventstoredb") {
+  if (isPlainObject(out.store) && (out.store.kind === "eventstoredb" || out.store.kind === "postgres")) {
     delete out.store.path;
     delete out.store.synchronous;
+    if (out.store.kind === "eventstoredb") delete out.store.schema;
   } else if (isPlainObject(out.store) && out.store.kind === "sqlite") {
     delete out.store.url;
+    delete out.store.schema;
   }
   return out;
 };
@@ -250,14 +255,16 @@ export const resolveNodeConfig = (
   const store: NodeConfig["store"] =
     f.store?.kind === "eventstoredb"
       ? { kind: "eventstoredb", url: f.store.url }
-      : {
-          kind: "sqlite",
-          path: path.resolve(
-            dataDir,
-            f.store?.kind === "sqlite" && f.store.path ? f.store.path : "events.db",
-          ),
-          synchronous: (f.store?.kind === "sqlite" && f.store.synchronous) || "FULL",
-        };
+      : f.store?.kind === "postgres"
+        ? { kind: "postgres", url: f.store.url, schema: f.store.schema ?? defaultPostgresSchema(f.region) }
+        : {
+            kind: "sqlite",
+            path: path.resolve(
+              dataDir,
+              f.store?.kind === "sqlite" && f.store.path ? f.store.path : "events.db",
+            ),
+            synchronous: (f.store?.kind === "sqlite" && f.store.synchronous) || "FULL",
+          };
   return {
     region: f.region,
     nats: {

@@ -12,8 +12,10 @@ export const POSTGRES_SCHEMA_VERSION = 1;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** A schema name the store accepts: lower-case letters, digits and `_`, at most 63 bytes. */
+export const isSchemaName = (u: unknown): u is string => typeof u === "string" && SCHEMA_NAME.test(u);
+
 export const checkSchemaName = (schema: string): string => {
-  if (!SCHEMA_NAME.test(schema)) {
+  if (!isSchemaName(schema)) {
     throw new TypeError(
       `schema: expected lower-case letters, digits and _ (at most 63, not starting with a digit), got ${JSON.stringify(schema)}`,
     );

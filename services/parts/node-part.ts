@@ -6,6 +6,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { nodeConfigOf } from "../../infra/config/distributor-parts.ts";
 import { resolveNodeConfig } from "../../infra/config/node-config.ts";
+import { redactStoreUrl } from "../../infra/config/postgres-store-config.ts";
 import { startConsumerLagSampler } from "../../infra/nats/consumer-lag.ts";
 import { cmdStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { CommandDeadLetterDesk, startDeadLetterDepthSampler } from "../dead-letters/command-dead-letters.ts";
@@ -33,6 +34,6 @@ export const startNodePart = async (ctx: PartContext, region: string): Promise<R
   return {
     region,
     ...(node.url ? { url: node.url } : {}),
-    store: config.store.kind === "sqlite" ? config.store.path : config.store.url,
+    store: config.store.kind === "sqlite" ? config.store.path : redactStoreUrl(config.store.url),
   };
 };

@@ -120,6 +120,10 @@ const openStore = async (config: NodeConfig, logger: Logger): Promise<EventStore
     }
     return store;
   }
+  if (config.store.kind === "postgres") {
+    const { openPostgresEventStore } = await import("../../infra/event-store/postgres-event-store.ts");
+    return openPostgresEventStore({ url: config.store.url, schema: config.store.schema, logger });
+  }
   const { openEventStoreDbEventStore } = await import("../../infra/event-store/eventstoredb-event-store.ts");
   return openEventStoreDbEventStore({ connectionString: config.store.url, logger });
 };
