@@ -41,12 +41,15 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "regions[].nats.inboxPrefix":
     "Prefix of reply subjects, where the server lets each user read only its own inboxes.",
   "regions[].store":
-    "The region's event store, the source of truth: SQLite embedded (default, `<dataDir>/<region>/events.db`) or EventStoreDB.",
-  "regions[].store.kind": "`sqlite` or `eventstoredb`.",
+    "The region's event store, the source of truth: SQLite embedded (default, `<dataDir>/<region>/events.db`), EventStoreDB, or PostgreSQL (which every node of the region reaches over the network).",
+  "regions[].store.kind": "`sqlite`, `eventstoredb` or `postgres`.",
   "regions[].store.path": "SQLite file (relative to the region's folder).",
   "regions[].store.synchronous":
     "SQLite `synchronous` pragma (default `FULL`: a committed event survives a power cut).",
-  "regions[].store.url": "EventStoreDB connection string (`esdb://host:2113?tls=true`).",
+  "regions[].store.url":
+    "EventStoreDB connection string (`esdb://host:2113?tls=true`), or PostgreSQL URL (`postgres://user@host:5432/database`; the password from `PGPASSWORD` or `~/.pgpass`, not inline).",
+  "regions[].store.schema":
+    "PostgreSQL schema holding the region's store (default `stockline_<region>`, `-` read as `_`), created and migrated at start; regions may share one server.",
   "regions[].node": "Settings of this region's node; they override the top-level `node`.",
   "regions[].node.snapshotEvery": "Snapshot a position every this many events (default 100).",
   "regions[].node.parkTimeoutMs":

@@ -33,6 +33,7 @@ import { ApiKeyC, RateLimitC } from "../http/api-keys.ts";
 import { AlertsConfigC, alertsProblems } from "./alerts-config.ts";
 import { ConfigError, isPlainObject, PortC, readConfigFile } from "./config-loading.ts";
 import { NatsConfigC } from "./nats-auth.ts";
+import { PostgresStoreC } from "./postgres-store-config.ts";
 
 export const SYSTEM_KINDS = ["wms", "erp", "oms", "channel", "edi", "3pl", "mes", "other"] as const;
 export const SystemKindC = t.keyof(
@@ -65,8 +66,9 @@ const StoreC = t.union(
       }),
     ]),
     t.type({ kind: t.literal("eventstoredb"), url: NonEmptyStringC }),
+    PostgresStoreC,
   ],
-  'a store { kind: "sqlite", path?, synchronous? } | { kind: "eventstoredb", url }',
+  'a store { kind: "sqlite", path?, synchronous? } | { kind: "eventstoredb", url } | { kind: "postgres", url, schema? }',
 );
 
 /** Node tunables that a region may override (see infra/config/node-config.ts for each one's meaning). */
