@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { pino } from "pino";
 import { DemoFeed, loadCatalog } from "../local-system/demo-feed.ts";
 import { loadPartConfig } from "../parts/part-runtime.ts";
-import { commerceKeyOf, connectFeed, feedWorldOf } from "../up/feed-driver.ts";
+import { commerceKeyOf, connectFeed, feedWorldOf, operationsKeyOf, statusLine } from "../up/feed-driver.ts";
 
 interface FeedFlags {
   config: string;
@@ -76,12 +76,17 @@ export const registerFeedCommand = (program: Command): Command =>
         `feeding ${world.regions.map((r) => `${r.region} (${r.locations.join(", ")})`).join("; ")} at ${f.rate}/s through ${apiUrl}; ${feed.positions} positions, catalogue ${catalog.source}`,
       );
       const running = feed.start().catch((err: unknown) => out(`feed stopped: ${(err as Error).message}`));
+      const opsKey = operationsKeyOf(d, process.env);
       const progress = setInterval(() => {
         const s = feed.stats;
         const r = s.reservations;
         out(
           `sent ${s.sent}  reservations ${r.confirmed} kept, ${r.short} short, ${r.picked} picked, ${r.released} released, ${r.missed} missed${s.publishFailures ? `  publish failures ${s.publishFailures}` : ""}`,
         );
+        if (opsKey)
+          void statusLine(apiUrl, opsKey).then(out, (err: unknown) =>
+            out(`  (status: ${(err as Error).message})`),
+          );
       }, number("every", f.every) * 1000);
       let stopping = false;
       const stop = async (why: string) => {

@@ -107,3 +107,36 @@ export const connectFeed = (
     },
   };
 };
+
+/** A key with role `operations` (for a driver's status line), if the run has one. */
+export const operationsKeyOf = (d: DistributorConfig, env: NodeJS.ProcessEnv): string | undefined => {
+  const keys = runKeys(d, env);
+  const entry = (d.file.api?.keys ?? []).find(
+    (k) => k.roles.includes("operations") && k.keyEnv && keys[k.keyEnv],
+  );
+  return entry?.keyEnv ? keys[entry.keyEnv] : undefined;
+};
+
+/** One line of what the deployment says through its API: postings per target, open dead letters. */
+export const statusLine = async (apiUrl: string, key: string): Promise<string> => {
+  const get = async (route: string) => {
+    const res = await fetch(`${apiUrl}${route}`, {
+      headers: { "x-api-key": key },
+      signal: AbortSignal.timeout(5_000),
+    });
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const [postings, dlq] = await Promise.all([
+    get("/v1/postings/summary"),
+    get("/v1/exceptions/dead-letters?status=open&limit=500"),
+  ]);
+  const targets = (postings.targets ?? []) as {
+    target: string;
+    acked: number;
+    pending: { count: number };
+    retrying: { count: number };
+    dead: number;
+  }[];
+  const letters = (dlq.deadLetters ?? []) as unknown[];
+  return `  postings ${targets.map((t) => `${t.target}: ${t.acked} acked, ${t.pending.count} pending, ${t.retrying.count} retrying, ${t.dead} dead`).join("; ")}  |  command dead letters open: ${letters.length}${letters.length >= 500 ? "+" : ""}`;
+};
