@@ -197,7 +197,7 @@ describe("two channels compete for a scarce SKU", () => {
             const n = sizes[i] ?? 1;
             const out = step(state, reserveAs(r.channel, r.id, n));
             if (out.outcome.kind === "accepted") accepted[r.channel] = (accepted[r.channel] ?? 0) + n;
-            else expect(out.outcome.reason.code).toBe("insufficientChannelAvailability");
+            else expect(out.outcome).toMatchObject({ reason: { code: "insufficientChannelAvailability" } });
             state = out.state;
           });
           expect(accepted.amazon).toBeLessThanOrEqual(25);
