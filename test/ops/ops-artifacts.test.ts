@@ -8,12 +8,12 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { metricsRegistry } from "../../infra/metrics.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const tsFiles = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => {
@@ -36,7 +36,7 @@ beforeAll(async () => {
       (metricsRegistry.getSingleMetric(m.name) as unknown as { labelNames?: string[] }).labelNames ?? [],
     );
     exported.set(m.name, labels);
-    if (m.type === "histogram")
+    if (String(m.type) === "histogram")
       for (const s of ["_bucket", "_count", "_sum"])
         exported.set(`${m.name}${s}`, new Set([...labels, ...(s === "_bucket" ? ["le"] : [])]));
   }
