@@ -12,14 +12,29 @@
 import path from "node:path";
 import type { DecodeError } from "../../domain/decode-errors.ts";
 import type { RoutingConfig } from "../../domain/routing-rules.ts";
-import type {
-  D365TargetConfig,
-  SapTargetConfig,
-  TargetConfig,
-} from "../../services/postings/target-connector.ts";
 import type { SecurityOptions } from "../nats/topology-security.ts";
 import { ConfigError } from "./config-loading.ts";
 import type { DistributorConfig, PostingTargetSpec } from "./distributor-config.ts";
+
+/** A SAP S/4HANA posting target (what services/postings' connector takes). */
+export interface SapTargetConfig {
+  kind: "sap-s4hana";
+  id: string;
+  baseUrl: string;
+  locations: Record<string, { plant: string; storageLocation: string }>;
+  timeoutMs?: number;
+}
+/** A Dynamics 365 Inventory Visibility posting target. */
+export interface D365TargetConfig {
+  kind: "d365-inventory-visibility";
+  id: string;
+  baseUrl: string;
+  environmentId: string;
+  organizationId: string;
+  locations: Record<string, { siteId: string; locationId: string }>;
+  timeoutMs?: number;
+}
+export type TargetConfig = SapTargetConfig | D365TargetConfig;
 
 /** `source.system` of reservations the API places for callers without a channel. */
 export const API_SOURCE_SYSTEM = "stockline-api";
