@@ -55,9 +55,12 @@ export const notifyChannel = (schema: string): string => `stockline_events_${sch
  * UNIQUE (stream_id, revision) is the fence: whatever a client does, two events never share a
  * stream revision (a writer that skipped the lock fails on it instead of overwriting).
  *
- * Idempotent retry: when the revision check fails but the stream already holds exactly these event
- * ids at the revisions this append would have written (a retry after a lost COMMIT reply), the item
- * succeeds with the positions they have, and nothing is written twice.
+ * Idempotent retry: when the revision check fails (or with any / stream exists) but the stream already
+ * holds exactly these event ids where this append would have written (a retry after a lost COMMIT
+ * reply), the item succeeds with the positions they have, and nothing is written twice. Only for an
+ * item whose stream is not earlier in the same batch: the batch's own rows are inserted at its end.
+ *
+ * Cost: one read of the heads of all streams, a loop of array arithmetic, one INSERT of all rows.
  */
 const appendFunction = (s: string, lockKey: string, channel: string): string => `
 CREATE OR REPLACE FUNCTION ${s}.append_events(
@@ -66,6 +69,7 @@ CREATE OR REPLACE FUNCTION ${s}.append_events(
 ) RETURNS TABLE (ok boolean, actual bigint, next_revision bigint, last_position bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
+  v_count int := coalesce(array_length(p_streams, 1), 0);
   v_pos bigint;
   v_at timestamptz;
   v_offset int := 0;
@@ -75,64 +79,107 @@ DECLARE
   v_head_pos bigint;
   v_match boolean;
   v_from bigint;
-  v_wrote boolean := false;
+  -- Heads as read before the batch, and the previous item of the same stream in this batch.
+  h_rev bigint[];
+  h_pos bigint[];
+  h_prev int[];
+  -- Each item's stream head after it (what a later item of the same stream is checked against).
+  c_rev bigint[] := '{}';
+  c_pos bigint[] := '{}';
+  o_ok boolean[] := '{}';
+  o_actual bigint[] := '{}';
+  o_next bigint[] := '{}';
+  o_last bigint[] := '{}';
+  -- The rows to insert: event index in the p_ arrays, position, stream, revision.
+  r_src int[] := '{}';
+  r_pos bigint[] := '{}';
+  r_stream text[] := '{}';
+  r_rev bigint[] := '{}';
+  r_count int := 0;
 BEGIN
   PERFORM pg_advisory_xact_lock(${lockKey});
   SELECT coalesce(max(e.global_position), 0) INTO v_pos FROM ${s}.events e;
   v_at := clock_timestamp();
-  FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+  SELECT array_agg(h.revision ORDER BY it.i), array_agg(h.global_position ORDER BY it.i),
+         array_agg(it.prev::int ORDER BY it.i)
+    INTO h_rev, h_pos, h_prev
+    FROM (SELECT u.i, u.sid, lag(u.i) OVER (PARTITION BY u.sid ORDER BY u.i) AS prev
+            FROM unnest(p_streams) WITH ORDINALITY AS u(sid, i)) it
+    LEFT JOIN LATERAL (SELECT e.revision, e.global_position FROM ${s}.events e
+                        WHERE e.stream_id = it.sid ORDER BY e.revision DESC LIMIT 1) h ON true;
+  FOR i IN 1 .. v_count LOOP
     v_n := p_counts[i];
     v_expected := p_expected[i];
-    v_head_rev := NULL;
-    v_head_pos := NULL;
-    SELECT e.revision, e.global_position INTO v_head_rev, v_head_pos
-      FROM ${s}.events e WHERE e.stream_id = p_streams[i] ORDER BY e.revision DESC LIMIT 1;
+    IF h_prev[i] IS NULL THEN
+      v_head_rev := h_rev[i];
+      v_head_pos := h_pos[i];
+    ELSE
+      v_head_rev := c_rev[h_prev[i]];
+      v_head_pos := c_pos[h_prev[i]];
+    END IF;
     v_match := CASE
       WHEN v_expected = -3 THEN true
       WHEN v_expected = -2 THEN v_head_rev IS NOT NULL
       WHEN v_expected = -1 THEN v_head_rev IS NULL
       ELSE v_head_rev = v_expected
     END;
-    -- Any / stream exists match whatever is there: a repeat of the stream's last events is a retry.
-    IF v_match AND v_expected < -1 AND v_n > 0 AND v_head_rev IS NOT NULL AND v_head_rev >= v_n - 1 AND
-       (SELECT array_agg(e.event_id ORDER BY e.revision) FROM ${s}.events e
-         WHERE e.stream_id = p_streams[i] AND e.revision > v_head_rev - v_n)
-       = p_event_ids[v_offset + 1 : v_offset + v_n] THEN
-      RETURN QUERY SELECT true, v_head_rev, v_head_rev, v_head_pos;
+    -- A retry of an append that committed (first item of its stream in the batch only): where
+    -- this append would have written (after the expected revision; for any and stream exists, the
+    -- stream's last events) already holds exactly these event ids.
+    v_from := CASE WHEN v_expected >= -1 THEN v_expected + 1 ELSE coalesce(v_head_rev, -1) - v_n + 1 END;
+    IF (NOT v_match OR v_expected < -1) AND h_prev[i] IS NULL AND v_n > 0 AND v_head_rev IS NOT NULL
+       AND v_from >= 0 AND v_head_rev >= v_from + v_n - 1
+       AND (SELECT array_agg(e.event_id ORDER BY e.revision) FROM ${s}.events e
+             WHERE e.stream_id = p_streams[i] AND e.revision BETWEEN v_from AND v_from + v_n - 1)
+           = p_event_ids[v_offset + 1 : v_offset + v_n] THEN
+      o_ok[i] := true;
+      o_actual[i] := v_head_rev;
+      o_next[i] := v_from + v_n - 1;
+      o_last[i] := (SELECT e.global_position FROM ${s}.events e
+                     WHERE e.stream_id = p_streams[i] AND e.revision = v_from + v_n - 1);
+      c_rev[i] := v_head_rev;
+      c_pos[i] := v_head_pos;
     ELSIF v_match THEN
+      FOR g IN 1 .. v_n LOOP
+        -- Subscript assignment extends the arrays in place (\`||\` would copy them each time).
+        r_count := r_count + 1;
+        r_src[r_count] := v_offset + g;
+        r_pos[r_count] := v_pos + g;
+        r_stream[r_count] := p_streams[i];
+        r_rev[r_count] := coalesce(v_head_rev, -1) + g;
+      END LOOP;
+      o_ok[i] := true;
+      o_actual[i] := v_head_rev;
+      o_next[i] := coalesce(v_head_rev, -1) + v_n;
       IF v_n > 0 THEN
-        INSERT INTO ${s}.events
-          (global_position, stream_id, revision, event_id, type, data, metadata, correlation_id, recorded_time)
-        SELECT v_pos + g, p_streams[i], coalesce(v_head_rev, -1) + g,
-               p_event_ids[v_offset + g], p_types[v_offset + g], p_data[v_offset + g],
-               p_metadata[v_offset + g], p_correlation[v_offset + g], v_at
-          FROM generate_series(1, v_n) AS g;
         v_pos := v_pos + v_n;
-        v_wrote := true;
-        RETURN QUERY SELECT true, v_head_rev, coalesce(v_head_rev, -1) + v_n, v_pos;
+        o_last[i] := v_pos;
+        c_rev[i] := o_next[i];
+        c_pos[i] := v_pos;
       ELSE
-        RETURN QUERY SELECT true, v_head_rev, coalesce(v_head_rev, -1), coalesce(v_head_pos, 0);
+        o_last[i] := coalesce(v_head_pos, 0);
+        c_rev[i] := v_head_rev;
+        c_pos[i] := v_head_pos;
       END IF;
     ELSE
-      -- Where this append would have written: after the expected revision, or (any, stream exists)
-      -- as the stream's last events.
-      v_from := CASE WHEN v_expected >= -1 THEN v_expected + 1 ELSE coalesce(v_head_rev, -1) - v_n + 1 END;
-      IF v_n > 0 AND v_head_rev IS NOT NULL AND v_from >= 0 AND v_head_rev >= v_from + v_n - 1 AND
-         (SELECT array_agg(e.event_id ORDER BY e.revision) FROM ${s}.events e
-           WHERE e.stream_id = p_streams[i] AND e.revision BETWEEN v_from AND v_from + v_n - 1)
-         = p_event_ids[v_offset + 1 : v_offset + v_n] THEN
-        RETURN QUERY SELECT true, v_head_rev, v_from + v_n - 1,
-          (SELECT e.global_position FROM ${s}.events e
-            WHERE e.stream_id = p_streams[i] AND e.revision = v_from + v_n - 1);
-      ELSE
-        RETURN QUERY SELECT false, v_head_rev, NULL::bigint, NULL::bigint;
-      END IF;
+      o_ok[i] := false;
+      o_actual[i] := v_head_rev;
+      o_next[i] := NULL;
+      o_last[i] := NULL;
+      c_rev[i] := v_head_rev;
+      c_pos[i] := v_head_pos;
     END IF;
     v_offset := v_offset + v_n;
   END LOOP;
-  IF v_wrote THEN
+  IF r_count > 0 THEN
+    INSERT INTO ${s}.events
+      (global_position, stream_id, revision, event_id, type, data, metadata, correlation_id, recorded_time)
+    SELECT r.pos, r.sid, r.rev, p_event_ids[r.src], p_types[r.src], p_data[r.src],
+           p_metadata[r.src], p_correlation[r.src], v_at
+      FROM unnest(r_src, r_pos, r_stream, r_rev) AS r(src, pos, sid, rev);
     PERFORM pg_notify('${channel}', v_pos::text);
   END IF;
+  RETURN QUERY SELECT * FROM unnest(o_ok, o_actual, o_next, o_last);
 END
 $fn$;`;
 

@@ -115,6 +115,23 @@ describe("PostgreSQL event store specifics", () => {
     ]);
     expect(outcomes.map((o) => o.ok)).toEqual([true, true, false]);
     expect((await store.readStream("s")).map((e) => e.eventId)).toEqual(["a", "b"]);
+    // A conflicting item in between leaves the head as the earlier item made it.
+    const more = await store.appendMany([
+      { streamId: "s", events: [ev("d")], expectedRevision: 1 },
+      { streamId: "s", events: [ev("x")], expectedRevision: 7 },
+      { streamId: "t", events: [ev("t0")], expectedRevision: NO_STREAM },
+      { streamId: "s", events: [ev("e"), ev("f")], expectedRevision: 2 },
+    ]);
+    expect(more.map((o) => o.ok)).toEqual([true, false, true, true]);
+    expect(more[1]).toMatchObject({ ok: false, error: { expected: 7, actual: 2 } });
+    expect(more[3]).toMatchObject({ ok: true, nextExpectedRevision: 4, lastGlobalPosition: 6 });
+    expect((await store.readStream("s")).map((e) => [e.eventId, e.revision, e.globalPosition])).toEqual([
+      ["a", 0, 1],
+      ["b", 1, 2],
+      ["d", 2, 3],
+      ["e", 3, 5],
+      ["f", 4, 6],
+    ]);
   });
 
   it("makes a retried append idempotent: the same event ids at the same revisions succeed once, written once", async () => {
