@@ -3,7 +3,8 @@
  * stream revision, read a stream, read the global log from a position (for the relay).
  *
  * The port is generic over the event payload: the store keeps `data` as JSON and never interprets
- * it. Adapters: `sqlite-event-store.ts` (embedded default), `eventstoredb-event-store.ts`.
+ * it. Adapters: `sqlite-event-store.ts` (embedded default), `postgres-event-store.ts`,
+ * `eventstoredb-event-store.ts`.
  */
 
 /** The stream must not exist yet (no event appended to it). */
@@ -33,7 +34,7 @@ export interface RecordedEvent<Data = unknown> extends NewEvent<Data> {
   revision: number;
   /**
    * Position in the store's global log, strictly increasing in commit order. 1-based and gap-free
-   * for SQLite; a log byte offset (strictly increasing, with gaps) for EventStoreDB.
+   * for SQLite and PostgreSQL; a log byte offset (strictly increasing, with gaps) for EventStoreDB.
    */
   globalPosition: number;
   /** ISO-8601 time at which the store committed the event. */
