@@ -16,7 +16,7 @@ import {
   openPostgresEventStore,
   type PostgresEventStore,
 } from "../../../infra/event-store/postgres-event-store.ts";
-import { POSTGRES_SCHEMA_VERSION } from "../../../infra/event-store/postgres-schema.ts";
+import { lockKeySql, POSTGRES_SCHEMA_VERSION } from "../../../infra/event-store/postgres-schema.ts";
 import { describeEventStoreContract, type FullStore } from "./event-store.contract.ts";
 import { dropSchema, freshSchemaName, TEST_POSTGRES_URL, withClient } from "./postgres-fixture.ts";
 
@@ -165,6 +165,30 @@ describe("PostgreSQL event store specifics", () => {
     });
     await store.appendToStream("k", [ev("k1")], { expectedRevision: 0 });
     expect((await store.readStream("k")).map((e) => e.eventId)).toEqual(["k0", "k1"]);
+  });
+
+  it("retries an append whose connection died mid-statement, and writes it once", async () => {
+    await withClient(async (holder) => {
+      // Hold the store's append lock so the append waits inside its statement, then kill its backend.
+      await holder.query("BEGIN");
+      await holder.query(`SELECT pg_advisory_xact_lock(${lockKeySql(schema)})`);
+      const append = store.appendToStream("m", [ev("m0")], { expectedRevision: NO_STREAM });
+      await expect
+        .poll(
+          async () =>
+            (
+              await holder.query(
+                "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%append_events%'",
+              )
+            ).rowCount,
+          { timeout: 5000 },
+        )
+        .toBe(1);
+      await sleep(200); // the retry now waits for the lock too
+      await holder.query("COMMIT");
+      expect(await append).toMatchObject({ nextExpectedRevision: 0 });
+    });
+    expect((await store.readStream("m")).map((e) => e.eventId)).toEqual(["m0"]);
   });
 
   it("rejects NUL in ids naming the field, before writing anything", async () => {
