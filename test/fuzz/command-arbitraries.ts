@@ -155,6 +155,8 @@ const validOf = (
           return { ...base, quantity: { value: r.quantity.value, uom: "EA" } };
         case "changeLifecycle":
           return { ...base, action: r.quantity.value % 2 ? "hold" : "releaseHold", reason: "QA" };
+        case "setChannelRules":
+          return { ...base, rules: {} };
       }
       return base;
     });
