@@ -213,7 +213,7 @@ export const openObjects = (schema: JsonSchema): JsonSchema => {
 // document type): the others get `<field name>` from exampleOf.
 const id = (kind: Parameters<typeof idJsonSchema>[0], example?: string): JsonSchema => ({
   ...idJsonSchema(kind),
-  ...(example === undefined ? {} : { example }),
+  ...(example === undefined ? {} : { examples: [example] }),
 });
 
 annotateCodec(S.IntC, { type: "integer" });
@@ -225,7 +225,7 @@ annotateCodec(S.RegionC, {
   type: "string",
   pattern: "^[a-z0-9-]+$",
   description: S.RegionC.name,
-  example: "eu",
+  examples: ["eu"],
 });
 annotateCodec(S.SkuC, id("sku", "SKU-1001"));
 annotateCodec(S.LocationIdC, id("location", "DC-BERLIN"));
@@ -255,7 +255,7 @@ annotateCodec(S.IsoTimestampC, {
   type: "string",
   format: "date-time",
   description: S.IsoTimestampC.name,
-  example: "2026-05-01T10:00:00Z",
+  examples: ["2026-05-01T10:00:00Z"],
 });
 annotateCodec(S.Sha256HexC, { type: "string", pattern: "^[0-9a-f]{64}$", description: S.Sha256HexC.name });
 // boundedArrayC is a hand-written t.Type that hides its item codec: the one canonical use is declared.

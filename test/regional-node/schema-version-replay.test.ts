@@ -15,7 +15,7 @@ import { adjust, given, POS, receive } from "../domain/position-spec.ts";
 
 const deps = (store: ReturnType<typeof openSqliteEventStore>) => ({
   store,
-  nodeDb: { loadSnapshotSync: () => undefined },
+  nodeDb: { loadSnapshotSync: () => null },
   limits: undefined as never,
   logger: pino({ level: "silent" }),
 });
@@ -44,7 +44,7 @@ describe("schema versions in the node's replay", () => {
   it("an event of a newer version than the build fails the load as a replay failure", async () => {
     const store = openSqliteEventStore({ path: ":memory:" });
     const [first, second] = history;
-    const newer = { ...second, schemaVersion: 5 };
+    const newer = { ...second!, schemaVersion: 5 };
     await store.appendToStream(
       streamId,
       [first!, newer].map((e) => ({ eventId: e!.eventId, type: e!.type, data: e })),
