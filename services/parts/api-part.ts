@@ -20,6 +20,7 @@ import {
   HUB_USERS,
   routingOf,
 } from "../../infra/config/distributor-parts.ts";
+import { startAlerting } from "../alerts/alerting.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { startApiServer } from "../api/api-server.ts";
 import { registerPositionRoutes } from "../audit/position-routes.ts";
@@ -32,6 +33,8 @@ import { guardTarget, PostingWorker, postingService } from "../postings/posting-
 import { GlobalAtpReader } from "../projectors/global-atp-reader.ts";
 import { registerReconciliationRoutes } from "../reconciliation/reconciliation-routes.ts";
 import { ReconciliationStore } from "../reconciliation/reconciliation-store.ts";
+import { registerReferenceRoutes } from "../reference/reference-routes.ts";
+import { registerSchemaRoutes } from "../reference/schema-routes.ts";
 import type { PartContext } from "./part-runtime.ts";
 import {
   connectorsOf,
@@ -135,8 +138,21 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
         postingDeadLetters: () => ledger.list({ status: "dead", limit: 500 }),
         openFindings: () => reconciliationStore.findings({ status: "open" }),
       });
+      registerReferenceRoutes(app, d);
+      registerSchemaRoutes(app);
     },
   });
   ctx.defer("API", () => api.close());
+  // Alerts watch what this process already holds: dead-letter desks, postings, findings, freshness.
+  if (d.file.alerts) {
+    const alerting = startAlerting(d, {
+      logger: log,
+      desks: desks.values(),
+      ledger,
+      reconciliation: reconciliationStore,
+      freshness: reader,
+    });
+    ctx.defer("alerting", () => alerting.stop());
+  }
   return { url: api.url, openapi: `${api.url}/openapi.json` };
 };
