@@ -39,7 +39,12 @@ import type { ReservationStore } from "./reservation-store.ts";
 const decisions = counter("stockline_api_reservations_total", "Reservation requests by outcome", ["outcome"]);
 
 /** Rejections after which the next candidate location is tried. */
-const TRY_NEXT = new Set(["insufficientAtp", "positionOnHold", "positionDiscontinued"]);
+const TRY_NEXT = new Set([
+  "insufficientAtp",
+  "insufficientChannelAvailability",
+  "positionOnHold",
+  "positionDiscontinued",
+]);
 /** Rejections that say the request itself was wrong. */
 const INVALID_INPUT = new Set(["invalidExpiry", "unitConversion"]);
 
@@ -231,11 +236,17 @@ export class ReservationPlacement {
         };
       }
       if (reply.outcome === "rejected") {
-        const reason = reply.reason as { code: string; message: string; atp?: { atp?: number } };
+        const reason = reply.reason as {
+          code: string;
+          message: string;
+          atp?: { atp?: number };
+          /** insufficientChannelAvailability: what the channel may sell there. */
+          availability?: { quantity?: number };
+        };
         if (TRY_NEXT.has(reason.code)) {
           shortfalls.push({
             location: c.location,
-            atp: reason.atp?.atp ?? 0,
+            atp: reason.availability?.quantity ?? reason.atp?.atp ?? 0,
             code: reason.code,
             message: reason.message,
           });

@@ -23,6 +23,7 @@ import {
 import { startAlerting } from "../alerts/alerting.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { startApiServer } from "../api/api-server.ts";
+import { registerChannelRoutes } from "../api/channel-routes.ts";
 import { registerPositionRoutes } from "../audit/position-routes.ts";
 import { jetStreamPublishedHeads } from "../audit/published-heads.ts";
 import { ledgerPostingsFor } from "../audit/trace.ts";
@@ -139,6 +140,15 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
         openFindings: () => reconciliationStore.findings({ status: "open" }),
       });
       registerReferenceRoutes(app, d);
+      // A channel's figure: the SKU's locations from the global view, each position's rules from its stream.
+      registerChannelRoutes(app, {
+        stores: stores.map((s) => ({ region: s.region, store: s.store })),
+        locationsOf: async (sku) =>
+          Object.values(reader.getGlobalAvailability(sku)?.locations ?? {}).map((l) => ({
+            region: l.region,
+            location: l.location,
+          })),
+      });
       registerSchemaRoutes(app);
     },
   });
