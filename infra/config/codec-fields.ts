@@ -135,5 +135,9 @@ export const codecFields = (
   }
   // A path reached twice (an intersection repeating a key) is listed once, the first time.
   const seen = new Set<string>();
-  return out.filter((f) => (seen.has(f.path) ? false : (seen.add(f.path), true)));
+  return out.filter((f) => {
+    if (seen.has(f.path)) return false;
+    seen.add(f.path);
+    return true;
+  });
 };

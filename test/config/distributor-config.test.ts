@@ -18,7 +18,12 @@ const nordic = () => ({
   version: "2026-12-01",
   regions: [{ id: "se" }, { id: "fi" }],
   locations: [
-    { id: "WH-GBG", region: "se", gln: "7350000000016", codes: { ASTRO: { plant: "SE10", storageLocation: "A1" } } },
+    {
+      id: "WH-GBG",
+      region: "se",
+      gln: "7350000000016",
+      codes: { ASTRO: { plant: "SE10", storageLocation: "A1" } },
+    },
     { id: "WH-HEL", region: "fi", codes: { ASTRO: { plant: "FI10", storageLocation: "A1" } } },
   ],
   systems: [
@@ -27,12 +32,16 @@ const nordic = () => ({
     { id: "NORDSHOP", kind: "channel" },
   ],
   statuses: { KARDEX: { Q: "inspection", SKADAD: "blocked" } },
-  products: { items: [{ sku: "HAMMER-1", baseUom: "ST", conversions: [{ uom: "KRT", quantity: 6, of: "ST" }] }] },
+  products: {
+    items: [{ sku: "HAMMER-1", baseUom: "ST", conversions: [{ uom: "KRT", quantity: 6, of: "ST" }] }],
+  },
   ownership: {
     rules: [{ name: "KARDEX owns the shelves", movements: ["receipt", "pick"], owners: ["KARDEX"] }],
     otherwise: "deny",
   },
-  postings: { targets: [{ id: "astro", system: "ASTRO", kind: "sap-s4hana", baseUrl: "http://127.0.0.1:1" }] },
+  postings: {
+    targets: [{ id: "astro", system: "ASTRO", kind: "sap-s4hana", baseUrl: "http://127.0.0.1:1" }],
+  },
   routing: { rules: [{ target: "astro", events: ["GoodsReceived"] }] },
 });
 
@@ -82,7 +91,10 @@ describe("the distributor configuration", () => {
     expect(errors).toEqual(
       expect.arrayContaining([
         { path: "locations.2.codes.WMS_X", expected: "a system listed under systems" },
-        { path: "ownership.rules.1.owners.0", expected: expect.stringContaining("a system listed under systems") },
+        {
+          path: "ownership.rules.1.owners.0",
+          expected: expect.stringContaining("a system listed under systems"),
+        },
         { path: "routing.rules.1.target", expected: "a posting target (astro)" },
         { path: "statuses.NOBODY", expected: "a system listed under systems" },
         { path: "locations.2.id", expected: "a location id used once" },
