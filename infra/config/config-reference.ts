@@ -13,7 +13,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "distributor.id":
     "A short id for folders and NATS client names (default: the name, lowercased, `-` for the rest).",
   version:
-    "Your own label of this revision of the configuration (e.g. `2026-12-06.1`). The API shows it with a digest of the whole document (`GET /v1/reference`), so every part can be checked to run the same configuration.",
+    "Your own label of this revision of the configuration (e.g. `2026-12-06.1`). The API shows it with a digest of the document (`GET /v1/reference`), so every part can be checked to run the same configuration. The digest covers the distributor's world and rules, not where its servers run: NATS endpoints and credentials and `dataDir` are left out (so the parts `stockline up` starts show the version of the file given).",
   dataDir:
     "Folder of every part's files: event stores, checkpoints, ledgers, logs (default `.data/<distributor id>`).",
   regions:

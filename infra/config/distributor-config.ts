@@ -360,6 +360,21 @@ const crossCheck = (f: DistributorConfigFile): DecodeError[] => {
   return problems;
 };
 
+/**
+ * What the version's digest covers: the distributor's world and rules, not where its servers run. NATS
+ * endpoints and credentials and the data folder are left out, so the parts that `stockline up` starts
+ * from its runtime copy (servers filled in) show the version of the file the operator gave.
+ */
+const describedWorld = (f: DistributorConfigFile): unknown => {
+  const { dataDir: _dataDir, nats: _nats, ...rest } = f;
+  return {
+    ...rest,
+    regions: f.regions.map(({ nats: _n, ...r }) => r),
+    systems: f.systems.map(({ nats: _n, ...s }) => s),
+    ...(f.api ? { api: (({ nats: _n, ...a }) => a)(f.api) } : {}),
+  };
+};
+
 /** Decodes, cross-checks and indexes a distributor configuration; errors name field, value and expectation. */
 export const resolveDistributorConfig = (
   raw: unknown,
@@ -388,7 +403,10 @@ export const resolveDistributorConfig = (
   if (problems.length > 0 || E.isLeft(md))
     throw new ConfigError(source, problems, "distributor configuration");
   const id = f.distributor.id ?? idOf(f.distributor.name);
-  const digest = createHash("sha256").update(sortedJson(f)).digest("hex").slice(0, 12);
+  const digest = createHash("sha256")
+    .update(sortedJson(describedWorld(f)))
+    .digest("hex")
+    .slice(0, 12);
   const baseDir = opts.baseDir ?? process.cwd();
   return {
     file: f,

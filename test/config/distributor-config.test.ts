@@ -79,6 +79,12 @@ describe("the distributor configuration", () => {
     edited.locations[1]!.codes.ASTRO.storageLocation = "A2";
     expect(b.version).toBe(a.version);
     expect(resolveDistributorConfig(edited).version).not.toBe(a.version);
+    const elsewhere = {
+      ...nordic(),
+      dataDir: "/srv/x",
+      nats: { mode: "external", hub: { servers: ["nats://h:4222"] } },
+    };
+    expect(resolveDistributorConfig(elsewhere).version).toBe(a.version);
   });
 
   it("names every broken reference between sections: field, value and what was expected", () => {
