@@ -7,22 +7,14 @@
  * and reconciliation through the API and the CLI. Then one part is killed with SIGKILL and the
  * supervisor restarts it, and the system goes on; SIGTERM stops everything cleanly.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { sourceCmdSubject } from "../../infra/nats/subjects.ts";
-import type { ConnectionInfo } from "../../services/up/managed-nats.ts";
+import { freePort, type RunningUp, startUp } from "./up-fixture.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CLI = path.join(ROOT, "services", "cli.ts");
 const PORTAL_KEY = `portal-${randomBytes(24).toString("base64url")}`;
 const OPS_KEY = `ops-${randomBytes(24).toString("base64url")}`;
 
@@ -103,60 +95,23 @@ const configOf = (dataDir: string, apiPort: number, erpPort: number) => ({
   },
 });
 
-let dir: string;
-let dataDir: string;
-let up: ChildProcess;
-let upOut = "";
-let upExit: Promise<number | null>;
-let api: string;
-let info: ConnectionInfo;
+let up: RunningUp;
 const connections = new Map<string, NatsConnection>();
-// biome-ignore lint/suspicious/noExplicitAny: answers of the API, read as a client reads them
-type Json = Record<string, any>;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const waitFor = async <T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${upOut}`);
-    await sleep(250);
-  }
-};
-
-const call = async (method: "GET" | "POST", p: string, key: string, body?: unknown) => {
-  const res = await fetch(`${api}${p}`, {
-    method,
-    headers: { "x-api-key": key, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json().catch(() => ({}))) as Json };
-};
-
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number) =>
+  up.waitFor(what, probe, timeoutMs);
+const call = (method: "GET" | "POST", p: string, key: string, body?: unknown) =>
+  up.call(method, p, key, body);
 /** The CLI against the running API, as an operator runs it. */
-const cli = (...args: string[]): Promise<string> =>
-  new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", CLI, ...args, "--api", api],
-      { cwd: ROOT, env: { ...process.env, STOCKLINE_API_KEY: OPS_KEY }, timeout: 30_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
-    );
-  });
+const cli = (...args: string[]) => up.cli(OPS_KEY, ...args);
 
 /** A warehouse system publishes as its own NATS user on its own subjects (no region in the command). */
 const publishAs = async (system: string, region: string, location: string, sku: string, cmd: object) => {
-  const auth = info.users[`${region}/${system}`];
+  const auth = up.info.users[`${region}/${system}`];
   let nc = connections.get(`${region}/${system}`);
   if (!nc) {
     nc = await connectNats({
-      servers: [...info.regions[region]!.servers],
+      servers: [...up.info.regions[region]!.servers],
       name: `e2e-${system}`,
       ...(auth ? { auth } : {}),
     });
@@ -192,48 +147,22 @@ const atpOf = async (sku: string): Promise<number | undefined> => {
   return r.status === 200 ? (r.json.total?.atp as number) : undefined;
 };
 
-const partsState = () =>
-  JSON.parse(readFileSync(path.join(dataDir, "up", "state.json"), "utf8")) as {
-    parts: { name: string; pid: number; restarts: number; ready: boolean }[];
-  };
+const partsState = () => up.partsState();
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), "stockline-up-"));
-  dataDir = path.join(dir, "data");
-  const [apiPort, erpPort] = [await getPort({ host: "127.0.0.1" }), await getPort({ host: "127.0.0.1" })];
-  const file = path.join(dir, "nordlicht.json");
-  writeFileSync(file, JSON.stringify(configOf(dataDir, apiPort, erpPort), null, 2));
-  up = spawn(process.execPath, ["--import", "tsx", CLI, "up", "--config", file], {
-    cwd: ROOT,
-    env: { ...process.env, NORDLICHT_PORTAL_KEY: PORTAL_KEY, NORDLICHT_OPS_KEY: OPS_KEY, LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  upExit = new Promise((resolve) => up.once("exit", (code) => resolve(code)));
-  up.stdout!.on("data", (c: Buffer) => {
-    upOut += c.toString();
-  });
-  up.stderr!.on("data", (c: Buffer) => {
-    upOut += c.toString();
-  });
-  api = await waitFor(
-    "stockline up to print the API's URL",
-    async () => /^API: (http:\/\/\S+)/m.exec(upOut)?.[1],
+  const [apiPort, erpPort] = [await freePort(), await freePort()];
+  up = await startUp({
+    file: "nordlicht.json",
+    config: (_dir, dataDir) => configOf(dataDir, apiPort, erpPort),
+    env: { NORDLICHT_PORTAL_KEY: PORTAL_KEY, NORDLICHT_OPS_KEY: OPS_KEY },
     // Eleven processes start on a machine shared with other test files: generous, not a measure.
-    150_000,
-  );
-  info = JSON.parse(readFileSync(path.join(dataDir, "up", "nats.json"), "utf8")) as ConnectionInfo;
+    readyTimeoutMs: 150_000,
+  });
 }, 160_000);
 
 afterAll(async () => {
   for (const nc of connections.values()) await drainAndClose(nc).catch(() => {});
-  if (up && up.exitCode === null) {
-    up.kill("SIGTERM");
-    const code = await Promise.race([upExit, sleep(40_000).then(() => "timeout" as const)]);
-    if (code === "timeout") up.kill("SIGKILL");
-    expect(code).toBe(0);
-    expect(upOut).toMatch(/^stopped$/m);
-  }
-  if (!process.env.KEEP_UP_DIR) rmSync(dir, { recursive: true, force: true });
+  await up?.stop();
 }, 60_000);
 
 describe("stockline up with a distributor the code has never seen", () => {
