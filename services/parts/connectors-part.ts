@@ -18,7 +18,7 @@ import type { Logger } from "pino";
 import type { TranslationContext } from "../../connectors/translation.ts";
 import { ConfigError } from "../../infra/config/config-loading.ts";
 import type { DistributorConfig } from "../../infra/config/distributor-config.ts";
-import { natsUserOf } from "../../infra/config/distributor-parts.ts";
+import { HUB_USERS, natsUserOf } from "../../infra/config/distributor-parts.ts";
 import { natsAuthOf } from "../../infra/config/nats-auth.ts";
 import { ApiKeyRing, resolveApiKeys } from "../../infra/http/api-keys.ts";
 import { createHttpServer } from "../../infra/http/http-server.ts";
@@ -153,11 +153,14 @@ export const startConnectorsPart = async (ctx: PartContext): Promise<Record<stri
     source: (region, system): Promise<NatsConnection> => {
       const own = systemNats(system);
       const name = `stockline-connectors-${system}-${region}`;
-      if (!own) return ctx.connect(region, name, natsUserOf(system));
+      // A channel has no NATS user of its own: channels send as the API's user (securityOf), here
+      // on the region's server (ctx.connect's "api" role would mean the API's servers, the hub's).
+      const channel = d.file.systems.find((s) => s.id === system)?.kind === "channel";
+      if (!own && !channel) return ctx.connect(region, name, natsUserOf(system));
       return connectNats({
-        servers: own.servers ?? ctx.serversOf(region),
+        servers: own?.servers ?? ctx.serversOf(region),
         name,
-        auth: natsAuthOf(own, d.source, `systems.${system}.nats`),
+        auth: own ? natsAuthOf(own, d.source, `systems.${system}.nats`) : ctx.authOf(region, HUB_USERS.api),
         logger: ctx.log,
       }).then((nc) => {
         ctx.defer(`connection ${name}`, () => nc.drain());

@@ -53,12 +53,17 @@ const sourceUsers = (d: DistributorConfig): Array<{ server: string; user: string
     .filter((s) => s.kind !== "channel")
     .flatMap((s) => (s.regions ?? d.regions).map((r) => ({ server: r, user: natsUserOf(s.id) })));
 
-/** The connectors part speaks as each connector source (dead letters as the region's node). */
+/**
+ * The connectors part speaks as each connector source (dead letters as the region's node); a channel
+ * (a Shopify shop) has no user of its own: channels send as the API's user (securityOf).
+ */
 const connectorUsers = (d: DistributorConfig) => {
   const sources = new Set((d.file.connectors?.sources ?? []).map((c) => c.system));
-  return sourceUsers(d).filter(({ user }) =>
+  const own = sourceUsers(d).filter(({ user }) =>
     d.file.systems.some((s) => sources.has(s.id) && natsUserOf(s.id) === user),
   );
+  const channels = d.file.systems.some((s) => s.kind === "channel" && sources.has(s.id));
+  return channels ? [...own, ...d.regions.map((server) => ({ server, user: HUB_USERS.api }))] : own;
 };
 
 export const startManagedNats = async (
