@@ -190,8 +190,14 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "connectors.sources[].epcisSchemaFile":
     "EPCIS: the path of GS1's EPCIS JSON Schema (`EPCIS-JSON-Schema.json`), which documents are validated against; not bundled, as its licence is unclear.",
   "connectors.sources[].shopify":
-    "Shopify: `secretEnv`, the variable holding the app's secret that signs webhooks (`X-Shopify-Hmac-Sha256`).",
+    "Shopify: `secretEnv`, the variable holding the app's secret that signs webhooks (`X-Shopify-Hmac-Sha256`); `push`, where availability is pushed to.",
   "connectors.sources[].shopify.secretEnv": "The environment variable holding the Shopify app's secret.",
+  "connectors.sources[].shopify.push":
+    "Push availability to the shop: on every change of global ATP of a SKU-location the shop sells (both mapped in master data), `inventorySetQuantities` with the location's ATP, coalesced per SKU, paced by Shopify's cost-based throttling, retried.",
+  "connectors.sources[].shopify.push.graphqlUrl":
+    "The shop's Admin GraphQL endpoint, e.g. `https://<shop>.myshopify.com/admin/api/2024-07/graphql.json`.",
+  "connectors.sources[].shopify.push.accessTokenEnv":
+    "The environment variable holding the Admin API access token (`X-Shopify-Access-Token`).",
   "connectors.sources[].complete":
     "Balance snapshots: each lists everything at the locations it names, so a listed product absent there counts 0 (default false: absent is unknown).",
   alerts:

@@ -175,8 +175,15 @@ export const ConnectorSourceC = t.intersection(
       http: t.boolean,
       /** GS1's EPCIS JSON Schema (not bundled); required for `epcis`. */
       epcisSchemaFile: NonEmptyStringC,
-      /** Shopify webhooks: the variable holding the app's shared secret (HMAC-SHA256). */
-      shopify: t.type({ secretEnv: NonEmptyStringC }),
+      /**
+       * Shopify webhooks: the variable holding the app's shared secret (HMAC-SHA256); `push`: the
+       * shop's Admin GraphQL endpoint and the variable holding its access token, to which the
+       * connectors part pushes the ATP of every SKU-location the shop sells (services/channels/shopify-push.ts).
+       */
+      shopify: t.intersection([
+        t.type({ secretEnv: NonEmptyStringC }),
+        t.partial({ push: t.type({ graphqlUrl: NonEmptyStringC, accessTokenEnv: NonEmptyStringC }) }),
+      ]),
       /** Balance snapshots list everything at each location they name (absent items count 0). */
       complete: t.boolean,
     }),

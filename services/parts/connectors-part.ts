@@ -11,7 +11,10 @@
  * NATS: the part speaks as each source system (on a secured topology with that system's user: the
  * credentials file's `<region>:<user>` entry, else the system's own `systems[].nats`, else the
  * region's block) and publishes dead letters as the region's node user (`<region>` entry), as the
- * posting workers do.
+ * posting workers do. A channel (a Shopify shop) has no user of its own: it sends as the API's user.
+ *
+ * A Shopify source with `shopify.push` also gets availability pushed to its shop: global ATP read from
+ * `atp_global` on the hub (as the API's user), fed to a ShopifyPush (services/channels/shopify-push.ts).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -23,10 +26,12 @@ import { natsAuthOf } from "../../infra/config/nats-auth.ts";
 import { ApiKeyRing, resolveApiKeys } from "../../infra/http/api-keys.ts";
 import { createHttpServer } from "../../infra/http/http-server.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
+import { pushFromGlobalAtp, ShopifyPush } from "../channels/shopify-push.ts";
 import { DropFolder } from "../connectors/drop-folder.ts";
 import { type InboundRoute, registerInboundRoutes } from "../connectors/inbound-routes.ts";
 import { type InboundConnections, InboundSender } from "../connectors/inbound-sender.ts";
 import { translatorOf } from "../connectors/registry.ts";
+import { GlobalAtpReader } from "../projectors/global-atp-reader.ts";
 import type { PartContext } from "./part-runtime.ts";
 
 export const DEFAULT_CONNECTORS_PORT = 8081;
@@ -171,9 +176,64 @@ export const startConnectorsPart = async (ctx: PartContext): Promise<Record<stri
   };
   const running = await startConnectors(d, { log: ctx.log, connections });
   ctx.defer("connectors", () => running.stop());
+  const pushes = await startShopifyPushes(ctx);
   return {
     ...(running.url ? { url: running.url } : {}),
+    ...(pushes.length > 0 ? { shopifyPush: pushes } : {}),
     sources: (d.file.connectors?.sources ?? []).map((s) => `${s.system}:${s.format}`),
     folders: [...running.folders.keys()],
   };
+};
+
+/**
+ * Shopify sources with `shopify.push`: global ATP (`atp_global` on the hub, as the API reads it) of
+ * every SKU-location the shop sells is pushed to the shop (`ShopifyPush`: coalesced per SKU, paced
+ * by Shopify's cost bucket, retried). Returns the systems pushed to.
+ */
+const startShopifyPushes = async (ctx: PartContext): Promise<string[]> => {
+  const { d, log } = ctx;
+  const sources = (d.file.connectors?.sources ?? []).filter((s) => s.shopify?.push);
+  if (sources.length === 0) return [];
+  const pushes = sources.map((s) => {
+    const i = (d.file.connectors?.sources ?? []).indexOf(s);
+    const { graphqlUrl, accessTokenEnv } = s.shopify!.push!;
+    const accessToken = process.env[accessTokenEnv];
+    if (!accessToken)
+      throw new ConfigError(
+        d.source,
+        [
+          {
+            path: `connectors.sources.${i}.shopify.push.accessTokenEnv`,
+            value: accessTokenEnv,
+            expected: `the environment variable ${accessTokenEnv} set to the shop's Admin API access token`,
+            message: `connectors.sources.${i}.shopify.push.accessTokenEnv: ${accessTokenEnv} is not set`,
+          },
+        ],
+        "distributor configuration",
+      );
+    return new ShopifyPush({
+      system: s.system,
+      masterData: d.masterData,
+      graphqlUrl,
+      accessToken,
+      logger: log.child({ component: "shopify-push", system: s.system }),
+    });
+  });
+  const reader = new GlobalAtpReader({
+    nc: await ctx.connect("hub", "stockline-connectors-atp", HUB_USERS.api),
+    hubDomain: d.hubDomain,
+    regions: d.regions,
+    logger: log.child({ component: "global-atp-reader" }),
+  });
+  // Subscribed before the bucket is loaded: what it holds now is pushed too (a restart sets every level).
+  for (const push of pushes) {
+    const unsubscribe = pushFromGlobalAtp(push, reader);
+    ctx.defer("shopify push", async () => {
+      unsubscribe();
+      await push.stop();
+    });
+  }
+  ctx.defer("global ATP reader", () => reader.stop());
+  await reader.start();
+  return sources.map((s) => s.system);
 };

@@ -131,6 +131,10 @@ export const startManagedNats = async (
                   : part.kind === "connectors"
                     ? [
                         ...d.regions.map(node),
+                        // A Shopify push reads global ATP (atp_global) on the hub, as the API does.
+                        ...((d.file.connectors?.sources ?? []).some((s) => s.shopify?.push)
+                          ? [hub(HUB_USERS.api)]
+                          : []),
                         ...connectorUsers(d).map(
                           ({ server, user }) => [`${server}:${user}`, creds.auth(server, user)] as const,
                         ),

@@ -12,6 +12,11 @@ import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createShopifySimulator,
+  DEFAULT_ACCESS_TOKEN,
+  type ShopifySimulator,
+} from "../../services/simulators/shopify-simulator.ts";
 import { interchange } from "../connectors/x12-fixture.ts";
 import { freePort, type Json, ROOT, type RunningUp, startUp } from "./up-fixture.ts";
 
@@ -26,8 +31,15 @@ const WMS_SYS = "wms-ams";
 const SAP_SYS = "sap-prod";
 const SHOP = "shop-nl";
 const SHOP_LOCATION = "24826418";
+const SHOP_ITEMS = { MUG: "271878346596884015", TEE: "49148385" } as const;
 
-const configOf = (dir: string, dataDir: string, apiPort: number, inboundPort: number) => ({
+const configOf = (
+  dir: string,
+  dataDir: string,
+  apiPort: number,
+  inboundPort: number,
+  shopifyGraphql: string,
+) => ({
   distributor: { name: "Havenstad Groothandel", id: "havenstad" },
   version: "e2e-connectors-1",
   dataDir,
@@ -70,7 +82,7 @@ const configOf = (dir: string, dataDir: string, apiPort: number, inboundPort: nu
         baseUom: "EA",
         conversions: [{ uom: "CA", quantity: 6, of: "EA" }],
         // urn:epc:idpat:sgtin:0614141.107346.* is GTIN 10614141073464.
-        codes: { [DHL]: "ITEM456", [WMS_SYS]: "10614141073464", [SAP_SYS]: "TG13", [SHOP]: "49148385" },
+        codes: { [DHL]: "ITEM456", [WMS_SYS]: "10614141073464", [SAP_SYS]: "TG13", [SHOP]: SHOP_ITEMS.TEE },
       },
     ],
   },
@@ -89,7 +101,14 @@ const configOf = (dir: string, dataDir: string, apiPort: number, inboundPort: nu
       { system: DHL, format: "x12", dropFolder: path.join(dir, "edi", DHL), http: false },
       { system: WMS_SYS, format: "epcis", epcisSchemaFile: EPCIS_SCHEMA },
       { system: SAP_SYS, format: "sap-material-document" },
-      { system: SHOP, format: "shopify", shopify: { secretEnv: "HAVENSTAD_SHOP_SECRET" } },
+      {
+        system: SHOP,
+        format: "shopify",
+        shopify: {
+          secretEnv: "HAVENSTAD_SHOP_SECRET",
+          push: { graphqlUrl: shopifyGraphql, accessTokenEnv: "HAVENSTAD_SHOP_TOKEN" },
+        },
+      },
     ],
   },
 });
@@ -288,6 +307,8 @@ let up: RunningUp;
 let inbound: string;
 let drop: string;
 let opsKey: string;
+/** The shop the connectors part pushes availability to (Shopify's cost-based throttling enforced). */
+let shop: ShopifySimulator;
 
 /** A file into the 3PL's drop folder as a careful sender writes it: under .tmp, then renamed. */
 const dropFile = (name: string, text: string) => {
@@ -315,14 +336,16 @@ const sign = (body: string, secret: string) => createHmac("sha256", secret).upda
 
 beforeAll(async () => {
   const [apiPort, inboundPort] = [await freePort(), await freePort()];
+  shop = createShopifySimulator();
+  const shopifyGraphql = `${await shop.listen(0)}/admin/api/2024-07/graphql.json`;
   up = await startUp({
     file: "havenstad.json",
     config: (dir, dataDir) => {
       drop = path.join(dir, "edi", DHL);
       mkdirSync(drop, { recursive: true });
-      return configOf(dir, dataDir, apiPort, inboundPort);
+      return configOf(dir, dataDir, apiPort, inboundPort, shopifyGraphql);
     },
-    env: { HAVENSTAD_SHOP_SECRET: SHOP_SECRET },
+    env: { HAVENSTAD_SHOP_SECRET: SHOP_SECRET, HAVENSTAD_SHOP_TOKEN: DEFAULT_ACCESS_TOKEN },
     // Seven processes on a machine shared with other test files: generous, not a measure.
     readyTimeoutMs: 100_000,
   });
@@ -332,6 +355,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await up?.stop();
+  await shop?.close();
 }, 60_000);
 
 describe("a distributor's day through the connectors' transports", () => {
@@ -466,5 +490,17 @@ describe("a distributor's day through the connectors' transports", () => {
     });
     expect(text).toContain('X12 944 WR-1004 at W07-01 (value "ABC")');
     expect(text).toContain(`${EPCIS_UNKNOWN_GLN_EVENT} at $.epcisBody.eventList[0].bizLocation.id`);
+  }, 60_000);
+
+  it("the shop ends with the ATP of the locations it sells from (pushed by the connectors part)", async () => {
+    // The shop sells from WH-RTM only (its one mapped location).
+    for (const sku of ["MUG", "TEE"] as const) {
+      const want = EXPECTED[`WH-RTM/${sku}`].atp;
+      const level = await up.waitFor(`Shopify's ${sku} at ${want}`, async () =>
+        shop.level(SHOP_ITEMS[sku], SHOP_LOCATION) === want ? want : undefined,
+      );
+      expect(level).toBe(want); // MUG 139, TEE 90
+    }
+    expect(shop.stats().applied).toBeGreaterThan(0);
   }, 60_000);
 });
