@@ -1,5 +1,5 @@
 /**
- * 945 Warehouse Shipping Advice -> one `postShipment` per W12 line (units shipped W12-03 in unit
+ * 945 Warehouse Shipping Advice -> per W12 line a `confirmPick` and a `postShipment` (units shipped W12-03 in unit
  * W12-05) at the warehouse the N1*WH (else N1*SF, ship from) names, when it shipped: G62*11 with its
  * time, else the W06-03 date.
  *
@@ -8,6 +8,11 @@
  * the W12's ordinal. `order` is W06-02, `po` W06-06. Lot W12-09. A line that shipped nothing
  * (W12-03 zero or absent) moves no stock and is reported as untranslatable, not skipped.
  * Not read: W12-01 status and W12-04 difference (the units shipped say what left), W03 totals.
+ *
+ * Why a pick too: a 3PL answers a 940 shipping order with the 945 and reports no picks of its own, so
+ * the pick is recorded with the goods issue (as SAP's 601 does), taking the goods from available stock
+ * and consuming the order's reservation; a shipment alone would take them from picked stock that was
+ * never picked (a negative picked balance, and ATP left too high). Its key is the line's with `:pick`.
  */
 import type { Command } from "../../domain/commands.ts";
 import { isoTime } from "./x12-elements.ts";
@@ -50,13 +55,15 @@ export const translate945 = (t: SetTranslation): void => {
     const quantity = t.quantity(w12, { value: 3, uom: 5 }, amount, uom, sku, "positive", "units shipped");
     const lot = r.text(w12, 9, "warehouse lot number");
     if (!quantity || !t.lotRequired(w12, 9, sku, lot)) return;
-    const command: Command = {
-      kind: "postShipment",
-      ...t.common({ sku, location, line: String(i + 1), businessTime: shippedAt }),
-      quantity,
-      ...(lot ? { lot } : {}),
-      documents: { order, ...(po ? { po } : {}) },
+    const common = t.common({ sku, location, line: String(i + 1), businessTime: shippedAt });
+    const moved = { quantity, ...(lot ? { lot } : {}), documents: { order, ...(po ? { po } : {}) } };
+    const pick: Command = {
+      kind: "confirmPick",
+      ...common,
+      idempotencyKey: `${common.idempotencyKey}:pick`,
+      ...moved,
     };
-    t.commands.push(command);
+    const shipment: Command = { kind: "postShipment", ...common, ...moved };
+    t.commands.push(pick, shipment);
   });
 };

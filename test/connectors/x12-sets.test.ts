@@ -49,30 +49,22 @@ describe("X12 945 shipping advice", () => {
     { functionalId: "SW" },
   );
 
-  it("one postShipment per W12 that shipped, in the W12's unit, with its lot, when G62*11 says", () => {
+  it("a confirmPick and a postShipment per W12 that shipped, in the W12's unit, with its lot, when G62*11 says", () => {
     const { translation, acknowledgment } = translateX12(doc, ctx());
     expectCanonical(translation.commands);
     const at = "2026-07-15T14:30:00Z";
+    const pickAndShip = (line: string, sku: string, quantity: object, lot?: string) => {
+      const base = common("945", "SHP-9", line, sku, "ACME-WH", at);
+      const moved = { quantity, ...(lot ? { lot } : {}), documents: { order: "ORD-77", po: "PO-5" } };
+      return [
+        { kind: "confirmPick", ...base, idempotencyKey: `${base.idempotencyKey}:pick`, ...moved },
+        { kind: "postShipment", ...base, ...moved },
+      ];
+    };
     expect(translation.commands).toEqual([
-      {
-        kind: "postShipment",
-        ...common("945", "SHP-9", "1", "SKU-123", "ACME-WH", at),
-        quantity: { value: 24, uom: "EA" },
-        documents: { order: "ORD-77", po: "PO-5" },
-      },
-      {
-        kind: "postShipment",
-        ...common("945", "SHP-9", "2", "SKU-123", "ACME-WH", at),
-        quantity: { value: 2, uom: "CA" },
-        documents: { order: "ORD-77", po: "PO-5" },
-      },
-      {
-        kind: "postShipment",
-        ...common("945", "SHP-9", "3", "SKU-LOT", "ACME-WH", at),
-        quantity: { value: 5, uom: "EA" },
-        lot: "LOT-A",
-        documents: { order: "ORD-77", po: "PO-5" },
-      },
+      ...pickAndShip("1", "SKU-123", { value: 24, uom: "EA" }),
+      ...pickAndShip("2", "SKU-123", { value: 2, uom: "CA" }),
+      ...pickAndShip("3", "SKU-LOT", { value: 5, uom: "EA" }, "LOT-A"),
     ]);
     // The line that shipped nothing is accounted for, not dropped; the set is accepted.
     expect(translation.untranslatable).toEqual([
