@@ -130,7 +130,8 @@ export class Supervisor {
 
   private waitReady(r: Running): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timeoutMs = this.o.readyTimeoutMs ?? 60_000;
+      // Generous: a part's first start transpiles the tree (tsx) while its siblings do the same.
+      const timeoutMs = this.o.readyTimeoutMs ?? 180_000;
       const timer = setTimeout(
         () => reject(new Error(`part ${r.spec.name} not ready after ${timeoutMs} ms (see its log)`)),
         timeoutMs,

@@ -156,9 +156,9 @@ beforeAll(async () => {
     config: (_dir, dataDir) => configOf(dataDir, apiPort, erpPort),
     env: { NORDLICHT_PORTAL_KEY: PORTAL_KEY, NORDLICHT_OPS_KEY: OPS_KEY },
     // Eleven processes start on a machine shared with other test files: generous, not a measure.
-    readyTimeoutMs: 150_000,
+    readyTimeoutMs: 240_000,
   });
-}, 160_000);
+}, 250_000);
 
 afterAll(async () => {
   for (const nc of connections.values()) await drainAndClose(nc).catch(() => {});

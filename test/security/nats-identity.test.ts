@@ -196,7 +196,11 @@ describe("a secured topology refuses the attacks of issue 9", () => {
       reasonCode: "COUNT",
     };
     // Sent on the claimed system's subject (as the API's region link does), the WMS is refused by the server.
-    await expect(requestDecision(wms, region, attack, 5_000)).rejects.toThrow(/permission/i);
+    // (requestDecision answers the server's permissions violation as a `denied` outcome naming the subject.)
+    await expect(requestDecision(wms, region, attack, 5_000)).resolves.toMatchObject({
+      kind: "denied",
+      message: expect.stringContaining(`may not publish to ${sourceReqSubject(region, "sap")}`),
+    });
     const msg = await wms.request(sourceReqSubject(region, "wms-1"), JSON.stringify(attack), {
       timeout: 5_000,
     });

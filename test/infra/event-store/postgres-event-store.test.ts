@@ -178,10 +178,12 @@ describe("PostgreSQL event store specifics", () => {
           async () =>
             (
               await holder.query(
-                "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%append_events%'",
+                "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%append_events%' AND query LIKE $1",
+                [`%${schema}%`],
               )
             ).rowCount,
-          { timeout: 5000 },
+          // Under load the pool may take seconds to connect and send the statement; only this file's schema is touched.
+          { timeout: 30_000, interval: 100 },
         )
         .toBe(1);
       await sleep(200); // the retry now waits for the lock too
