@@ -21,7 +21,8 @@ export const DEFAULT_DIMENSION_MAPPINGS: Readonly<Record<string, Readonly<Record
 };
 export const DEFAULT_VARIANT_DIMENSIONS: readonly string[] = ["ColorId", "SizeId", "StyleId", "ConfigId"];
 
-const BASE_DIMENSIONS = [
+/** Dynamics 365 Inventory Visibility's base dimensions (its own vocabulary; the simulator uses it too). */
+export const D365_BASE_DIMENSIONS: readonly string[] = [
   "SiteId",
   "LocationId",
   "ColorId",
@@ -37,7 +38,7 @@ const BASE_DIMENSIONS = [
   "VersionId",
   "OwnerId",
 ];
-const BASE_BY_LOWER = new Map(BASE_DIMENSIONS.map((d) => [d.toLowerCase(), d]));
+const BASE_BY_LOWER = new Map(D365_BASE_DIMENSIONS.map((d) => [d.toLowerCase(), d]));
 
 export interface DimensionOptions {
   /** Per data source, its dimension name -> base dimension name (default DEFAULT_DIMENSION_MAPPINGS). */

@@ -5,6 +5,7 @@
  * source names are compared case-insensitively and kept in lower case; dimension names are answered
  * in their canonical case (`SiteId`, `LocationId`, `ColorId`, ...).
  */
+import { D365_BASE_DIMENSIONS } from "../../connectors/d365-inventory-visibility/d365-event.ts";
 import { D365Refusal } from "./d365-inventory-visibility-refusal.ts";
 
 export interface CalculatedMeasure {
@@ -30,23 +31,7 @@ export const DEFAULT_CALCULATED_MEASURES: Readonly<Record<string, CalculatedMeas
   "iv.availabletoreserve": { add: ["iv.onhand"], subtract: ["iv.reserved"] },
 };
 
-const BASE_DIMENSIONS = [
-  "SiteId",
-  "LocationId",
-  "ColorId",
-  "SizeId",
-  "StyleId",
-  "ConfigId",
-  "BatchId",
-  "SerialId",
-  "InventStatusId",
-  "LicensePlateId",
-  "WMSLocationId",
-  "WMSPalletId",
-  "VersionId",
-  "OwnerId",
-];
-const BASE_BY_LOWER = new Map(BASE_DIMENSIONS.map((d) => [d.toLowerCase(), d]));
+const BASE_BY_LOWER = new Map(D365_BASE_DIMENSIONS.map((d) => [d.toLowerCase(), d]));
 
 /** `{ datasource: { measure: quantity } }` */
 export type Measures = Record<string, Record<string, number>>;
