@@ -34,6 +34,7 @@ import {
   errorResponseSchema,
   installErrorHandlers,
   SHARED_ERROR_STATUSES,
+  sendError,
 } from "./http-errors.ts";
 
 export { type BadRequestBody, badRequest } from "./http-errors.ts";
@@ -108,6 +109,22 @@ export const documentRoute = (
   return doc as FastifySchema;
 };
 
+/** The deepest JSON body any route accepts (a command is about 6 levels deep). */
+export const MAX_BODY_DEPTH = 32;
+
+/** The path of the first value nested deeper than `max`, found without recursion; undefined if none. */
+export const nestingBeyond = (value: unknown, max: number): string | undefined => {
+  const stack: Array<{ v: unknown; d: number; at: string }> = [{ v: value, d: 0, at: "(body)" }];
+  while (stack.length > 0) {
+    const { v, d, at } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (d >= max) return at;
+    for (const [k, x] of Object.entries(v))
+      stack.push({ v: x, d: d + 1, at: at === "(body)" ? k : `${at}.${k}` });
+  }
+  return undefined;
+};
+
 export const createHttpServer = async (opts: HttpServerOptions): Promise<FastifyInstance> => {
   const bodyLimitBytes = opts.bodyLimitBytes ?? 10 * 1024 * 1024;
   const app = Fastify({
@@ -125,6 +142,18 @@ export const createHttpServer = async (opts: HttpServerOptions): Promise<Fastify
   // that says to send JSON is the clearer answer.
   app.removeContentTypeParser("text/plain");
   installErrorHandlers(app, { bodyLimitBytes });
+  // A body nested deeper than any request of ours is refused before a handler or an error message
+  // walks it recursively (a 200 KB `[[[…]]]` overflowed the stack in a decoder's message: a 500).
+  app.addHook("preValidation", async (req, reply) => {
+    const deep = nestingBeyond(req.body, MAX_BODY_DEPTH);
+    if (deep !== undefined)
+      return sendError(
+        reply,
+        400,
+        "bad_request",
+        `the body is nested deeper than ${MAX_BODY_DEPTH} levels (at ${deep}); no request of this API needs that`,
+      );
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -125,6 +125,13 @@ describe("the one error shape", () => {
     expectShape(xml.json(), "unsupported_media_type");
   });
 
+  it("400 for a body nested deeper than any request needs, naming where (the handler never walks it)", async () => {
+    const deep = await post(`${"[".repeat(300)}${"]".repeat(300)}`, { "content-type": "application/json" });
+    expect(deep.statusCode).toBe(400);
+    expectShape(deep.json(), "bad_request");
+    expect(deep.json().message).toMatch(/nested deeper than 32 levels \(at 0(\.0)+\)/);
+  });
+
   it("500 says nothing of its cause, only the request id the log has", async () => {
     const r = await app.inject({ method: "GET", url: "/v1/boom", headers: { "x-api-key": KEY } });
     expect(r.statusCode).toBe(500);
