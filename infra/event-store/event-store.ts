@@ -157,3 +157,39 @@ export interface CheckpointStore {
   getCheckpoint(name: string): Promise<number | null>;
   saveCheckpoint(name: string, position: number): Promise<void>;
 }
+
+/** `appendToStream` for a store whose primitive is the group commit: one item, its error thrown. */
+export const appendOneOf = async <Data>(
+  appendMany: (items: readonly AppendBatchItem<Data>[]) => Promise<readonly AppendBatchOutcome[]>,
+  streamId: string,
+  events: readonly NewEvent<Data>[],
+  options: AppendOptions,
+): Promise<AppendResult> => {
+  const [outcome] = await appendMany([{ streamId, events, expectedRevision: options.expectedRevision }]);
+  if (outcome === undefined) throw new Error("unreachable: one item, no outcome");
+  if (!outcome.ok) throw outcome.error;
+  return {
+    nextExpectedRevision: outcome.nextExpectedRevision,
+    lastGlobalPosition: outcome.lastGlobalPosition,
+  };
+};
+
+/**
+ * Tells each `onAppended` listener the new head after the commit and off the append's call stack, so a
+ * slow or throwing listener cannot hold the writer.
+ */
+export const notifyAppended = (
+  listeners: Iterable<(lastGlobalPosition: number) => void>,
+  lastGlobalPosition: number,
+  logger: { error(obj: object, msg: string): void } | undefined,
+): void => {
+  for (const listener of listeners) {
+    queueMicrotask(() => {
+      try {
+        listener(lastGlobalPosition);
+      } catch (error) {
+        logger?.error({ err: error }, "event-store onAppended listener threw");
+      }
+    });
+  }
+};

@@ -27,12 +27,14 @@ import {
   type AppendBatchOutcome,
   type AppendOptions,
   type AppendResult,
+  appendOneOf,
   type CheckpointStore,
   type EventStore,
   type ExpectedRevision,
   type ListStreamsOptions,
   type NewEvent,
   NO_STREAM,
+  notifyAppended,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -252,15 +254,7 @@ export class PostgresEventStore<Data = unknown, State = unknown>
     events: readonly NewEvent<Data>[],
     options: AppendOptions,
   ): Promise<AppendResult> {
-    const [outcome] = await this.appendMany([
-      { streamId, events, expectedRevision: options.expectedRevision },
-    ]);
-    if (outcome === undefined) throw new Error("unreachable: one item, no outcome");
-    if (!outcome.ok) throw outcome.error;
-    return {
-      nextExpectedRevision: outcome.nextExpectedRevision,
-      lastGlobalPosition: outcome.lastGlobalPosition,
-    };
+    return appendOneOf((items) => this.appendMany(items), streamId, events, options);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<Data>[]> {
@@ -388,16 +382,7 @@ export class PostgresEventStore<Data = unknown, State = unknown>
   }
 
   private notify(lastGlobalPosition: number): void {
-    for (const listener of this.listeners) {
-      // After the commit and off the append's call stack: a slow or throwing listener cannot hold the writer.
-      queueMicrotask(() => {
-        try {
-          listener(lastGlobalPosition);
-        } catch (error) {
-          this.logger?.error({ err: error }, "event-store onAppended listener threw");
-        }
-      });
-    }
+    notifyAppended(this.listeners, lastGlobalPosition, this.logger);
   }
 }
 

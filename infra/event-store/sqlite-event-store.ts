@@ -28,6 +28,7 @@ import {
   matchesExpectedRevision,
   type NewEvent,
   NO_STREAM,
+  notifyAppended,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -466,16 +467,7 @@ export class SqliteEventStore<Data = unknown, State = unknown>
   }
 
   private notify(lastGlobalPosition: number): void {
-    for (const listener of this.listeners) {
-      // After the commit and off the append's call stack: a slow or throwing listener cannot hold the writer.
-      queueMicrotask(() => {
-        try {
-          listener(lastGlobalPosition);
-        } catch (error) {
-          this.logger?.error({ err: error }, "event-store onAppended listener threw");
-        }
-      });
-    }
+    notifyAppended(this.listeners, lastGlobalPosition, this.logger);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type AppendBatchOutcome,
   type AppendOptions,
   type AppendResult,
+  appendOneOf,
   type EventStore,
   type ExpectedRevision,
   type ListStreamsOptions,
@@ -150,15 +151,7 @@ export class WorkerAppendStore implements EventStore {
     events: readonly NewEvent[],
     options: AppendOptions,
   ): Promise<AppendResult> {
-    const [outcome] = await this.appendMany([
-      { streamId, events, expectedRevision: options.expectedRevision },
-    ]);
-    if (outcome === undefined) throw new Error("unreachable: one item, no outcome");
-    if (!outcome.ok) throw outcome.error;
-    return {
-      nextExpectedRevision: outcome.nextExpectedRevision,
-      lastGlobalPosition: outcome.lastGlobalPosition,
-    };
+    return appendOneOf((items) => this.appendMany(items), streamId, events, options);
   }
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
