@@ -120,6 +120,22 @@ export class ActorCache<Job> {
     }
   }
 
+  /**
+   * Passivates the idle actors whose stream `matches` (a partition handed over to or from another
+   * node: the next command reloads the position from the store). Returns how many.
+   */
+  evictWhere(matches: (streamId: string) => boolean): number {
+    let n = 0;
+    for (const [streamId, slot] of [...this.idle.entries()]) {
+      if (!matches(streamId)) continue;
+      this.passivate(slot);
+      this.idle.delete(streamId); // dispose reason "delete": already passivated
+      n++;
+    }
+    activeActors.set({ region: this.o.region }, this.size);
+    return n;
+  }
+
   /** Passivates every idle actor (writing snapshots) and stops the busy ones. */
   close(): void {
     this.stopped = true;

@@ -116,6 +116,11 @@ export class PositionRuntime {
     this.flushSnapshots();
   }
 
+  /** Drops the idle actors of the streams `matches` (partition hand-over); see `ActorCache.evictWhere`. */
+  evictWhere(matches: (streamId: string) => boolean): number {
+    return this.actors.evictWhere(matches);
+  }
+
   /** Stops timers, passivates every actor (writing snapshots). Call after `drain`. */
   close(): void {
     this.parking.close();
