@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats postgres run test typecheck lint bench fuzz clean
+.PHONY: help install nats postgres chromium ui-build run test typecheck lint bench fuzz clean
 
 help:
 	@echo "make run    - stockline up --config config/demo.json (every part its own process) fed by the demo feed"
@@ -24,21 +24,31 @@ nats:
 		{ echo "installing nats-server"; apt-get update -qq && apt-get install -y -qq nats-server; }
 	@bash scripts/ensure-local-nats.sh
 
+# The browser tests of the dashboards (test/ui) drive Debian's chromium through playwright-core.
+chromium:
+	@[ -x /usr/bin/chromium ] || \
+		{ echo "installing chromium"; apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The dashboards (/ui): bundled by vite into ui/dist, which the API serves as static files.
+ui-build: $(NPM_STAMP)
+	npx vite build --config ui/vite.config.ts --logLevel warn
+
 # The PostgreSQL event store's tests use the machine's server (127.0.0.1:5432): start it where it is not running.
 postgres:
 	@bash scripts/ensure-local-postgres.sh
 
 typecheck: $(NPM_STAMP)
 	npx tsc --noEmit -p tsconfig.json
+	npx tsc --noEmit -p ui/tsconfig.json
 
 lint: $(NPM_STAMP)
 	npx biome ci .
 
-test: install postgres typecheck lint
+test: install postgres chromium typecheck lint ui-build
 	npx vitest run
 
 # stockline up with the demo's configuration (every part its own process) plus the demo feed as a driver.
-run: install
+run: install ui-build
 	bash scripts/run-demo.sh $(RUN_ARGS)
 
 bench: install

@@ -15,14 +15,17 @@ import { createHttpServer } from "../../infra/http/http-server.ts";
 import { createLogger } from "../../infra/logging.ts";
 import { connectNats, drainAndClose } from "../../infra/nats/connection.ts";
 import { GlobalProjector } from "../projectors/global-projector.ts";
-import { installAccessControl } from "./access-control.ts";
+import { installAccessControl, ROUTE_ROLES } from "./access-control.ts";
 import type { ApiConfig } from "./api-config.ts";
 import { AvailabilityService, type AvailabilitySource } from "./availability.ts";
 import { registerAvailabilityRoutes } from "./availability-routes.ts";
+import { batchedTopic, type LiveTopics, registerLiveRoutes } from "./live-routes.ts";
 import { RegionalEntryReader } from "./region-link.ts";
 import { registerReservationRoutes } from "./reservation-routes.ts";
 import { ReservationService } from "./reservation-service.ts";
 import { ReservationStore } from "./reservation-store.ts";
+import { registerUiRoutes } from "./ui-routes.ts";
+import { registerWhoamiRoute } from "./whoami-route.ts";
 
 /**
  * The largest request body (413 beyond it): a reservation or a query of 1000 SKUs is a few
@@ -42,6 +45,8 @@ export interface ApiDeps {
   readonly sourceSystem?: string;
   /** More `/v1` routes on the same server (positions, postings, reconciliation), behind the same keys and roles. */
   readonly extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Live topics of the dashboards (`/v1/live/<topic>`) besides `atp`, which the server feeds itself. */
+  readonly liveTopics?: LiveTopics;
 }
 
 export interface ApiServer {
@@ -128,6 +133,23 @@ export const startApiServer = async (config: ApiConfig, deps: ApiDeps = {}): Pro
       readTimePhased: (region, location, sku) => reader.get(region, location, sku),
     });
     registerReservationRoutes(app, reservations);
+    // The dashboards (/ui) and what they need: who the key is, live topics.
+    registerWhoamiRoute(app);
+    await registerUiRoutes(app);
+    registerLiveRoutes(app, {
+      atp: batchedTopic({
+        roles: ROUTE_ROLES.availability,
+        description: "SKUs whose global availability changed (`{ skus }`, at most every 500 ms)",
+        field: "skus",
+        source: (listener) => {
+          const stops = [source.onChange(listener), store.onChange(listener)];
+          return () => {
+            for (const stop of stops) stop();
+          };
+        },
+      }),
+      ...deps.liveTopics,
+    });
     await deps.extraRoutes?.(app);
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address();
