@@ -24,6 +24,10 @@ import { startAlerting } from "../alerts/alerting.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { startApiServer } from "../api/api-server.ts";
 import { registerChannelRoutes } from "../api/channel-routes.ts";
+import { registerChannelRulesRoutes } from "../api/channel-rules-routes.ts";
+import { ControlTowerTrends } from "../api/control-tower-trends.ts";
+import { registerControlTowerRoutes, SkuIndex } from "../api/global-atp-routes.ts";
+import { registerPromiseRoutes } from "../api/promise-routes.ts";
 import { registerPositionRoutes } from "../audit/position-routes.ts";
 import { jetStreamPublishedHeads } from "../audit/published-heads.ts";
 import { ledgerPostingsFor } from "../audit/trace.ts";
@@ -32,6 +36,8 @@ import { registerExceptionRoutes } from "../dead-letters/exception-routes.ts";
 import { registerPostingRoutes } from "../postings/posting-routes.ts";
 import { guardTarget, PostingWorker, postingService } from "../postings/posting-worker.ts";
 import { GlobalAtpReader } from "../projectors/global-atp-reader.ts";
+import { DriftHistory } from "../reconciliation/drift-history.ts";
+import { registerDriftHistoryRoutes } from "../reconciliation/drift-history-routes.ts";
 import { registerReconciliationRoutes } from "../reconciliation/reconciliation-routes.ts";
 import { ReconciliationStore } from "../reconciliation/reconciliation-store.ts";
 import { registerReferenceRoutes } from "../reference/reference-routes.ts";
@@ -63,6 +69,20 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
   });
   await reader.start();
   ctx.defer("global ATP reader", () => reader.stop());
+  // The control tower (issue 12): every SKU of the view, and trends read from the hub's mirrors.
+  const skuIndex = new SkuIndex(reader);
+  await skuIndex.seedFromBucket(hubNc, d.hubDomain);
+  ctx.defer("SKU index", () => skuIndex.stop());
+  const trends = new ControlTowerTrends({
+    nc: hubNc,
+    hubDomain: d.hubDomain,
+    regions: d.regions,
+    freshness: (now) => reader.freshness(now),
+    slo: d.file.alerts?.slo ?? { seconds: 60, objective: 0.99 },
+    logger: log.child({ component: "control-tower-trends" }),
+  });
+  trends.start();
+  ctx.defer("control-tower trends", () => trends.stop());
 
   // Per region: its store (positions, history, trace) and its own services' connection (dead letters).
   const stores: OpenedStore[] = [];
@@ -99,6 +119,8 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
 
   const reconciliationStore = new ReconciliationStore(path.join(d.dataDir, "reconciliation.db"));
   ctx.defer("reconciliation store", () => reconciliationStore.close());
+  const driftHistory = new DriftHistory(path.join(d.dataDir, "reconciliation.db"));
+  ctx.defer("drift history", () => driftHistory.close());
   const reconcilerNc = await ctx.connect("hub", "stockline-api-reconciler", HUB_USERS.reconciler);
   const reconciler = reconcilerOf(d, {
     ledger,
@@ -134,6 +156,8 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
       });
       registerPostingRoutes(app, postings);
       registerReconciliationRoutes(app, { reconciler, store: reconciliationStore });
+      registerDriftHistoryRoutes(app, { history: driftHistory });
+      registerControlTowerRoutes(app, { source: reader, skus: skuIndex, regions: d.regions, trends });
       registerExceptionRoutes(app, {
         desks,
         postingDeadLetters: () => ledger.list({ status: "dead", limit: 500 }),
@@ -141,13 +165,22 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
       });
       registerReferenceRoutes(app, d);
       // A channel's figure: the SKU's locations from the global view, each position's rules from its stream.
-      registerChannelRoutes(app, {
+      const channelDeps = {
         stores: stores.map((s) => ({ region: s.region, store: s.store })),
-        locationsOf: async (sku) =>
+        locationsOf: async (sku: string) =>
           Object.values(reader.getGlobalAvailability(sku)?.locations ?? {}).map((l) => ({
             region: l.region,
             location: l.location,
           })),
+      };
+      registerChannelRoutes(app, channelDeps);
+      registerPromiseRoutes(app, channelDeps);
+      // Channel rules set by an operator: a setChannelRules command to the region, as the API's system.
+      registerChannelRulesRoutes(app, {
+        nc: hubNc,
+        stores: channelDeps.stores,
+        sourceSystem: API_SOURCE_SYSTEM,
+        requestTimeoutMs: config.reservations.requestTimeoutMs,
       });
       registerSchemaRoutes(app);
     },
