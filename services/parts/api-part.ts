@@ -18,12 +18,17 @@ import {
   API_SOURCE_SYSTEM,
   apiConfigOf,
   HUB_USERS,
+  nodeConfigOf,
   routingOf,
 } from "../../infra/config/distributor-parts.ts";
+import { resolveNodeConfig } from "../../infra/config/node-config.ts";
 import { startAlerting } from "../alerts/alerting.ts";
 import { resolveApiConfig } from "../api/api-config.ts";
 import { startApiServer } from "../api/api-server.ts";
 import { registerChannelRoutes } from "../api/channel-routes.ts";
+import { dashboardLiveTopics } from "../api/live-topics.ts";
+import { ParkedCommandsReader, registerParkedRoutes } from "../api/parked-commands.ts";
+import { PipelineHealthReader, registerPipelineHealthRoute } from "../api/pipeline-health.ts";
 import { registerChannelRulesRoutes } from "../api/channel-rules-routes.ts";
 import { ControlTowerTrends } from "../api/control-tower-trends.ts";
 import { registerControlTowerRoutes, SkuIndex } from "../api/global-atp-routes.ts";
@@ -140,11 +145,23 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
       ),
     ),
   );
+  // The dashboards (/ui): pipeline health, parked commands, live topics.
+  const health = new PipelineHealthReader({ regions: regionNc, freshness: () => reader.freshness() });
+  const parked = new ParkedCommandsReader(
+    new Map(
+      d.regions.map((r) => {
+        const { apiKeys: _keys, ...raw } = nodeConfigOf(d, r);
+        return [r, path.join(resolveNodeConfig(raw, d.source).dataDir, "node.db")];
+      }),
+    ),
+  );
+  ctx.defer("parked commands reader", () => parked.close());
   const api = await startApiServer(config, {
     nc: hubNc,
     availability: reader,
     logger: log.child({ component: "api" }),
     sourceSystem: API_SOURCE_SYSTEM,
+    liveTopics: dashboardLiveTopics({ health, desks, postingsSummary: () => postings.summary() }),
     extraRoutes: (app) => {
       registerPositionRoutes(app, {
         stores: stores.map((s) => ({
@@ -183,6 +200,8 @@ export const startApiPart = async (ctx: PartContext): Promise<Record<string, unk
         requestTimeoutMs: config.reservations.requestTimeoutMs,
       });
       registerSchemaRoutes(app);
+      registerPipelineHealthRoute(app, health);
+      registerParkedRoutes(app, parked);
     },
   });
   ctx.defer("API", () => api.close());
