@@ -104,7 +104,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const promise = (body: unknown, key = "amazon-key") =>
+const promise = (body: Record<string, unknown>, key = "amazon-key") =>
   app.inject({ method: "POST", url: "/v1/promise", headers: { "x-api-key": key }, payload: body });
 
 describe("POST /v1/promise", () => {
@@ -182,7 +182,7 @@ describe("POST /v1/promise", () => {
 });
 
 describe("POST /v1/channels/:channel/availability (bulk)", () => {
-  const bulk = (body: unknown, key = "ops-key") =>
+  const bulk = (body: Record<string, unknown>, key = "ops-key") =>
     app.inject({
       method: "POST",
       url: "/v1/channels/amazon/availability",
