@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { registerApiCommand } from "./cli/api-command.ts";
 import { registerAuditCommands } from "./cli/audit-command.ts";
+import { registerChannelCommands } from "./cli/channel-command.ts";
 import { registerConfigCommands } from "./cli/config-command.ts";
 import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
 import { registerFeedCommand } from "./cli/feed-command.ts";
@@ -36,6 +37,7 @@ registerApiCommand(program);
 registerAuditCommands(program);
 registerPostingsCommands(program);
 registerReconcileFindingsCommands(program);
+registerChannelCommands(program);
 registerDeadLetterCommands(program);
 registerKeysCommands(program);
 registerConfigCommands(program);
