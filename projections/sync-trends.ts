@@ -9,10 +9,17 @@
  * time in the future counts as 0. Buckets are by recorded time, so a replay of the stream after a
  * restart rebuilds the same trends.
  */
-import type { CanonicalEvent } from "../domain/canonical-event.ts";
-
 /** Anomalies that mean more was promised or taken than there was. */
 export const OVERSELL_CODES: ReadonlySet<string> = new Set(["negativeBalance", "reservationsUncovered"]);
+
+/** What a trend reads of a canonical event. */
+export interface TrendEvent {
+  readonly type: string;
+  readonly businessTime: string;
+  readonly recordedTime: string;
+  readonly quantity: number;
+  readonly anomaly?: { readonly code: string };
+}
 
 export interface TrendCounts {
   readonly events: number;
@@ -63,13 +70,7 @@ const update = (book: TrendBook, region: string, at: number, f: (c: TrendCounts)
 };
 
 /** Counts one applied event of `region` (ignores one whose times cannot be read). */
-export const noteTrendEvent = (
-  book: TrendBook,
-  region: string,
-  e: Pick<CanonicalEvent, "type" | "businessTime" | "recordedTime" | "quantity"> & {
-    readonly anomaly?: { readonly code: string };
-  },
-): void => {
+export const noteTrendEvent = (book: TrendBook, region: string, e: TrendEvent): void => {
   const recorded = Date.parse(e.recordedTime);
   const business = Date.parse(e.businessTime);
   if (Number.isNaN(recorded) || Number.isNaN(business)) return;
