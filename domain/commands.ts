@@ -177,6 +177,10 @@ export const decodeCommand = (
 ): E.Either<DecodeError[], Command> => {
   const up = upcastCommand(input, governance);
   if (!up.ok) return E.left(up.errors);
+  // `is` runs the same codecs without building an error context per member; none of them transforms
+  // its input, so a command that passes is its own decoding (test/domain/command-decode-fast-path).
+  // Only a refused command runs `decode`, for errors that name the field, value and expectation.
+  if (commandCodec.is(up.value)) return E.right(up.value as Command);
   const r = commandCodec.decode(up.value);
   return E.isRight(r) ? E.right(r.right as Command) : E.left(toDecodeErrors(r.left));
 };
