@@ -11,7 +11,7 @@ const root = new URL(".", import.meta.url).pathname;
 export default defineConfig({
   root,
   base: "/ui/",
-  plugins: [preact()],
+  plugins: [preact({ devToolsEnabled: false, prefreshEnabled: false })],
   build: {
     outDir: `${root}dist`,
     emptyOutDir: true,
