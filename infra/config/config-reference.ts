@@ -71,6 +71,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
     'Head anchoring to a file outside the store (RUNBOOK "Anchors"): folder, interval, key variable.',
   "regions[].node.http":
     "The node's own HTTP intake (`POST /v1/commands`), off by default under `stockline up`.",
+  "regions[].node.partitioning":
+    "Several node processes per region (docs/scale-out.md): `enabled`, the partitions `locations` (default: the region's locations), `preferred` ones, lease `leaseTtlMs` (default 5000) and `renewEveryMs` (default 1000). Each process gets its id from `stockline part node --node-id`; needs a shared store (PostgreSQL or EventStoreDB). `stockline up` runs one node per region.",
   locations:
     "Master data of locations. A command naming a location not listed here is dead-lettered (`unknownLocation`); a command may omit the region, which comes from here.",
   "locations[].id": "The canonical location id (`position.location` of every command and event).",

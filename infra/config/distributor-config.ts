@@ -90,6 +90,14 @@ export const NodeTunablesC = t.partial(
       keyEnv: NonEmptyStringC,
     }),
     http: t.partial({ enabled: t.boolean, host: NonEmptyStringC, port: PortC }),
+    /** Several nodes per region (docs/scale-out.md); the node id comes from `--node-id`. */
+    partitioning: t.partial({
+      enabled: t.boolean,
+      locations: t.array(NonEmptyStringC),
+      preferred: t.array(NonEmptyStringC),
+      leaseTtlMs: PositiveIntC,
+      renewEveryMs: PositiveIntC,
+    }),
   },
   "node settings",
 );

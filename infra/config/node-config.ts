@@ -65,6 +65,27 @@ const StoreC = t.union(
   'a store { kind: "sqlite", path?, synchronous? } | { kind: "eventstoredb", url } | { kind: "postgres", url, schema? }',
 );
 
+/** Node id of a multi-node region: a KV key and a consumer-safe token. */
+const NodeIdC = t.refinement(
+  t.string,
+  (s): boolean => /^[A-Za-z0-9_-]{1,64}$/.test(s),
+  "a node id of 1 to 64 letters, digits, '_' or '-'",
+);
+
+export const PartitioningC = t.partial({
+  enabled: t.boolean,
+  /** This process's id (also `--node-id`, STOCKLINE_NODE_ID); unique among the region's nodes. */
+  nodeId: NodeIdC,
+  /** The partitions (locations) of the region; default: the master data's locations of this region. */
+  locations: t.array(NonEmptyStringC),
+  /** Locations this node takes first and gives back last. */
+  preferred: t.array(NonEmptyStringC),
+  /** A lease not renewed for this long may be taken by another node (default 5000). */
+  leaseTtlMs: PositiveIntC,
+  /** How often leases are renewed and the assignment looked at (default 1000). */
+  renewEveryMs: PositiveIntC,
+});
+
 /** The file's shape: everything but `region` has a default. */
 export const NodeConfigFileC = t.intersection([
   t.type({ region: RegionC }),
@@ -117,6 +138,11 @@ export const NodeConfigFileC = t.intersection([
     streamPrefix: t.string,
     defaultReservationTtlSeconds: ReservationTtlSecondsC,
     countVarianceTolerance: NonNegativeIntC,
+    /**
+     * Several nodes per region (docs/scale-out.md): each node decides only the locations whose lease
+     * it holds in the KV bucket `leases_<r>`; the relay runs on one node at a time. Needs a shared store.
+     */
+    partitioning: PartitioningC,
     /** Head anchoring (services/regional-node/head-anchorer.ts); the key comes from `keyFile` or `keyEnv`. */
     anchor: t.partial({
       enabled: t.boolean,
@@ -166,6 +192,16 @@ export interface NodeConfig {
   readonly streamPrefix: string;
   readonly defaultReservationTtlSeconds: number;
   readonly countVarianceTolerance: number;
+  /** Multi-node region (docs/scale-out.md); `undefined`: this node alone decides the whole region. */
+  readonly partitioning:
+    | {
+        readonly nodeId: string;
+        readonly locations: readonly string[];
+        readonly preferred: readonly string[];
+        readonly leaseTtlMs: number;
+        readonly renewEveryMs: number;
+      }
+    | undefined;
   /** Default dir `<dataDir>/anchors`: point it at another volume (RUNBOOK "Anchors"). */
   readonly anchor: {
     readonly enabled: boolean;
@@ -199,6 +235,7 @@ const ENV_PATHS: readonly EnvOverride[] = [
   ["STOCKLINE_ANCHOR_DIR", ["anchor", "dir"], "string"],
   ["STOCKLINE_ANCHOR_EVERY_MS", ["anchor", "everyMs"], "number"],
   ["STOCKLINE_ANCHOR_KEY_FILE", ["anchor", "keyFile"], "string"],
+  ["STOCKLINE_NODE_ID", ["partitioning", "nodeId"], "string"],
 ];
 
 /** Applies `STOCKLINE_*` variables onto a raw (undecoded) configuration object. */
@@ -299,6 +336,7 @@ export const resolveNodeConfig = (
     streamPrefix: f.streamPrefix ?? "",
     defaultReservationTtlSeconds: f.defaultReservationTtlSeconds ?? 15 * 60,
     countVarianceTolerance: f.countVarianceTolerance ?? 0,
+    partitioning: resolvePartitioning(f, store, masterData, source),
     anchor: {
       enabled: f.anchor?.enabled ?? true,
       dir: path.resolve(f.anchor?.dir ?? path.join(dataDir, "anchors")),
@@ -307,6 +345,52 @@ export const resolveNodeConfig = (
       keyEnv: f.anchor?.keyEnv ?? "STOCKLINE_ANCHOR_KEY",
       jetstream: f.anchor?.jetstream ?? false,
     },
+  };
+};
+
+const resolvePartitioning = (
+  f: NodeConfigFile,
+  store: NodeConfig["store"],
+  masterData: MasterData | undefined,
+  source: string,
+): NodeConfig["partitioning"] => {
+  const p = f.partitioning;
+  if (!p?.enabled) return undefined;
+  const fail = (field: string, value: unknown, message: string): never => {
+    throw new ConfigError(source, [
+      {
+        path: `partitioning.${field}`,
+        value,
+        expected: message,
+        message: `partitioning.${field}: ${message}`,
+      },
+    ]);
+  };
+  if (store.kind === "sqlite")
+    fail(
+      "enabled",
+      true,
+      'several nodes per region need a shared store: store.kind "postgres" or "eventstoredb"',
+    );
+  if (p.nodeId === undefined)
+    fail("nodeId", undefined, "a node id (--node-id or STOCKLINE_NODE_ID) when partitioning is enabled");
+  const locations = p.locations ?? (masterData ? masterData.locationsOf(f.region).map((l) => l.id) : []);
+  if (locations.length === 0)
+    fail("locations", p.locations, "the locations of the region (or master data listing them)");
+  const leaseTtlMs = p.leaseTtlMs ?? 5_000;
+  const renewEveryMs = p.renewEveryMs ?? 1_000;
+  if (renewEveryMs * 3 > leaseTtlMs)
+    fail(
+      "renewEveryMs",
+      renewEveryMs,
+      `at most a third of leaseTtlMs (${leaseTtlMs}), so a lease survives a missed renewal`,
+    );
+  return {
+    nodeId: p.nodeId!,
+    locations: [...new Set(locations)].sort(),
+    preferred: p.preferred ?? [],
+    leaseTtlMs,
+    renewEveryMs,
   };
 };
 

@@ -1,7 +1,8 @@
 /**
  * `stockline part node --config <file> --region <r>`: a region's node (intake, position actors, event
  * store, relay, dead letters) from the distributor configuration (`nodeConfigOf`), with the consumer
- * lag and dead-letter depth gauges of its streams.
+ * lag and dead-letter depth gauges of its streams. With `regions[].node.partitioning` it is one of
+ * several nodes of the region; its id comes from STOCKLINE_NODE_ID (docs/scale-out.md).
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { nodeConfigOf } from "../../infra/config/distributor-parts.ts";
@@ -13,10 +14,22 @@ import { CommandDeadLetterDesk, startDeadLetterDepthSampler } from "../dead-lett
 import { startRegionalNode } from "../regional-node/regional-node.ts";
 import type { PartContext } from "./part-runtime.ts";
 
-export const startNodePart = async (ctx: PartContext, region: string): Promise<Record<string, unknown>> => {
+export const startNodePart = async (
+  ctx: PartContext,
+  region: string,
+  nodeIdOverride?: string,
+): Promise<Record<string, unknown>> => {
   const raw = nodeConfigOf(ctx.d, region);
   const nats = { ...(raw.nats as object), servers: ctx.serversOf(region), ...ctx.authOf(region) };
-  const config = resolveNodeConfig({ ...raw, nats }, ctx.d.source, { allowClearKeys: false });
+  // A node of a multi-node region (`regions[].node.partitioning`, docs/scale-out.md) is told its id.
+  const nodeId = nodeIdOverride ?? process.env.STOCKLINE_NODE_ID;
+  const partitioning =
+    raw.partitioning !== undefined && nodeId !== undefined
+      ? { partitioning: { ...(raw.partitioning as object), nodeId } }
+      : {};
+  const config = resolveNodeConfig({ ...raw, nats, ...partitioning }, ctx.d.source, {
+    allowClearKeys: false,
+  });
   const node = await startRegionalNode(config, { logger: ctx.log.child({ component: "node" }) });
   ctx.defer(`node ${region}`, () => node.stop());
   const lag = startConsumerLagSampler({
@@ -34,6 +47,7 @@ export const startNodePart = async (ctx: PartContext, region: string): Promise<R
   return {
     region,
     ...(node.url ? { url: node.url } : {}),
+    ...(node.multiNode ? { nodeId: node.multiNode.nodeId } : {}),
     store: config.store.kind === "sqlite" ? config.store.path : redactStoreUrl(config.store.url),
   };
 };

@@ -31,10 +31,12 @@ export interface JetStreamIntakeOptions {
   readonly region: string;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
-  readonly handler: CommandHandler;
+  readonly handler: Pick<CommandHandler, "handleBytes" | "deadLetterExhausted">;
   readonly maxInFlight: number;
   readonly ackWaitMs: number;
   readonly durableName?: string;
+  /** Only these commands (a partition of a multi-node region: `inv.cmd.<r>.<location>.*`). */
+  readonly filterSubject?: string;
   readonly logger: Logger;
   /** Deliveries before a message is dead-lettered (default `DEFAULT_MAX_DELIVER`). */
   readonly maxDeliver?: number;
@@ -65,6 +67,7 @@ export class JetStreamIntake {
       max_ack_pending: this.o.maxInFlight,
       ack_wait: nanos(this.o.ackWaitMs),
       max_deliver: this.maxDeliver,
+      ...(this.o.filterSubject !== undefined ? { filter_subject: this.o.filterSubject } : {}),
     };
     try {
       await this.o.jsm.consumers.info(stream, this.durable);

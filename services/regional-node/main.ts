@@ -12,11 +12,16 @@ import { cmdStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { CommandDeadLetterDesk, startDeadLetterDepthSampler } from "../dead-letters/command-dead-letters.ts";
 import { startRegionalNode } from "./regional-node.ts";
 
-export const runNode = async (opts: { region?: string; config?: string }): Promise<void> => {
+export const runNode = async (opts: { region?: string; config?: string; nodeId?: string }): Promise<void> => {
   const logger = createLogger("regional-node");
   let config: ReturnType<typeof loadNodeConfig>;
   try {
-    config = loadNodeConfig({ file: opts.config, overrides: { region: opts.region } });
+    config = loadNodeConfig({
+      file: opts.config,
+      overrides: { region: opts.region },
+      // A node of a multi-node region (docs/scale-out.md): its id wins over the file's.
+      ...(opts.nodeId !== undefined ? { env: { ...process.env, STOCKLINE_NODE_ID: opts.nodeId } } : {}),
+    });
   } catch (err) {
     logger.fatal({ err: (err as Error).message }, "invalid configuration");
     process.exitCode = 2;
@@ -61,7 +66,7 @@ export const runNode = async (opts: { region?: string; config?: string }): Promi
   process.on("SIGINT", () => onSignal("SIGINT"));
   // For supervisors and tests: one line on stdout when ready.
   process.stdout.write(
-    `${JSON.stringify({ ready: true, region: node.region, url: node.url, pid: process.pid })}\n`,
+    `${JSON.stringify({ ready: true, region: node.region, url: node.url, pid: process.pid, ...(node.multiNode ? { nodeId: node.multiNode.nodeId } : {}) })}\n`,
   );
 };
 
@@ -71,8 +76,12 @@ if (isMain) {
     .name("regional-node")
     .option("--region <region>", "region id (overrides the config file and STOCKLINE_REGION)")
     .option("--config <file>", "JSON configuration file")
+    .option(
+      "--node-id <id>",
+      "this node's id in a multi-node region (partitioning; overrides STOCKLINE_NODE_ID)",
+    )
     .parse(process.argv);
-  runNode(program.opts<{ region?: string; config?: string }>()).catch((err: unknown) => {
+  runNode(program.opts<{ region?: string; config?: string; nodeId?: string }>()).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

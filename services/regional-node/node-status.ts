@@ -69,7 +69,8 @@ export class NodeStatusPublisher {
     private readonly o: {
       readonly region: string;
       readonly nc: NatsConnection;
-      readonly relay: Relay;
+      /** The relay whose progress is reported; a function: the one this node runs now, if any (multi-node region). */
+      readonly relay: Relay | (() => Relay | undefined);
       readonly logger: Logger;
       /** Default 1 s. */
       readonly everyMs?: number;
@@ -96,8 +97,10 @@ export class NodeStatusPublisher {
   }
 
   private async publish(): Promise<void> {
+    const relay = typeof this.o.relay === "function" ? this.o.relay() : this.o.relay;
+    if (!relay) return; // the relay runs on another node of the region, which reports
     try {
-      const report = await nodeStatusReport(this.o.region, this.o.relay);
+      const report = await nodeStatusReport(this.o.region, relay);
       relayBehind.set(
         { region: this.o.region },
         Math.max(0, Date.parse(report.at) - Date.parse(report.completeAsOf)) / 1000,

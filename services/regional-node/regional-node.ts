@@ -29,6 +29,7 @@ import { GroupCommitter } from "./group-committer.ts";
 import { HeadAnchorer } from "./head-anchorer.ts";
 import { registerCommandRoutes } from "./http-intake.ts";
 import { JetStreamIntake } from "./jetstream-intake.ts";
+import { type MultiNode, startMultiNode } from "./multi-node.ts";
 import { NodeDb } from "./node-db.ts";
 import { NodeStatusPublisher } from "./node-status.ts";
 import { PositionRuntime } from "./position-runtime.ts";
@@ -43,7 +44,13 @@ export interface RegionalNode {
   readonly url: string | undefined;
   readonly store: EventStore;
   readonly runtime: PositionRuntime;
+  /**
+   * The relay. In a multi-node region (`config.partitioning`) the one this node runs while it holds
+   * the relay lease, else a relay that is not started (see `multiNode`).
+   */
   readonly relay: Relay;
+  /** Leases, owned partitions and the relay singleton of a multi-node region; undefined: single node. */
+  readonly multiNode: MultiNode | undefined;
   readonly committer: GroupCommitter;
   readonly nc: NatsConnection;
   /** Anchors stream heads outside the store (undefined: disabled, or not a SQLite file store). */
@@ -137,7 +144,12 @@ export const startRegionalNode = async (
   mkdirSync(config.dataDir, { recursive: true });
 
   const store = await openStore(config, log);
-  const nodeDb = new NodeDb(path.join(config.dataDir, "node.db"));
+  // Several nodes of a region share the store, never a node.db: each has its own folder.
+  const nodeDbDir = config.partitioning
+    ? path.join(config.dataDir, "nodes", config.partitioning.nodeId)
+    : config.dataDir;
+  mkdirSync(nodeDbDir, { recursive: true });
+  const nodeDb = new NodeDb(path.join(nodeDbDir, "node.db"));
   const closers: Array<() => Promise<void> | void> = [() => store.close(), () => nodeDb.close()];
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) {
@@ -219,43 +231,64 @@ export const startRegionalNode = async (
     const rt = runtime;
     const h = handler;
 
-    const relay = new Relay({
-      region,
-      nc,
-      store,
-      nodeDb,
-      window: config.relay.window,
-      batch: config.relay.batch,
-      checkpointEveryMs: config.relay.checkpointEveryMs,
-      logger: log,
-      submitLocal: (command) => rt.submit(command),
-      onDeadEvent: (dead) =>
-        dlq.send(
-          deadEventLetter(dlq, region, dead),
-          dead.globalPosition !== undefined
-            ? `relay:${dead.reason}:${dead.globalPosition}`
-            : `relay:${dead.reason}:${(JSON.parse(dead.data) as { idempotencyKey?: string }).idempotencyKey}`,
-        ),
-      ...(opts.relayBackoff ? { backoff: opts.relayBackoff } : {}),
-      ...(opts.outboxBackoff ? { outboxBackoff: opts.outboxBackoff } : {}),
-      onDerivedRejected: async (command, result) => {
-        const settled = await h.settle(command, result, JSON.stringify(command), { via: "internal" });
-        if (settled.disposition !== "ack") throw new Error("dead letter of a derived command not published");
-      },
-    });
-    relay.start();
+    const makeRelay = () =>
+      new Relay({
+        region,
+        nc,
+        store,
+        nodeDb,
+        window: config.relay.window,
+        batch: config.relay.batch,
+        checkpointEveryMs: config.relay.checkpointEveryMs,
+        logger: log,
+        submitLocal: (command) => rt.submit(command),
+        onDeadEvent: (dead) =>
+          dlq.send(
+            deadEventLetter(dlq, region, dead),
+            dead.globalPosition !== undefined
+              ? `relay:${dead.reason}:${dead.globalPosition}`
+              : `relay:${dead.reason}:${(JSON.parse(dead.data) as { idempotencyKey?: string }).idempotencyKey}`,
+          ),
+        ...(opts.relayBackoff ? { backoff: opts.relayBackoff } : {}),
+        ...(opts.outboxBackoff ? { outboxBackoff: opts.outboxBackoff } : {}),
+        onDerivedRejected: async (command, result) => {
+          const settled = await h.settle(command, result, JSON.stringify(command), { via: "internal" });
+          if (settled.disposition !== "ack")
+            throw new Error("dead letter of a derived command not published");
+        },
+      });
+    const standby = config.partitioning ? makeRelay() : undefined;
+    const single = config.partitioning ? undefined : makeRelay();
+    single?.start();
+    const multi = config.partitioning
+      ? await startMultiNode({
+          config,
+          partitioning: config.partitioning,
+          nc,
+          js,
+          jsm,
+          store,
+          nodeDb,
+          handler,
+          runtime: rt,
+          makeRelay,
+          logger: log,
+        })
+      : undefined;
+    if (multi) closers.push(() => multi.stop());
+    const relayNow = (): Relay => single ?? multi?.relay() ?? standby!;
     anchorer?.start();
     const status = new NodeStatusPublisher({
       region,
       nc,
-      relay,
+      relay: single ?? (() => multi?.relay()),
       logger: log,
       ...(opts.statusEveryMs !== undefined ? { everyMs: opts.statusEveryMs } : {}),
     });
     await status.start();
 
     const jsIntake =
-      opts.jetstreamIntake === false
+      opts.jetstreamIntake === false || multi
         ? undefined
         : new JetStreamIntake({
             region,
@@ -267,7 +300,7 @@ export const startRegionalNode = async (
             logger: log,
           });
     const reqIntake = config.intake.requestReply
-      ? new RequestReplyIntake({ region, nc, handler, logger: log })
+      ? new RequestReplyIntake({ region, nc, handler: multi?.intake.requestHandler ?? handler, logger: log })
       : undefined;
 
     let app: FastifyInstance | undefined;
@@ -298,16 +331,17 @@ export const startRegionalNode = async (
         await app?.close();
         await reqIntake?.stop();
         await jsIntake?.stop();
+        await multi?.stop(); // partitions handed over, then the relay (drained) and its lease
         await rt.drain();
         // Derived commands (transfers) may arrive from the relay while it drains.
-        const drained = await relay.drain(15_000);
+        const drained = single ? await single.drain(15_000) : true;
         await rt.drain();
         await status.stop();
-        await relay.stop();
+        await single?.stop();
         rt.close();
         await anchorer?.stop(); // the last line anchors everything committed
         log.info(
-          { relayCheckpoint: relay.checkpoint, relayDrained: drained, ...committer.stats },
+          { relayCheckpoint: relayNow().checkpoint, relayDrained: drained, ...committer.stats },
           "regional node stopped",
         );
         await closeAll();
@@ -315,7 +349,21 @@ export const startRegionalNode = async (
       return stopping;
     };
 
-    return { region, config, url, store, runtime: rt, relay, committer, nc, anchorer, stop };
+    return {
+      region,
+      config,
+      url,
+      store,
+      runtime: rt,
+      get relay() {
+        return relayNow();
+      },
+      multiNode: multi,
+      committer,
+      nc,
+      anchorer,
+      stop,
+    };
   } catch (err) {
     await closeAll();
     throw err;

@@ -14,7 +14,12 @@ export class RequestReplyIntake {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly o: { region: string; nc: NatsConnection; handler: CommandHandler; logger: Logger },
+    private readonly o: {
+      region: string;
+      nc: NatsConnection;
+      handler: Pick<CommandHandler, "handleBytes">;
+      logger: Logger;
+    },
   ) {}
 
   start(): void {

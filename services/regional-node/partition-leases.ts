@@ -1,0 +1,347 @@
+/**
+ * Leases of a multi-node region (docs/scale-out.md): a JetStream KV bucket `leases_<r>` holds one key
+ * per partition (`p.<location>`), per region-wide singleton (`s.relay`) and per node heartbeat
+ * (`n.<node>`). A lease's value is `{ owner, epoch, expiresAt }`; it is taken with `create` (a free
+ * key) or `update(expected revision)` (a released or expired one), renewed with `update(expected
+ * revision)` and released with `delete(previousSeq)`, so two nodes can never both believe they took it.
+ *
+ * Expiry is judged by observation, not by comparing clocks: a lease of another node is expired when
+ * this node has seen the same revision for longer than the TTL. The owner, in turn, stops deciding a
+ * partition when its last successful renewal was sent more than `ttl × safety` ago (default 0.6), which
+ * is before any other node can see the lease expire. A node paused longer than that (GC, a frozen VM)
+ * may still finish a command in flight: the store's expected revision fences it (docs/scale-out.md).
+ *
+ * Two loops: `renew` (every `renewEveryMs`, only touches leases held) and `rebalance` (reads the bucket,
+ * plans with `planAssignment`, releases then acquires; acquiring and releasing run the node's callbacks,
+ * which may take seconds to drain while renewals go on).
+ */
+
+import { jetstream, StorageType } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { gauge } from "../../infra/metrics.ts";
+import { type LeaseSeen, planAssignment } from "./partition-assignment.ts";
+
+const leasesHeld = gauge("stockline_node_leases_held", "Partition and singleton leases this node holds", [
+  "region",
+  "kind",
+]);
+
+export interface LeaseValue {
+  readonly owner: string;
+  readonly epoch: number;
+  /** Informational (the owner's clock); expiry is judged by observation. */
+  readonly expiresAt: string;
+}
+
+export type LeaseKind = "partition" | "singleton";
+export type ReleaseWhy = "rebalance" | "lost" | "stop";
+
+export interface PartitionLeasesOptions {
+  readonly nc: NatsConnection;
+  readonly region: string;
+  readonly nodeId: string;
+  readonly partitions: readonly string[];
+  readonly preferred?: readonly string[];
+  readonly singletons: readonly string[];
+  readonly ttlMs: number;
+  readonly renewEveryMs: number;
+  /** Fraction of the TTL after the last renewal sent at which the owner gives a lease up locally. */
+  readonly safety?: number;
+  readonly logger: Logger;
+  /** Start deciding/running `name`; a throw releases the lease again. */
+  readonly onAcquire: (kind: LeaseKind, name: string, epoch: number) => Promise<void>;
+  /** Stop deciding/running `name`; resolves once nothing of it is in flight. */
+  readonly onRelease: (kind: LeaseKind, name: string, why: ReleaseWhy) => Promise<void>;
+}
+
+interface Held {
+  readonly kind: LeaseKind;
+  readonly name: string;
+  revision: number;
+  readonly epoch: number;
+  /** When the last successful renewal (or the take) was sent. */
+  renewedAt: number;
+  state: "active" | "releasing";
+}
+
+export const leaseBucketName = (region: string): string => `leases_${region}`;
+const enc = (s: string): string => Buffer.from(s, "utf8").toString("base64url");
+export const partitionKey = (location: string): string => `p.${enc(location)}`;
+export const singletonKey = (name: string): string => `s.${enc(name)}`;
+const nodeKey = (nodeId: string): string => `n.${enc(nodeId)}`;
+const decodeKey = (key: string): string => Buffer.from(key.slice(2), "base64url").toString("utf8");
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class PartitionLeases {
+  private kv: KV | undefined;
+  private readonly held = new Map<string, Held>();
+  /** key -> the revision seen and since when (local clock), to judge expiry by observation. */
+  private readonly seen = new Map<string, { revision: number; since: number }>();
+  private stopped = false;
+  private renewLoop: Promise<void> | undefined;
+  private rebalanceLoop: Promise<void> | undefined;
+  private guard: NodeJS.Timeout | undefined;
+  private readonly safety: number;
+  private readonly log: Logger;
+  private nodeRevision = 0;
+  private wakeRebalance: (() => void) | undefined;
+
+  constructor(private readonly o: PartitionLeasesOptions) {
+    this.safety = o.safety ?? 0.6;
+    this.log = o.logger.child({ component: "leases", node: o.nodeId });
+  }
+
+  async start(): Promise<void> {
+    const kvm = new Kvm(jetstream(this.o.nc));
+    this.kv = await kvm.create(leaseBucketName(this.o.region), { history: 1, storage: StorageType.File });
+    await this.heartbeat();
+    this.guard = setInterval(() => this.checkExpiry(), Math.max(50, Math.floor(this.o.ttlMs / 20)));
+    this.renewLoop = this.loop(() => this.renewAll(), this.o.renewEveryMs);
+    this.rebalanceLoop = this.loop(() => this.rebalance(), this.o.renewEveryMs, true);
+  }
+
+  /** Names of the partitions (locations) held and active. */
+  partitionsHeld(): string[] {
+    return [...this.held.values()].filter((h) => h.kind === "partition").map((h) => h.name);
+  }
+
+  holds(kind: LeaseKind, name: string): boolean {
+    const h = this.held.get(kind === "partition" ? partitionKey(name) : singletonKey(name));
+    return h !== undefined && h.state === "active";
+  }
+
+  /** Releases every lease (after the node stopped deciding them) and the heartbeat. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeRebalance?.();
+    await this.rebalanceLoop;
+    // Singletons last: the relay publishes what the partitions committed while they drained.
+    const order = [...this.held.values()].sort((a, b) =>
+      a.kind === b.kind ? 0 : a.kind === "partition" ? -1 : 1,
+    );
+    for (const h of order) await this.release(h, "stop");
+    await this.renewLoop;
+    if (this.guard) clearInterval(this.guard);
+    await this.kv?.delete(nodeKey(this.o.nodeId)).catch(() => {});
+  }
+
+  private async loop(step: () => Promise<void>, everyMs: number, wakeable = false): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await step();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, "lease step failed; trying again");
+      }
+      if (this.stopped) break;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, everyMs);
+        if (wakeable)
+          this.wakeRebalance = () => {
+            clearTimeout(t);
+            r();
+          };
+      });
+    }
+  }
+
+  private value(epoch: number): string {
+    return JSON.stringify({
+      owner: this.o.nodeId,
+      epoch,
+      expiresAt: new Date(Date.now() + this.o.ttlMs).toISOString(),
+    } satisfies LeaseValue);
+  }
+
+  private async heartbeat(): Promise<void> {
+    this.nodeRevision = await this.kv!.put(nodeKey(this.o.nodeId), this.value(0));
+  }
+
+  private async renewAll(): Promise<void> {
+    await this.heartbeat();
+    for (const h of [...this.held.values()]) {
+      const sentAt = Date.now();
+      try {
+        h.revision = await this.kv!.update(this.keyOf(h), this.value(h.epoch), h.revision);
+        h.renewedAt = sentAt;
+      } catch (err) {
+        if (!this.held.has(this.keyOf(h))) continue; // released meanwhile
+        // Another node took it (wrong last sequence), or NATS is unreachable: the guard decides.
+        const msg = (err as Error).message;
+        if (/wrong last sequence/i.test(msg)) await this.lose(h, msg);
+        else this.log.warn({ err: msg, lease: h.name }, "lease renewal failed");
+      }
+    }
+  }
+
+  /** Gives up, locally, every lease not renewed in time: before any other node may take it. */
+  private checkExpiry(): void {
+    const now = Date.now();
+    for (const h of this.held.values())
+      if (h.state === "active" && now - h.renewedAt > this.o.ttlMs * this.safety)
+        void this.lose(h, `not renewed for ${now - h.renewedAt} ms`);
+  }
+
+  private async lose(h: Held, why: string): Promise<void> {
+    if (h.state !== "active") return;
+    h.state = "releasing";
+    this.log.warn({ lease: h.name, kind: h.kind, why }, "lease lost: stopping what it covers");
+    this.held.delete(this.keyOf(h));
+    this.count();
+    try {
+      await this.o.onRelease(h.kind, h.name, "lost");
+    } catch (err) {
+      this.log.error({ err, lease: h.name }, "stopping a lost lease's work failed");
+    }
+  }
+
+  private keyOf(h: Pick<Held, "kind" | "name">): string {
+    return h.kind === "partition" ? partitionKey(h.name) : singletonKey(h.name);
+  }
+
+  private count(): void {
+    const held = [...this.held.values()];
+    leasesHeld.set(
+      { region: this.o.region, kind: "partition" },
+      held.filter((h) => h.kind === "partition").length,
+    );
+    leasesHeld.set(
+      { region: this.o.region, kind: "singleton" },
+      held.filter((h) => h.kind === "singleton").length,
+    );
+  }
+
+  /** What the bucket says of `key`: free, or owned (live or expired by observation). */
+  private async look(
+    key: string,
+    now: number,
+  ): Promise<{ seen: LeaseSeen | undefined; revision: number; epoch: number }> {
+    const e = await this.kv!.get(key);
+    if (!e) return { seen: undefined, revision: 0, epoch: 0 };
+    if (e.operation !== "PUT" || e.value.length === 0)
+      return { seen: undefined, revision: e.revision, epoch: 0 };
+    let v: Partial<LeaseValue> = {};
+    try {
+      v = e.json<LeaseValue>();
+    } catch {
+      // an unreadable value is a lease of nobody
+    }
+    const prev = this.seen.get(key);
+    if (!prev || prev.revision !== e.revision) this.seen.set(key, { revision: e.revision, since: now });
+    const since = this.seen.get(key)!.since;
+    const live = v.owner === this.o.nodeId ? this.held.has(key) : now - since <= this.o.ttlMs;
+    return {
+      seen: typeof v.owner === "string" ? { owner: v.owner, live } : undefined,
+      revision: e.revision,
+      epoch: typeof v.epoch === "number" ? v.epoch : 0,
+    };
+  }
+
+  private async liveNodes(now: number): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of await this.kv!.keys("n.>")) {
+      const l = await this.look(key, now);
+      if (l.seen?.live || l.seen?.owner === this.o.nodeId) out.push(decodeKey(key));
+    }
+    if (!out.includes(this.o.nodeId)) out.push(this.o.nodeId);
+    return out;
+  }
+
+  private async rebalance(): Promise<void> {
+    if (this.stopped) return;
+    const now = Date.now();
+    const looks = new Map<string, Awaited<ReturnType<PartitionLeases["look"]>>>();
+    const leases = new Map<string, LeaseSeen>();
+    for (const p of this.o.partitions) {
+      const l = await this.look(partitionKey(p), now);
+      looks.set(partitionKey(p), l);
+      if (l.seen) leases.set(p, l.seen);
+    }
+    const plan = planAssignment({
+      me: this.o.nodeId,
+      partitions: this.o.partitions,
+      leases,
+      liveNodes: await this.liveNodes(now),
+      ...(this.o.preferred ? { preferred: this.o.preferred } : {}),
+    });
+    for (const p of plan.release) {
+      const h = this.held.get(partitionKey(p));
+      if (h) await this.release(h, "rebalance");
+    }
+    for (const p of plan.acquire) {
+      if (this.stopped) return;
+      await this.acquire("partition", p, looks.get(partitionKey(p))!);
+    }
+    // Singletons: whoever finds one free or expired takes it.
+    for (const s of this.o.singletons) {
+      if (this.stopped || this.held.has(singletonKey(s))) continue;
+      const l = await this.look(singletonKey(s), now);
+      if (!l.seen || !l.seen.live) await this.acquire("singleton", s, l);
+    }
+  }
+
+  private async acquire(
+    kind: LeaseKind,
+    name: string,
+    l: { seen: LeaseSeen | undefined; revision: number; epoch: number },
+  ): Promise<void> {
+    const key = kind === "partition" ? partitionKey(name) : singletonKey(name);
+    const epoch = l.epoch + 1;
+    const sentAt = Date.now();
+    let revision: number;
+    try {
+      revision =
+        l.revision === 0
+          ? await this.kv!.create(key, this.value(epoch))
+          : await this.kv!.update(key, this.value(epoch), l.revision);
+    } catch (err) {
+      this.log.info({ lease: name, kind, err: (err as Error).message }, "lease taken by another node first");
+      return;
+    }
+    const h: Held = { kind, name, revision, epoch, renewedAt: sentAt, state: "active" };
+    this.held.set(key, h);
+    this.count();
+    this.log.info(
+      { lease: name, kind, epoch, from: l.seen?.owner, expired: l.seen !== undefined },
+      "lease acquired",
+    );
+    try {
+      await this.o.onAcquire(kind, name, epoch);
+    } catch (err) {
+      this.log.error({ err, lease: name, kind }, "could not start a lease's work; releasing it");
+      await this.release(h, "rebalance");
+    }
+  }
+
+  private async release(h: Held, why: ReleaseWhy): Promise<void> {
+    if (h.state !== "active") return;
+    h.state = "releasing"; // renewals go on while its work drains
+    try {
+      await this.o.onRelease(h.kind, h.name, why);
+    } catch (err) {
+      this.log.error({ err, lease: h.name }, "stopping a lease's work failed");
+    }
+    const key = this.keyOf(h);
+    if (!this.held.has(key)) return; // lost meanwhile
+    this.held.delete(key);
+    this.count();
+    // A renewal in flight may move the revision under us: a few tries, then expiry frees it anyway.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.kv!.delete(key, { previousSeq: h.revision });
+        this.log.info({ lease: h.name, kind: h.kind, why }, "lease released");
+        return;
+      } catch {
+        await delay(50);
+        const e = await this.kv!.get(key).catch(() => null);
+        if (!e) return;
+        const v = e.operation === "PUT" && e.value.length > 0 ? e.json<Partial<LeaseValue>>() : {};
+        if (v.owner !== this.o.nodeId) return;
+        h.revision = e.revision;
+      }
+    }
+    this.log.warn({ lease: h.name }, "lease not released; it expires after its TTL");
+  }
+}
