@@ -9,6 +9,7 @@ import { registerAuditCommands } from "./cli/audit-command.ts";
 import { registerChannelCommands } from "./cli/channel-command.ts";
 import { registerConfigCommands } from "./cli/config-command.ts";
 import { registerDeadLetterCommands } from "./cli/dead-letter-command.ts";
+import { registerDemoKpiCommand } from "./cli/demo-kpi-command.ts";
 import { registerFeedCommand } from "./cli/feed-command.ts";
 import { registerKeysCommands } from "./cli/keys-command.ts";
 import { registerNodeCommand } from "./cli/node-command.ts";
@@ -25,12 +26,13 @@ const program = new Command()
   .description("event-sourced inventory synchronisation across ERPs, warehouses and channels")
   .showHelpAfterError();
 
-program
+const demo = program
   .command("demo")
   .description("a scripted day at two warehouses through the domain only, no servers")
   .action(async () => {
     await import("./demo-scenario.ts");
   });
+registerDemoKpiCommand(demo);
 
 registerNodeCommand(program);
 registerApiCommand(program);
