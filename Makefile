@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help install nats postgres chromium ui-build run test typecheck lint bench fuzz clean
+.PHONY: help install nats postgres chromium ui-build run test typecheck lint bench fuzz kpi clean
 
 help:
 	@echo "make run    - stockline up --config config/demo.json (every part its own process) fed by the demo feed"
 	@echo "make test   - install, type-check, lint and run every test"
 	@echo "make bench  - run the benchmarks; figures go to bench/results/latest.json"
+	@echo "make kpi    - today's integration vs stockline over 7 simulated days (stockline demo kpi); report in .data/kpi"
 	@echo "make fuzz   - fuzz every decoder and intake of a running node (FUZZ_RUNS=20000, FUZZ_SEED to repeat a run)"
 
 # npm ci only when the lock file changed since the last install.
@@ -53,6 +54,10 @@ run: install ui-build
 
 bench: install
 	npx tsx bench/run.ts
+
+# The outcome in numbers (issue 12): KPI_ARGS="--days 14 --seed 7" to vary it.
+kpi: $(NPM_STAMP)
+	npx tsx services/cli.ts demo kpi $(KPI_ARGS)
 
 # The long run of test/fuzz (make test runs a few hundred cases); prints a classification table.
 FUZZ_RUNS ?= 20000

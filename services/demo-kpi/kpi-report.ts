@@ -233,7 +233,8 @@ The shop reads global ATP.
 | fact → committed at the position | ${b.commitLatencyMs.value} ms | ${b.commitLatencyMs.source} |
 | fact → global ATP (what the shop reads) | ${b.globalAtpLatencyMs.value} ms | ${b.globalAtpLatencyMs.source} |
 
-Every movement is given these p99 figures, not a distribution: stockline's times are an upper bound.
+Every movement is given these p99 figures, not a distribution (pessimistic for stockline); only the
+posting retries are drawn from the seed. Today's delays are the stated parameters, not measurements.
 
 ## What the KPIs mean
 
