@@ -2,8 +2,12 @@
  * Canonical JSON: object keys sorted, `undefined` members dropped. Two equal values always
  * serialise to the same bytes, which the audit hash chain and command fingerprints rely on.
  *
- * On the hot path (every command and every event is fingerprinted), so it builds one string by
- * concatenation instead of arrays of members, and remembers the quoted form of the keys it meets.
+ * On the hot path (every command and every event is fingerprinted). The usual way: a copy with the
+ * keys inserted in sorted order, written by `JSON.stringify` (native, one flat string that hashes
+ * without flattening; issue 13: about twice as fast as concatenating, and a third of the garbage).
+ * `JSON.stringify` writes integer-like keys ("7") first whatever the insertion order and would
+ * treat a `__proto__` key as the prototype, so an object with such a key is written by
+ * concatenation instead (`concatenated`), which remembers the quoted form of the keys it meets.
  */
 import * as crypto from "node:crypto";
 
@@ -41,8 +45,79 @@ const sortKeys = (keys: string[]): string[] => {
   return keys;
 };
 
+/** Keys `JSON.stringify` would not write in insertion order (array indices) or would not copy (`__proto__`). */
+const awkwardKey = (k: string): boolean => {
+  const c = k.charCodeAt(0);
+  return (c >= 48 && c <= 57) || k === "__proto__";
+};
+
+/** Set by `sortedCopy` when it met an awkward key: the value is then written by `concatenated`. */
+let awkward = false;
+
+/**
+ * A copy of `value` that `JSON.stringify` writes as canonical JSON: keys inserted sorted, `undefined`
+ * members dropped, functions and symbols as `null` (as `concatenated` writes them), non-finite
+ * numbers refused. Sets `awkward` (and stops copying) at a key it cannot place.
+ */
+const sortedCopy = (value: unknown, omit: string | undefined): unknown => {
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError("non-finite number in canonical JSON");
+      return value;
+    case "object": {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        const out = new Array<unknown>(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const v: unknown = value[i];
+          out[i] = v === undefined ? null : sortedCopy(v, undefined);
+          if (awkward) return undefined;
+        }
+        return out;
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = sortKeys(Object.keys(obj));
+      const out: Record<string, unknown> = {};
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined || k === omit) continue;
+        if (awkwardKey(k)) {
+          awkward = true;
+          return undefined;
+        }
+        out[k] = sortedCopy(v, undefined);
+        if (awkward) return undefined;
+      }
+      return out;
+    }
+    case "function":
+    case "symbol":
+      return null;
+    default:
+      return value; // strings, booleans; a bigint is refused by JSON.stringify, as by `concatenated`
+  }
+};
+
 /** Canonical JSON of `value`, leaving out the member `omit` of the top-level object (a hash over the rest). */
 export const canonicalJsonWithout = (value: unknown, omit: string | undefined): string => {
+  awkward = false;
+  let copy: unknown;
+  try {
+    copy = sortedCopy(value, omit);
+  } catch (err) {
+    awkward = false;
+    throw err;
+  }
+  if (awkward) {
+    awkward = false;
+    return concatenated(value, omit);
+  }
+  const s = JSON.stringify(copy);
+  return s === undefined ? "null" : s;
+};
+
+/** Canonical JSON by concatenation: the reference form, for objects `sortedCopy` cannot place. */
+const concatenated = (value: unknown, omit: string | undefined): string => {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
@@ -58,7 +133,7 @@ export const canonicalJsonWithout = (value: unknown, omit: string | undefined): 
         for (let i = 0; i < value.length; i++) {
           if (i > 0) s += ",";
           const v: unknown = value[i];
-          s += v === undefined ? "null" : canonicalJsonWithout(v, undefined);
+          s += v === undefined ? "null" : concatenated(v, undefined);
         }
         return `${s}]`;
       }
@@ -73,7 +148,7 @@ export const canonicalJsonWithout = (value: unknown, omit: string | undefined): 
         else s += ",";
         s += quoteKey(k);
         s += ":";
-        s += canonicalJsonWithout(v, undefined);
+        s += concatenated(v, undefined);
       }
       return `${s}}`;
     }
