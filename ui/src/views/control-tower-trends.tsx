@@ -133,7 +133,7 @@ export function TrendsPanel({ api }: { api: ApiClient }) {
                   {r.share === undefined ? "no events" : pct(r.share)}
                 </span>{" "}
                 <span class="muted">
-                  {r.events} events, {r.oversells} oversells
+                  {r.events} event(s), {r.oversells} oversell(s)
                 </span>
               </span>
             ))}

@@ -65,7 +65,10 @@ interface Props {
 
 export function FindingsTable({ api, caller, findings, onDecided }: Props) {
   const [busy, setBusy] = useState<string | undefined>(undefined);
-  const [message, setMessage] = useState<{ id: string; text: string; bad: boolean } | undefined>(undefined);
+  // What the server answered to the last decision, shown while the finding is as that answer left it.
+  const [message, setMessage] = useState<
+    { id: string; text: string; bad: boolean; status?: string } | undefined
+  >(undefined);
   const [dismissing, setDismissing] = useState<string | undefined>(undefined);
   const [reason, setReason] = useState("");
 
@@ -79,6 +82,7 @@ export function FindingsTable({ api, caller, findings, onDecided }: Props) {
       setMessage({
         id: f.id,
         bad: false,
+        status: r.finding.status,
         text: r.awaitingSecondApproval
           ? (r.message ?? `${f.id}: awaiting a second approval`)
           : `${f.id} ${r.finding.status} by ${caller.name}`,
@@ -93,10 +97,12 @@ export function FindingsTable({ api, caller, findings, onDecided }: Props) {
     }
   };
 
+  const current = message && findings.find((f) => f.id === message.id);
+  const showMessage = message && (message.status === undefined || current?.status === message.status);
   if (findings.length === 0) return <p class="empty">No findings under these filters.</p>;
   return (
     <>
-      {message && (
+      {message && showMessage && (
         <p
           class={message.bad ? "error" : "muted"}
           role={message.bad ? "alert" : "status"}
