@@ -13,6 +13,9 @@ export interface KpiRow {
   readonly stockline: number;
 }
 
+const driftOf = (daily: KpiReport["today"]["daily"], erp: string): number =>
+  daily.filter((d) => d.erp === erp).reduce((sum, d) => sum + d.driftUnits, 0);
+
 const minutes = (ms: number): number => Math.round((ms / 60_000) * 100) / 100;
 
 /** The figures both columns show, in the order of the issue. */
@@ -38,11 +41,30 @@ export const kpiRows = (r: KpiReport): KpiRow[] => {
       today: r.today.refusedWithStock,
       stockline: r.stockline.refusedWithStock,
     },
+    { kpi: "orders refused, all", unit: "orders", today: r.today.refused, stockline: r.stockline.refused },
+    {
+      kpi: "orders taken, then cancelled at the pick",
+      unit: "orders",
+      today: r.today.shortAtPick,
+      stockline: r.stockline.shortAtPick,
+    },
+    {
+      kpi: "orders shipped or waiting for a wave at the end",
+      unit: "orders",
+      today: r.today.accepted - r.today.shortAtPick,
+      stockline: r.stockline.accepted - r.stockline.shortAtPick,
+    },
     ...erps.map((erp) => ({
       kpi: `unexplained drift ${erp}, sum of day ends`,
       unit: "units",
       today: r.today.unexplainedUnits[erp] ?? 0,
       stockline: r.stockline.unexplainedUnits[erp] ?? 0,
+    })),
+    ...erps.map((erp) => ({
+      kpi: `drift ${erp} incl. postings under way, sum of day ends`,
+      unit: "units",
+      today: driftOf(r.today.daily, erp),
+      stockline: driftOf(r.stockline.daily, erp),
     })),
     {
       kpi: "time until every system agrees, median",
@@ -241,6 +263,9 @@ posting retries are drawn from the seed. Today's delays are the stated parameter
 - **Oversold order**: taken at a DC whose shelf, less the orders already taken there and not yet picked,
   did not hold it at that moment.
 - **Refused although stock was there**: refused while a DC of the customer's region had it free.
+- **Refused, all / cancelled at the pick / shipped**: stockline refuses at once what the shelves cannot
+  hold; today's shop takes some of those orders and the warehouse cancels them at the pick wave (the
+  customer hears later). Shipped counts orders taken and not cancelled (the last wave's are still to pick).
 - **Unexplained drift**: at 23:59:59.999 of each day, per ERP, Σ over SKU-locations of |ERP figure +
   postings under way − shelf|. Postings under way (in flight, or waiting with a transfer order or RMA the
   ERP holds) explain their part; the sum over all lines of |ERP − shelf| is in the JSON as \`driftUnits\`.
