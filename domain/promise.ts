@@ -8,14 +8,16 @@
  * day's cumulative arrivals counted as available (ATP still computed by `atpBreakdown` alone), and
  * with that day's `day` periods (a new day's quota is unused). Without `partial` the answer is one
  * location that covers the whole quantity on the earliest day (the one with most to sell, then by
- * location id); with `partial` it is lines, earliest first (on a day the location with most to sell first), each location's later lines counting
- * what its earlier ones took ("8 now, 4 on the 12th"). Pure.
+ * location id); with `partial` it is lines, earliest first (on a day the location with most to sell
+ * first), each location's later lines counting what its earlier ones took as reserved there and as
+ * the channel's use on their days ("8 now, 4 on the 12th"; a day quota renews the next day). Pure.
  */
 import {
   availableToSell,
   type ChannelAvailability,
   type ChannelRules,
   type ChannelUsage,
+  recordUse,
 } from "./channel-rules.ts";
 import type { Position } from "./ids.ts";
 import { type AtpBreakdown, atpBreakdown } from "./position-context.ts";
@@ -59,20 +61,34 @@ export type PromiseAnswer =
       readonly lines: readonly PromiseLine[];
     };
 
-const figureOn = (s: PromiseSource, dayIndex: number, channel: string): ChannelAvailability => {
+/** What earlier lines of a partial promise took at a location, by day. */
+type Taken = readonly { readonly date: string; readonly quantity: number }[];
+
+/**
+ * The channel's figure at `s` on day `dayIndex`, with what earlier lines took there counted as if
+ * reserved: out of ATP, and as the channel's use on their days (a day quota renews the next day,
+ * an `untilRevoked` one does not).
+ */
+const figureOn = (
+  s: PromiseSource,
+  dayIndex: number,
+  channel: string,
+  taken: Taken = [],
+): ChannelAvailability => {
   let arrived = 0;
   for (let d = 0; d <= dayIndex && d < s.days.length; d++) arrived += s.days[d]?.incoming ?? 0;
   const b = atpBreakdown({
     available: s.breakdown.available + arrived,
-    reserved: s.breakdown.reserved,
+    reserved: s.breakdown.reserved + taken.reduce((n, t) => n + t.quantity, 0),
     safetyStock: s.breakdown.safetyStock,
     lifecycle: s.breakdown.lifecycle,
   });
+  const usage = taken.reduce((u, t) => recordUse(u, channel, t.date, t.quantity), s.usage ?? {});
   return availableToSell(b, s.rules ?? {}, channel, {
     position: s.position,
     ...(s.category !== undefined ? { category: s.category } : {}),
     day: s.days[dayIndex]?.date ?? "",
-    usage: s.usage ?? {},
+    usage,
   });
 };
 
@@ -87,15 +103,14 @@ export const promiseDate = (req: PromiseRequest, sources: readonly PromiseSource
       keyOf(a.position) < keyOf(b.position) ? -1 : keyOf(a.position) > keyOf(b.position) ? 1 : 0,
     );
   const dayCount = Math.max(0, ...candidates.map((s) => s.days.length));
-  const taken = new Map<string, number>();
+  const taken = new Map<string, { date: string; quantity: number }[]>();
   const lines: PromiseLine[] = [];
   let left = req.quantity;
   for (let d = 0; d < dayCount && left > 0; d++) {
-    const figures = candidates
-      .filter((s) => d < s.days.length)
-      .map((s) => ({ s, a: figureOn(s, d, req.channel) }));
     if (!req.partial) {
-      const best = figures
+      const best = candidates
+        .filter((s) => d < s.days.length)
+        .map((s) => ({ s, a: figureOn(s, d, req.channel) }))
         .filter((f) => f.a.quantity >= req.quantity)
         .sort((x, y) => y.a.quantity - x.a.quantity)[0];
       if (best) {
@@ -108,15 +123,20 @@ export const promiseDate = (req: PromiseRequest, sources: readonly PromiseSource
       }
       continue;
     }
-    // Fewest lines: the location with most left to sell first.
-    const spare = (f: (typeof figures)[number]) => f.a.quantity - (taken.get(keyOf(f.s.position)) ?? 0);
-    for (const { s, a } of [...figures].sort((x, y) => spare(y) - spare(x))) {
-      const k = keyOf(s.position);
-      const take = Math.min(left, Math.max(0, a.quantity - (taken.get(k) ?? 0)));
+    // What each location may still sell that day, given what earlier lines took there; fewest
+    // lines: the location with most first.
+    const figures = candidates
+      .filter((s) => d < s.days.length)
+      .map((s) => ({ s, a: figureOn(s, d, req.channel, taken.get(keyOf(s.position))) }))
+      .sort((x, y) => y.a.quantity - x.a.quantity);
+    for (const { s, a } of figures) {
+      const take = Math.min(left, a.quantity);
       if (take <= 0) continue;
-      taken.set(k, (taken.get(k) ?? 0) + take);
+      const date = s.days[d]?.date ?? "";
+      const k = keyOf(s.position);
+      taken.set(k, [...(taken.get(k) ?? []), { date, quantity: take }]);
       left -= take;
-      lines.push({ date: s.days[d]?.date ?? "", position: s.position, quantity: take, availability: a });
+      lines.push({ date, position: s.position, quantity: take, availability: a });
       if (left === 0) break;
     }
   }

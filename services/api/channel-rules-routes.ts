@@ -9,15 +9,17 @@
  * rules' version. The rules replace the previous ones whole (domain/channel-rules.ts). Who set them is
  * recorded in the event's `source.document` (`{ type: "operator", id: "<by> (key <API key>)" }`), and
  * `source.system` is the API's own system, so an ownership rule for the movement `allocation` names it.
- * `changeId` makes a retry idempotent (the same id and rules answer the first outcome); without one,
- * every POST is a new version.
+ * `changeId` makes a retry idempotent (the same id, rules and operator answer the first outcome,
+ * `duplicate`; the same id with other rules is a 409); without one, every POST is a new version.
  */
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
+import { canonicalJson } from "../../domain/canonical-json.ts";
 import { ChannelRulesC } from "../../domain/channel-rules.ts";
 import type { Command } from "../../domain/commands.ts";
+import { positionStreamId } from "../../domain/ids.ts";
 import { ClientKeyC, CodeC, LocationIdC, RegionC, SkuC, TextC } from "../../domain/scalars.ts";
 import { jsonSchemaOf, openObjects, withExample } from "../../infra/http/codec-json-schema.ts";
 import { badRequest, errorResponses, sendError } from "../../infra/http/http-errors.ts";
@@ -77,6 +79,34 @@ export const setChannelRulesCommand = (
   } as Command;
 };
 
+/**
+ * The change a resent command repeats: the event stored at `revision` with the same idempotency key,
+ * rules, category and operator (undefined when it differs in any of them).
+ */
+const firstChange = async (
+  d: ChannelRulesRoutesDeps,
+  command: Command,
+  revision: unknown,
+): Promise<(Record<string, unknown> & { revision: number }) | undefined> => {
+  const store = d.stores.find((s) => s.region === command.position.region);
+  if (!store || typeof revision !== "number") return undefined;
+  const [stored] = await store.store.readStream(positionStreamId(command.position), {
+    from: revision,
+    maxCount: 1,
+  });
+  const e = stored?.data as (Record<string, unknown> & { revision: number }) | undefined;
+  const c = command as Command & { rules: unknown; category?: unknown };
+  const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  return e &&
+    e.type === "ChannelRulesChanged" &&
+    e.idempotencyKey === command.idempotencyKey &&
+    same(e.rules, c.rules) &&
+    same(e.category, c.category) &&
+    same((e.source as { document?: unknown } | undefined)?.document, command.source.document)
+    ? e
+    : undefined;
+};
+
 const EXAMPLE = {
   sku: "SKU-1001",
   region: "eu",
@@ -115,7 +145,7 @@ export const registerChannelRulesRoutes = (app: FastifyInstance, d: ChannelRules
               event: { type: "object" },
             },
           }),
-          ...errorResponses(400, 422, 503, 504),
+          ...errorResponses(400, 409, 422, 503, 504),
         },
       },
     },
@@ -159,6 +189,25 @@ export const registerChannelRulesRoutes = (app: FastifyInstance, d: ChannelRules
           ...r,
         });
       const reason = "reason" in r ? r.reason : { code: "rejected", message: JSON.stringify(r) };
+      if (reason.code === "idempotencyConflict") {
+        // The command's business time is when it was sent: a resent change differs only there.
+        const first = await firstChange(d, command, reason.firstRevision);
+        if (first)
+          return {
+            outcome: "duplicate",
+            version: first.revision,
+            position: command.position,
+            by: who,
+            event: first,
+          };
+        return sendError(
+          reply,
+          409,
+          "change_id_conflict",
+          `changeId ${JSON.stringify(body.changeId)} was already used for other rules (or another operator) at ${body.region}/${body.location}/${body.sku}: choose a new changeId`,
+          { changeId: body.changeId },
+        );
+      }
       return sendError(reply, 422, reason.code, reason.message, { reason });
     },
   );

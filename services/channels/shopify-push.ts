@@ -14,6 +14,12 @@
  * - Retried with backoff (p-retry) on network errors, 5xx and GraphQL errors; refusals of the input
  *   (`userErrors`, 4xx) are logged and not retried. A SKU whose retries run out goes back to the
  *   queue (newer figures win) and is tried again.
+ * - Each shop is a channel (its `system`): with `figureOf` the level sent is the channel's own figure
+ *   (issue 14: ATP less the other channels' protected minimums, its buffers, exclusions and quotas,
+ *   domain/channel-rules.ts), not the raw ATP. `channelFigureFromStores` computes it from the
+ *   position's stream, where its rules and each channel's use are; a figure that cannot be read is
+ *   not replaced by the raw ATP (that could oversell the channel): it is logged, and the next change
+ *   of the position sends it. Without `figureOf` the raw ATP is sent (a shop without channel rules).
  * - Records what it set (quantity and when it was sent) per SKU-location: the inbound webhook's echo
  *   detection reads it through `lastKnown`. The record is kept in memory; after a restart the first
  *   full push (`pushFromRegionalAtp` sends every position at attach) sets it again.
@@ -31,8 +37,12 @@ import {
   type UserError,
 } from "../../connectors/shopify/shopify-inventory-set.ts";
 import { shopifyItemIdOf, shopifyLocationIdOf } from "../../connectors/shopify/shopify-mapping.ts";
+import type { Position } from "../../domain/ids.ts";
 import type { MasterData } from "../../domain/master-data.ts";
+import { channelAvailabilityOf } from "../../domain/position-channels.ts";
 import { createLogger, type Logger } from "../../infra/logging.ts";
+import type { RegionStore } from "../audit/position-routes.ts";
+import { replayPosition } from "../audit/replay.ts";
 import type { AtpReadModel } from "../projectors/atp-read-model.ts";
 import type { GlobalAtpReader } from "../projectors/global-atp-reader.ts";
 import { ShopifyCostBudget } from "./shopify-cost-budget.ts";
@@ -54,7 +64,29 @@ export interface ShopifyPushOptions {
   readonly requestTimeoutMs?: number;
   readonly logger?: Logger;
   readonly now?: () => number;
+  /** The shop's channel figure at a position whose ATP changed (see `channelFigureFromStores`). */
+  readonly figureOf?: ChannelFigureOf;
 }
+
+/** What the shop's channel (`channel`) may sell at `position`, whose ATP is `atp` now. */
+export type ChannelFigureOf = (channel: string, position: Position, atp: number) => Promise<number>;
+
+/**
+ * The channel's figure from the position's stream (its rules and what each channel used are there):
+ * the rules' figure over the stream's ATP; a position without rules, or not in any store, sends `atp`.
+ */
+export const channelFigureFromStores =
+  (
+    stores: readonly Pick<RegionStore, "region" | "store">[],
+    now: () => string = () => new Date().toISOString(),
+  ): ChannelFigureOf =>
+  async (channel, position, atp) => {
+    const store = stores.find((s) => s.region === position.region);
+    if (!store) return atp;
+    const r = await replayPosition(store.store, position, { collectEvents: false });
+    if (!r?.state.channelRules) return atp;
+    return channelAvailabilityOf(r.state, r.atp, channel, now()).quantity;
+  };
 
 export interface ShopifyPushStats {
   /** ATP changes heard for SKU-locations the shop sells. */
@@ -103,6 +135,8 @@ export class ShopifyPush {
   private stopped = false;
   private readonly log: Logger;
   private readonly now: () => number;
+  /** Per SKU-location, the latest figure asked for: an older answer arriving later is not sent. */
+  private readonly asked = new Map<string, number>();
 
   constructor(private readonly opts: ShopifyPushOptions) {
     this.now = opts.now ?? Date.now;
@@ -129,6 +163,32 @@ export class ShopifyPush {
     this.pending.set(sku, locations);
     this.schedule();
     return true;
+  }
+
+  /**
+   * A position's ATP changed: its level is the channel's figure when `figureOf` is set (read
+   * asynchronously, the latest change wins), else the ATP itself.
+   */
+  positionChanged(position: Position, atp: number): void {
+    const figureOf = this.opts.figureOf;
+    if (!figureOf) {
+      this.atpChanged(position.sku, position.location, atp);
+      return;
+    }
+    if (this.stopped || !this.sells(position.sku, position.location)) return;
+    const k = keyOf(position.sku, position.location);
+    const n = (this.asked.get(k) ?? 0) + 1;
+    this.asked.set(k, n);
+    figureOf(this.opts.system, position, atp).then(
+      (figure) => {
+        if (this.asked.get(k) === n) this.atpChanged(position.sku, position.location, figure);
+      },
+      (err: unknown) =>
+        this.log.warn(
+          { err, sku: position.sku, location: position.location, region: position.region },
+          "channel figure not read; the level is not sent (the next change sends it)",
+        ),
+    );
   }
 
   /** Sets the level again even if Shopify was told it (after an edit in Shopify that was not applied). */
@@ -315,11 +375,15 @@ export class ShopifyPush {
 /** Feeds a region's ATP read model to the push: every position present now, then every change. */
 export const pushFromRegionalAtp = (
   push: ShopifyPush,
-  model: Pick<AtpReadModel, "onChange" | "columns" | "availability">,
+  model: Pick<AtpReadModel, "onChange" | "columns" | "availability" | "region">,
 ): (() => void) => {
-  const stop = model.onChange((c) => push.atpChanged(c.sku, c.location, c.position?.atp ?? 0));
+  const region = model.region;
+  const stop = model.onChange((c) =>
+    push.positionChanged({ region, location: c.location, sku: c.sku }, c.position?.atp ?? 0),
+  );
   for (const sku of model.columns.skus())
-    for (const p of model.availability(sku).locations) push.atpChanged(sku, p.location, p.atp);
+    for (const p of model.availability(sku).locations)
+      push.positionChanged({ region, location: p.location, sku }, p.atp);
   return stop;
 };
 
@@ -330,5 +394,5 @@ export const pushFromGlobalAtp = (
 ): (() => void) =>
   reader.onChange((sku) => {
     for (const l of Object.values(reader.getGlobalAvailability(sku)?.locations ?? {}))
-      push.atpChanged(sku, l.location, l.atp);
+      push.positionChanged({ region: l.region, location: l.location, sku }, l.atp);
   });

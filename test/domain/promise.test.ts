@@ -130,4 +130,34 @@ describe("promise dates: the earliest day a channel can be promised a quantity, 
       promiseDate({ sku: "SKU-1", quantity: 50, channel: "web", partial: true }, [source(DC1, 8, {})]),
     ).toMatchObject({ kind: "short", promised: 8, short: 42 });
   });
+
+  it("partial: a day quota renews each day, while stock promised on earlier days stays taken", () => {
+    const rules: ChannelRules = { quotas: [{ id: "Q", channel: "amazon", quantity: 20, period: "day" }] };
+    // 30 on hand, 25 asked: 20 today (the quota), 5 tomorrow (a new day's quota; 10 of stock left).
+    const a = promiseDate({ sku: "SKU-1", quantity: 25, channel: "amazon", partial: true }, [
+      source(DC1, 30, {}, { rules }),
+    ]);
+    expect(a.kind).toBe("promised");
+    expect(a.lines.map((l) => [l.date, l.quantity])).toEqual([
+      ["2026-05-08", 20],
+      ["2026-05-09", 5],
+    ]);
+    // Tomorrow's figure counts today's line as reserved: ATP 30 − 20 = 10.
+    expect(a.lines[1]?.availability.explanation[0]).toMatchObject({ rule: "atp", after: 10 });
+    // 35 asked: 20 today, 10 tomorrow (the stock, not the quota, ends it), 5 short.
+    const b = promiseDate({ sku: "SKU-1", quantity: 35, channel: "amazon", partial: true }, [
+      source(DC1, 30, {}, { rules }),
+    ]);
+    expect(b).toMatchObject({ kind: "short", promised: 30, short: 5 });
+  });
+
+  it("partial: an untilRevoked quota does not renew", () => {
+    const rules: ChannelRules = {
+      quotas: [{ id: "Q", channel: "amazon", quantity: 20, period: "untilRevoked" }],
+    };
+    const a = promiseDate({ sku: "SKU-1", quantity: 25, channel: "amazon", partial: true }, [
+      source(DC1, 30, {}, { rules }),
+    ]);
+    expect(a).toMatchObject({ kind: "short", promised: 20, short: 5 });
+  });
 });
