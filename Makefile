@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.package-lock.json
 help:
 	@echo "make run    - stockline up --config config/demo.json (every part its own process) fed by the demo feed"
 	@echo "make test   - install, type-check, lint and run every test"
-	@echo "make bench  - run the benchmarks; figures go to bench/results/latest.json"
+	@echo "make bench  - run the benchmarks; figures go to bench/results/latest.json, a chart to latest.svg"
 	@echo "make kpi    - today's integration vs stockline over 7 simulated days (stockline demo kpi); report in .data/kpi"
 	@echo "make fuzz   - fuzz every decoder and intake of a running node (FUZZ_RUNS=20000, FUZZ_SEED to repeat a run)"
 
@@ -65,4 +65,4 @@ fuzz: install
 	FUZZ_RUNS=$(FUZZ_RUNS) npx vitest run test/fuzz
 
 clean:
-	rm -rf .data bench/results/latest.json
+	rm -rf .data bench/results/latest.json bench/results/latest.svg

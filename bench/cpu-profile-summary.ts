@@ -25,20 +25,49 @@ interface Profile {
   endTime: number;
 }
 
+const NATIVE_JSON_OR_HASH = new Set(["parse", "stringify", "digest", "update", "createHash", "Hash"]);
+
+/**
+ * Stages of the node, first match wins: decode (command JSON and io-ts), decide (the machine and the
+ * rest of the domain), hash / JSON (canonical JSON, event hashes, JSON.parse/stringify, crypto), store,
+ * NATS client, GC, then the node's runtime and the rest.
+ */
 const CATEGORIES: ReadonlyArray<readonly [string, (url: string, fn: string) => boolean]> = [
   ["idle", (_u, f) => f === "(idle)"],
   ["gc", (_u, f) => f === "(garbage collector)"],
   ["program (native, unattributed)", (_u, f) => f === "(program)"],
   ["nats client", (u) => u.includes("@nats-io")],
-  ["sqlite (better-sqlite3)", (u) => u.includes("better-sqlite3") || u.includes("sqlite-event-store")],
-  ["xstate", (u) => u.includes("/xstate/")],
-  ["io-ts / fp-ts decoding", (u) => u.includes("/io-ts/") || u.includes("/fp-ts/")],
-  ["domain (decide, events, hashes)", (u) => /(^|\/)domain\//.test(u)],
+  [
+    "store (SQLite, PostgreSQL, append worker hand-off)",
+    (u) =>
+      u.includes("better-sqlite3") ||
+      /event-store\/(sqlite|postgres)-/.test(u) ||
+      /\/node_modules\/(pg|pg-protocol|pg-pool)\//.test(u) ||
+      u.includes("worker-append-store") ||
+      u.includes("append-worker"),
+  ],
+  [
+    "decode (command JSON, io-ts)",
+    (u) =>
+      u.includes("/io-ts/") ||
+      u.includes("/fp-ts/") ||
+      /(^|\/)domain\/(commands|scalars|decode-errors|upcasters|schema-versions|quantity|units|ids)\.ts/.test(
+        u,
+      ),
+  ],
+  [
+    "hash / JSON (canonical JSON, event hashes)",
+    (u, f) =>
+      /(^|\/)domain\/(canonical-json|canonical-event)\.ts/.test(u) ||
+      u.includes("crypto") ||
+      (u === "" && NATIVE_JSON_OR_HASH.has(f)),
+  ],
+  ["decide (xstate machine, domain)", (u) => u.includes("/xstate/") || /(^|\/)domain\//.test(u)],
   ["regional node (runtime, intake, relay)", (u) => u.includes("services/regional-node/")],
   ["infra (other)", (u) => /(^|\/)infra\//.test(u)],
   ["pino / prom-client / lru-cache", (u) => /\/(pino|prom-client|lru-cache|tdigest|bintrees)\//.test(u)],
   ["node internals", (u) => u.startsWith("node:")],
-  ["native builtins (JSON, crypto, ...)", (u) => u === ""],
+  ["native builtins (other)", (u) => u === ""],
 ];
 
 export interface CpuProfileSummary {

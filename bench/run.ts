@@ -21,18 +21,20 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import autocannon from "autocannon";
 import { measureRawSqliteAppend } from "../infra/event-store/raw-sqlite-baseline.ts";
 import { connectNats, drainAndClose } from "../infra/nats/connection.ts";
-import { measureRawJetStreamPublish, publishWindowed } from "../infra/nats/pipelined-publisher.ts";
+import { measureRawJetStreamPublish } from "../infra/nats/pipelined-publisher.ts";
 import { ensureRegionStreams, ensureStream, regionStreamConfigs } from "../infra/nats/streams.ts";
 import { atpBucketName, dlqStreamName } from "../infra/nats/subjects.ts";
 import { HUB_DOMAIN, NATS_SERVER_BIN, startTopology, type Topology } from "../infra/nats/topology.ts";
 import { GLOBAL_ATP_BUCKET } from "../projections/atp-keys.ts";
+import { renderBenchChart } from "./bench-chart.ts";
 import { type ChildHandle, forkChild } from "./child-process.ts";
-import { summarizeCpuProfile } from "./cpu-profile-summary.ts";
+import { type CpuProfileSummary, summarizeCpuProfile } from "./cpu-profile-summary.ts";
+import { measureEmmett } from "./emmett-phase.ts";
 import {
   CpuMeter,
   natsServerPid,
@@ -42,6 +44,7 @@ import {
   sleep,
   waitUntil,
 } from "./measure.ts";
+import { measureNullPipeline } from "./null-pipeline-phase.ts";
 import {
   CommandLedger,
   EventObserver,
@@ -50,9 +53,18 @@ import {
   matchRevisionLatencies,
   regionalRevisions,
 } from "./observers.ts";
+import {
+  createDatabase,
+  DEFAULT_BENCH_POSTGRES_URL,
+  dropDatabase,
+  postgresUnreachable,
+} from "./postgres-bench-db.ts";
+import { publishCommands } from "./publish-commands.ts";
 import { averageBytes, type BenchCommand, Workload } from "./workload.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** Region of the node on PostgreSQL (its own streams on the bench's server); as long as the bench's. */
+const PG_REGION = "pg";
 
 // --- parameters --------------------------------------------------------------------------------------
 
@@ -83,6 +95,15 @@ export const benchParams = () => {
     httpConnections: Math.round(envNumber("BENCH_HTTP_CONNECTIONS", 10)),
     // Not scaled: loading 1M positions takes a few seconds, and the figure is only meaningful at 1M.
     readModelPositions: Math.round(envNumber("BENCH_READ_MODEL_POSITIONS", 1_000_000)),
+    // The hot-SKU workload (node and peer): few positions, many commands each.
+    hotPositions: Math.round(envNumber("BENCH_HOT_POSITIONS", 50)),
+    hotCommandsPerPosition: scaled("BENCH_HOT_COMMANDS_PER_POSITION", 400, 10),
+    // The peer (Emmett over PostgreSQL) on the uniform workload over `positions`.
+    peerCommands: scaled("BENCH_PEER_COMMANDS", 10_000, 300),
+    peerInFlight: Math.round(envNumber("BENCH_PEER_IN_FLIGHT", 64)),
+    // The offered load the latency targets are stated at (issue 13).
+    slaRate: Math.round(envNumber("BENCH_SLA_RATE", 1000)),
+    postgresUrl: process.env.BENCH_POSTGRES_URL ?? DEFAULT_BENCH_POSTGRES_URL,
     profile: process.env.BENCH_PROFILE === "1",
     out: process.env.BENCH_OUT ?? path.join(here, "results", "latest.json"),
   };
@@ -92,33 +113,6 @@ export type BenchParams = ReturnType<typeof benchParams>;
 // Progress on stderr; quiet under vitest (the smoke test).
 const log = (msg: string) => {
   if (!process.env.VITEST) process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-};
-
-// --- publishing --------------------------------------------------------------------------------------
-
-/**
- * Publishes commands to INV_CMD with at most `window` unacknowledged; `at(i)` gives the time to publish
- * command i (performance.now() ms; undefined = at once). The ledger notes each command's publish time:
- * the scheduled time when there is a schedule (so a stalled publisher shows up as latency).
- */
-const publishCommands = async (
-  nc: NatsConnection,
-  ledger: CommandLedger,
-  cmds: readonly BenchCommand[],
-  window: number,
-  at?: (i: number) => number,
-): Promise<{ acked: number; publishMs: number }> => {
-  const started = performance.now();
-  await publishWindowed(jetstream(nc), cmds.length, window, async (i) => {
-    if (at) {
-      const wait = at(i) - performance.now();
-      if (wait > 1) await sleep(wait);
-    }
-    const c = cmds[i]!;
-    ledger.register(c.correlationId, at ? at(i) : performance.now());
-    return { subject: c.subject, data: c.data, msgID: c.correlationId, timeout: 30_000 };
-  });
-  return { acked: cmds.length, publishMs: performance.now() - started };
 };
 
 interface NodeStats {
@@ -173,6 +167,63 @@ const waitForEvents = async (
     timeoutMs,
   );
   return { lastArrival: observer.arrivals.data[stats.storeHead - 1]!, deadLettered, stats };
+};
+
+/**
+ * One max-throughput measurement through a running node: `warm` (not measured), then `cmds` published
+ * as fast as the window allows; the clock stops when the last committed event is in `INV_EVT_<R>`.
+ */
+const maxThroughput = async (o: {
+  nc: NatsConnection;
+  region: string;
+  node: ChildHandle;
+  observer: EventObserver;
+  ledger: CommandLedger;
+  warm: readonly BenchCommand[];
+  cmds: readonly BenchCommand[];
+  window: number;
+  pids: Record<string, number>;
+}): Promise<{ perSecond: number; details: Record<string, unknown>; after: NodeStats }> => {
+  const { nc, region, node, observer, ledger } = o;
+  if (o.warm.length > 0) {
+    const seen = observer.commandsSeen;
+    await publishCommands(nc, ledger, o.warm, o.window);
+    await waitForEvents(nc, region, node, observer, seen + o.warm.length, 120_000);
+  }
+  const from = ledger.size;
+  const seenBefore = observer.commandsSeen;
+  const cpu = new CpuMeter(o.pids);
+  const before = await node.request<NodeStats>("stats");
+  const started = performance.now();
+  const pub = await publishCommands(nc, ledger, o.cmds, o.window);
+  const done = await waitForEvents(nc, region, node, observer, seenBefore + o.cmds.length, 300_000);
+  const ms = done.lastArrival - started;
+  const after = done.stats;
+  const lat = ledger.e2eLatencies(from, ledger.size);
+  const cpuMs = cpu.read();
+  return {
+    perSecond: Math.round((o.cmds.length / ms) * 1000),
+    after,
+    details: {
+      commands: o.cmds.length,
+      events: after.storeHead - before.storeHead,
+      eventBytes: Math.round(observer.bytes / Math.max(1, observer.count)),
+      deadLettered: done.deadLettered,
+      publishMs: round(pub.publishMs, 0),
+      totalMs: round(ms, 0),
+      saturatedLatencyP50Ms: round(percentile(lat, 50)),
+      saturatedLatencyP99Ms: round(percentile(lat, 99)),
+      commitBatches: after.committer.batches - before.committer.batches,
+      averageCommitBatch: round(
+        (after.committer.items - before.committer.items) /
+          Math.max(1, after.committer.batches - before.committer.batches),
+      ),
+      commitMs: after.committer.commitMs - before.committer.commitMs,
+      cpuMs,
+      cpuUsPerCommand: round(((cpuMs.node ?? Number.NaN) * 1000) / o.cmds.length, 0),
+      nodeOutcomes: after.outcomes,
+    },
+  };
 };
 
 /**
@@ -321,51 +372,59 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     });
     const observer = new EventObserver(regionNc, p.region, ledger);
     await observer.start();
-    // Warm-up (JIT, first actors, SQLite pages), not measured.
-    await publishCommands(regionNc, ledger, warmCmds, p.publishWindow);
-    await waitForEvents(regionNc, p.region, node, observer, warmCmds.length, 120_000);
-    const e2eFrom = ledger.size;
-    const seenBeforeE2e = observer.commandsSeen;
     log(`e2e max throughput: ${p.e2eCommands} commands over ${p.positions} positions`);
-    const cpu = new CpuMeter({
-      node: node.pid,
-      bench: process.pid,
-      ...natsPids,
-    });
-    const before = await node.request<NodeStats>("stats");
-    const e2eStart = performance.now();
-    const pub = await publishCommands(regionNc, ledger, e2eCmds, p.publishWindow);
-    const done = await waitForEvents(
-      regionNc,
-      p.region,
+    const nodePids = { node: node.pid, bench: process.pid, ...natsPids };
+    // Warm-up (JIT, first actors, SQLite pages) not measured.
+    const e2e = await maxThroughput({
+      nc: regionNc,
+      region: p.region,
       node,
       observer,
-      seenBeforeE2e + e2eCmds.length,
-      300_000,
-    );
-    const e2eMs = done.lastArrival - e2eStart;
-    const after = done.stats;
-    const e2eLat = ledger.e2eLatencies(e2eFrom, ledger.size);
-    figures.e2e_commands_per_s = Math.round((e2eCmds.length / e2eMs) * 1000);
-    details.e2e = {
-      commands: e2eCmds.length,
-      events: after.storeHead - before.storeHead,
-      eventBytes: Math.round(observer.bytes / Math.max(1, observer.count)),
-      deadLettered: done.deadLettered,
-      publishMs: round(pub.publishMs, 0),
-      totalMs: round(e2eMs, 0),
-      saturatedLatencyP50Ms: round(percentile(e2eLat, 50)),
-      saturatedLatencyP99Ms: round(percentile(e2eLat, 99)),
-      commitBatches: after.committer.batches - before.committer.batches,
-      averageCommitBatch: round(
-        (after.committer.items - before.committer.items) /
-          Math.max(1, after.committer.batches - before.committer.batches),
-      ),
-      commitMs: after.committer.commitMs - before.committer.commitMs,
-      cpuMs: cpu.read(),
-      nodeOutcomes: after.outcomes,
-    };
+      ledger,
+      warm: warmCmds,
+      cmds: e2eCmds,
+      window: p.publishWindow,
+      pids: nodePids,
+    });
+    figures.e2e_commands_per_s = e2e.perSecond;
+    details.e2e = e2e.details;
+    figures.cpu_us_per_command = e2e.details.cpuUsPerCommand as number;
+    const after = e2e.after;
     figures.rss_mb = round(after.maxRssMb);
+
+    // 2b. the hot-SKU workload through the same node (no warm-up: the node is warm)
+    const hotCount = p.hotPositions * p.hotCommandsPerPosition;
+    log(`e2e hot SKUs: ${hotCount} commands over ${p.hotPositions} positions`);
+    const hotWorkload = new Workload(p.region, p.hotPositions, `${runId}h`);
+    const hot = await maxThroughput({
+      nc: regionNc,
+      region: p.region,
+      node,
+      observer,
+      ledger,
+      warm: [],
+      cmds: hotWorkload.take(hotCount),
+      window: p.publishWindow,
+      pids: nodePids,
+    });
+    figures.e2e_commands_per_s_hot = hot.perSecond;
+    details.e2eHot = { positions: p.hotPositions, ...hot.details };
+
+    // 2c. the null pipeline: the same commands' NATS hops and nothing else, in a child like the node
+    log(`null pipeline: ${p.e2eCommands} commands through NATS hops only`);
+    const nullPipeline = await measureNullPipeline({
+      nc: regionNc,
+      serverUrl: regionUrl,
+      positions: p.positions,
+      runId,
+      commands: p.e2eCommands,
+      warmup: warmCmds.length,
+      publishWindow: p.publishWindow,
+      eventBytes: (details.e2e as { eventBytes: number }).eventBytes,
+      natsPids,
+    });
+    figures.null_pipeline_per_s = nullPipeline.perSecond;
+    details.nullPipeline = nullPipeline;
 
     // 3. raw baselines after
     log("raw JetStream publish again, raw SQLite append");
@@ -476,6 +535,13 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     // A load the node sustains (half its measured maximum): the pipeline's own latency, no backlog.
     const halfRate = Math.max(50, Math.round(figures.e2e_commands_per_s! / 2));
     const half = await fixedLoad(halfRate, Math.max(1, p.latencySeconds / 2));
+    // The load the latency targets are stated at (1000 commands/s).
+    const sla = await fixedLoad(p.slaRate, p.latencySeconds);
+    figures.sla_rate_per_s = p.slaRate;
+    figures.e2e_p99_ms_at_1000_per_s = sla.e2eP99Ms;
+    figures.regional_atp_p99_ms_at_1000_per_s = sla.regionalP99Ms;
+    figures.global_atp_p99_ms_at_1000_per_s = sla.globalP99Ms;
+    details.slaLoad = sla;
     // The load the issues name (default 5k/s): above the node's maximum, latencies are queueing.
     const main = await fixedLoad(p.rate, p.latencySeconds);
     figures.e2e_p50_ms = main.e2eP50Ms;
@@ -527,7 +593,68 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     details.nodeFinal = { maxRssMb: round(nodeFinal.maxRssMb), committer: nodeFinal.committer };
     await node.stop();
 
-    // 6. read model memory
+    // 6. the same e2e workload with the node on the PostgreSQL event store (a node of its own region's
+    //    streams on the same server, so its events never meet the SQLite node's), then the peer
+    const pgReason = await postgresUnreachable(p.postgresUrl);
+    if (pgReason) {
+      log(`skipping the PostgreSQL phases: ${pgReason}`);
+      details.e2ePostgres = { skipped: pgReason };
+    } else {
+      const pgDb = `stockline_bench_${runId}_node`;
+      const pgUrl = await createDatabase(p.postgresUrl, pgDb);
+      try {
+        log(`e2e on PostgreSQL: ${p.e2eCommands} commands over ${p.positions} positions`);
+        const pgNode = forkChild(path.join(here, "node-child.ts"));
+        children.push(pgNode);
+        await pgNode.request("start", {
+          region: PG_REGION,
+          dataDir: path.join(tmp, "node-pg"),
+          nats: { servers: [regionUrl], name: "bench-node-pg" },
+          http: { enabled: false },
+          store: { kind: "postgres", url: pgUrl, schema: "stockline_bench" },
+        });
+        const pgLedger = new CommandLedger();
+        const pgObserver = new EventObserver(regionNc, PG_REGION, pgLedger);
+        await pgObserver.start();
+        const pgWorkload = new Workload(PG_REGION, p.positions, `${runId}p`);
+        const pgRun = await maxThroughput({
+          nc: regionNc,
+          region: PG_REGION,
+          node: pgNode,
+          observer: pgObserver,
+          ledger: pgLedger,
+          warm: pgWorkload.take(warmCmds.length),
+          cmds: pgWorkload.take(p.e2eCommands),
+          window: p.publishWindow,
+          pids: { node: pgNode.pid, bench: process.pid, ...natsPids },
+        });
+        await pgObserver.stop();
+        await pgNode.stop();
+        figures.e2e_commands_per_s_postgres = pgRun.perSecond;
+        details.e2ePostgres = { region: PG_REGION, ...pgRun.details };
+      } finally {
+        await dropDatabase(p.postgresUrl, pgDb).catch((err: unknown) =>
+          log(`could not drop ${pgDb}: ${err}`),
+        );
+      }
+    }
+    const peer = await measureEmmett({
+      adminUrl: p.postgresUrl,
+      region: p.region,
+      runId,
+      inFlight: p.peerInFlight,
+      uniform: { positions: p.positions, commands: p.peerCommands, warmup: Math.min(500, p.peerCommands) },
+      hot: { positions: p.hotPositions, commands: hotCount, warmup: 0 },
+      log,
+    });
+    if ("skipped" in peer) log(`skipping the Emmett peer: ${peer.skipped}`);
+    else {
+      figures.peer_emmett_pg_commands_per_s = peer.uniform.perSecond;
+      figures.peer_emmett_pg_commands_per_s_hot = peer.hot.perSecond;
+    }
+    details.peerEmmett = peer;
+
+    // 7. read model memory
     log(`read model memory: ${p.readModelPositions} positions in a child process`);
     const memChild = forkChild(path.join(here, "read-model-memory-child.ts"), { execArgv: ["--expose-gc"] });
     children.push(memChild);
@@ -567,7 +694,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
         };
       details.nodeCpuProfile = summary(
         files.find(isMain),
-        "main thread of the node child, whole life (warm-up, e2e, both fixed loads); idle included",
+        "main thread of the node child, whole life (warm-up, e2e, hot SKUs, the fixed loads); idle included",
         nodeBundle,
       );
       details.appendWorkerCpuProfile = summary(
@@ -585,14 +712,32 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
   }
 
   figures.e2e_vs_raw_js = round(figures.e2e_commands_per_s! / figures.raw_js_publish_per_s!, 2);
+  figures.e2e_vs_null = round(figures.e2e_commands_per_s! / figures.null_pipeline_per_s!, 2);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? null : round(a / b, 2);
+  const vsEmmett = ratio(figures.e2e_commands_per_s, figures.peer_emmett_pg_commands_per_s);
+  const vsEmmettHot = ratio(figures.e2e_commands_per_s_hot, figures.peer_emmett_pg_commands_per_s_hot);
+  const peerSkipped = (details.peerEmmett as { skipped?: string }).skipped;
+  const pgSkipped = (details.e2ePostgres as { skipped?: string }).skipped;
   figures.atp_query_vs_bare = round(figures.atp_query_per_s! / figures.bare_route_per_s!, 2);
   const check = (value: number, op: "<" | "<=" | ">=", limit: number) => ({
     value,
     target: `${op} ${limit}`,
     pass: op === "<" ? value < limit : op === "<=" ? value <= limit : value >= limit,
   });
+  const notMeasured = (target: string, reason: string | undefined) => ({
+    value: null,
+    target,
+    pass: null,
+    reason: reason ?? "not measured",
+  });
   const targets = {
     e2e_vs_raw_js: check(figures.e2e_vs_raw_js, ">=", 1.0),
+    e2e_vs_null: check(figures.e2e_vs_null, ">=", 0.6),
+    e2e_vs_emmett: vsEmmett === null ? notMeasured(">= 5", peerSkipped) : check(vsEmmett, ">=", 5),
+    e2e_vs_emmett_hot: vsEmmettHot === null ? notMeasured(">= 5", peerSkipped) : check(vsEmmettHot, ">=", 5),
+    regional_atp_p99_ms_at_1000_per_s: check(figures.regional_atp_p99_ms_at_1000_per_s!, "<", 50),
+    global_atp_p99_ms_at_1000_per_s: check(figures.global_atp_p99_ms_at_1000_per_s!, "<", 250),
     regional_atp_p99_ms: check(figures.regional_atp_p99_ms!, "<", 50),
     global_atp_p99_ms: check(figures.global_atp_p99_ms!, "<", 250),
     atp_query_vs_bare: check(figures.atp_query_vs_bare, ">=", 0.5),
@@ -601,6 +746,21 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
   };
   return {
     ...figures,
+    // null (with the reason in `skipped`) when PostgreSQL was not reachable
+    e2e_commands_per_s_postgres: figures.e2e_commands_per_s_postgres ?? null,
+    peer_emmett_pg_commands_per_s: figures.peer_emmett_pg_commands_per_s ?? null,
+    peer_emmett_pg_commands_per_s_hot: figures.peer_emmett_pg_commands_per_s_hot ?? null,
+    e2e_vs_emmett: vsEmmett,
+    e2e_vs_emmett_hot: vsEmmettHot,
+    skipped: {
+      ...(pgSkipped ? { e2e_commands_per_s_postgres: pgSkipped } : {}),
+      ...(peerSkipped
+        ? {
+            peer_emmett_pg_commands_per_s: peerSkipped,
+            peer_emmett_pg_commands_per_s_hot: peerSkipped,
+          }
+        : {}),
+    },
     targets,
     context: {
       date: startedAt.toISOString(),
@@ -618,16 +778,45 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
 };
 
 const printTable = (r: Record<string, unknown>) => {
-  const targets = r.targets as Record<string, { target: string; pass: boolean }>;
+  const targets = r.targets as Record<string, { target: string; pass: boolean | null }>;
+  const skipped = (r.skipped ?? {}) as Record<string, string>;
   const rows = Object.entries(r)
-    .filter(([, v]) => typeof v === "number")
+    .filter(([, v]) => typeof v === "number" || v === null)
     .map(([metric, value]) => ({
       metric,
-      value,
+      value: value ?? "skipped",
       target: targets[metric]?.target ?? "",
-      pass: targets[metric] ? (targets[metric].pass ? "yes" : "NO") : "",
+      pass: targets[metric]
+        ? targets[metric].pass === null
+          ? "-"
+          : targets[metric].pass
+            ? "yes"
+            : "NO"
+        : "",
     }));
   console.table(rows);
+  for (const [metric, reason] of Object.entries(skipped)) console.log(`${metric} skipped: ${reason}`);
+};
+
+/** With BENCH_PROFILE=1: where the node's CPU went (main thread and append worker), by stage. */
+const printProfiles = (r: Record<string, unknown>) => {
+  const details = r.details as Record<
+    string,
+    (CpuProfileSummary & { file: string; note: string }) | undefined
+  >;
+  for (const key of ["nodeCpuProfile", "appendWorkerCpuProfile"]) {
+    const s = details[key];
+    if (!s) continue;
+    console.log(`\n${key}: ${s.note} (${s.file}), ${s.totalMs} ms sampled`);
+    console.table(
+      Object.entries(s.byCategory).map(([stage, ms]) => ({
+        stage,
+        ms,
+        share: `${round((100 * ms) / Math.max(1, s.totalMs))} %`,
+      })),
+    );
+    console.table(s.topFunctions.slice(0, 12));
+  }
 };
 
 const isMain =
@@ -640,10 +829,14 @@ if (isMain) {
   };
   process.once("SIGINT", stop);
   runBench(params).then(
-    (result) => {
+    async (result) => {
       mkdirSync(path.dirname(params.out), { recursive: true });
       writeFileSync(params.out, `${JSON.stringify(result, null, 2)}\n`);
+      printProfiles(result);
       printTable(result);
+      const svg = `${params.out.replace(/\.json$/, "")}.svg`;
+      writeFileSync(svg, await renderBenchChart(result));
+      console.log(`chart written to ${path.relative(process.cwd(), svg)}`);
       console.log(`written to ${path.relative(process.cwd(), params.out)}`);
       // nats.js status iterators and autocannon timers may linger; the run is over.
       process.exit(0);

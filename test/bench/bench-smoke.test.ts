@@ -21,6 +21,21 @@ const REQUIRED = [
   "atp_query_p99_ms",
   "bare_route_per_s",
   "rss_1m_positions_mb",
+  "null_pipeline_per_s",
+  "e2e_vs_null",
+  "e2e_commands_per_s_hot",
+  "cpu_us_per_command",
+  "regional_atp_p99_ms_at_1000_per_s",
+  "global_atp_p99_ms_at_1000_per_s",
+] as const;
+
+/** Measured when the machine's PostgreSQL answers (it does where `make test` runs), else null with a reason. */
+const WITH_POSTGRES = [
+  "e2e_commands_per_s_postgres",
+  "peer_emmett_pg_commands_per_s",
+  "peer_emmett_pg_commands_per_s_hot",
+  "e2e_vs_emmett",
+  "e2e_vs_emmett_hot",
 ] as const;
 
 const TARGETS = [
@@ -30,6 +45,9 @@ const TARGETS = [
   "atp_query_vs_bare",
   "atp_query_p99_ms",
   "rss_1m_positions_mb",
+  "e2e_vs_null",
+  "regional_atp_p99_ms_at_1000_per_s",
+  "global_atp_p99_ms_at_1000_per_s",
 ] as const;
 
 describe("make bench harness", () => {
@@ -44,6 +62,10 @@ describe("make bench harness", () => {
       latencySeconds: 1,
       httpSeconds: 1,
       readModelPositions: 20_000,
+      hotPositions: 10,
+      hotCommandsPerPosition: 30,
+      peerCommands: 300,
+      slaRate: 300,
       profile: false,
     };
     const r = (await runBench(params)) as Record<string, unknown> & {
@@ -53,7 +75,15 @@ describe("make bench harness", () => {
         e2e: { commands: number; deadLettered: number; nodeOutcomes: Record<string, number> };
         fixedLoad: { commands: number; withEvent: number; regionalMissing: number; globalMissing: number };
         halfMaxLoad: { commands: number; withEvent: number; regionalMissing: number; globalMissing: number };
+        slaLoad: { commands: number; withEvent: number; regionalMissing: number; globalMissing: number };
+        e2eHot: { commands: number; deadLettered: number };
+        e2ePostgres: { commands?: number; deadLettered?: number; skipped?: string };
+        nullPipeline: { commands: number; events: number; child: { publishFailures: number } };
+        peerEmmett:
+          | { skipped: string }
+          | { uniform: { commands: number; failed: number }; hot: { commands: number; failed: number } };
       };
+      skipped: Record<string, string>;
     };
     for (const key of REQUIRED) {
       expect(typeof r[key], key).toBe("number");
@@ -67,15 +97,30 @@ describe("make bench harness", () => {
     expect(r.context.cpus).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(r.context.date))).toBe(false);
 
-    const { e2e, fixedLoad, halfMaxLoad } = r.details;
+    const { e2e, fixedLoad, halfMaxLoad, slaLoad, e2eHot, e2ePostgres, nullPipeline, peerEmmett } = r.details;
+    // Every command through the null pipeline gave exactly one event (none lost, none twice).
+    expect(nullPipeline.events).toBe(nullPipeline.commands);
+    expect(nullPipeline.child.publishFailures).toBe(0);
+    expect(e2eHot.deadLettered).toBe(0);
+    expect(r.cpu_us_per_command).toBeGreaterThan(0);
+    if ("skipped" in peerEmmett) {
+      for (const key of WITH_POSTGRES) expect(r[key], key).toBeNull();
+      expect(r.skipped.peer_emmett_pg_commands_per_s).toBe(peerEmmett.skipped);
+    } else {
+      for (const key of WITH_POSTGRES) expect(Number.isFinite(r[key] as number), key).toBe(true);
+      expect(peerEmmett.uniform.failed).toBe(0);
+      expect(peerEmmett.hot.failed).toBe(0);
+      expect(e2ePostgres.deadLettered).toBe(0);
+      expect(e2ePostgres.commands).toBe(600);
+    }
     expect(e2e.deadLettered).toBe(0);
     // The warm-up's commands are accepted too: at least the measured ones, none rejected.
     expect(e2e.nodeOutcomes["jetstream:accepted"]).toBeGreaterThanOrEqual(e2e.commands);
     expect(Object.keys(e2e.nodeOutcomes)).toEqual(["jetstream:accepted"]);
-    for (const load of [fixedLoad, halfMaxLoad]) {
+    for (const load of [fixedLoad, halfMaxLoad, slaLoad]) {
       expect(load.withEvent).toBe(load.commands);
       expect(load.regionalMissing).toBe(0);
       expect(load.globalMissing).toBe(0);
     }
-  }, 90_000);
+  }, 240_000);
 });
