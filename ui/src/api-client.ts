@@ -47,10 +47,18 @@ const bodyOf = async (res: Response): Promise<unknown> => {
   }
 };
 
-const errorBodyOf = (status: number, body: unknown): ApiErrorBody =>
-  typeof body === "object" && body !== null && "error" in body && "message" in body
-    ? (body as ApiErrorBody)
-    : { error: `http_${status}`, message: typeof body === "string" ? body : `HTTP ${status}` };
+/** The API's error body; an answer of another shape (e.g. a 422 outcome) is kept whole beside a message. */
+const errorBodyOf = (status: number, body: unknown): ApiErrorBody => {
+  if (typeof body === "object" && body !== null && "error" in body && "message" in body)
+    return body as ApiErrorBody;
+  if (typeof body === "object" && body !== null)
+    return {
+      ...body,
+      error: `http_${status}`,
+      message: `HTTP ${status}: ${JSON.stringify(body).slice(0, 300)}`,
+    };
+  return { error: `http_${status}`, message: typeof body === "string" && body ? body : `HTTP ${status}` };
+};
 
 export const createApiClient = (key: string, onUnauthorized?: () => void): ApiClient => {
   const call = async <T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> => {
