@@ -39,7 +39,8 @@ export const reservationScope = (caller: Caller, action: "read" | "release") => 
  */
 export const ROLES_BY_PREFIX: ReadonlyArray<readonly [string, readonly Role[]]> = [
   ["/v1/positions", ["warehouse", "operations", "finance"]],
-  ["/v1/trace", ["operations", "finance"]],
+  // Warehouse support traces a document across regions (the /ui warehouse view, issue 12).
+  ["/v1/trace", ["warehouse", "operations", "finance"]],
   ["/v1/postings", ["operations"]],
   ["/v1/reconciliation", ["operations", "finance"]],
   ["/v1/commands", ["warehouse", "operations"]],
