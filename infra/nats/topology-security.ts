@@ -143,6 +143,8 @@ const nodePermissions = (region: string): Permissions => ({
     `$KV.atp_${region}.>`,
     `$KV.atp_res_${region}.>`,
     `$KV.node_status_${region}.>`,
+    // An operator's retry or resolve of a dead letter, recorded by the region's services (the API's desk).
+    `$KV.dlq_state_${region}.>`,
   ],
   subscribe: [ownInbox(`node-${region}`), `inv.req.${region}`, `inv.req.${region}.>`],
   allowResponses: true,
