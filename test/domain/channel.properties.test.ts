@@ -13,6 +13,8 @@ import { type ChannelRules, dayOf, protectionsHeld, usedIn } from "../../domain/
 import type { Command } from "../../domain/commands.ts";
 import { atpOf, initialPositionState, type PositionState, rehydrate } from "../../domain/position.decider.ts";
 import { channelAvailabilityOf } from "../../domain/position-channels.ts";
+import { atpBreakdown } from "../../domain/position-context.ts";
+import { type PromiseSource, promiseDate } from "../../domain/promise.ts";
 import { reserveAs, setRules } from "./channel-spec.ts";
 import { adjust, at, NOW, POS, pick, receive, release, step } from "./position-spec.ts";
 
@@ -217,6 +219,58 @@ describe("two channels compete for a scarce SKU", () => {
         },
       ),
       { numRuns: 25 },
+    );
+  });
+});
+
+describe("promise dates: properties", () => {
+  const DAYS = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04", "2024-05-05"];
+  const sourceArb = (location: string): fc.Arbitrary<PromiseSource> =>
+    fc
+      .record({
+        available: fc.integer({ min: 0, max: 60 }),
+        reserved: fc.integer({ min: 0, max: 20 }),
+        incoming: fc.array(fc.integer({ min: 0, max: 15 }), {
+          minLength: DAYS.length,
+          maxLength: DAYS.length,
+        }),
+        rules: rulesArb,
+      })
+      .map(({ available, reserved, incoming, rules }) => ({
+        position: { ...POS, location },
+        breakdown: atpBreakdown({ available, reserved, safetyStock: 0, lifecycle: "active" }),
+        days: DAYS.map((date, i) => ({ date, incoming: incoming[i] ?? 0 })),
+        rules,
+      }));
+
+  it("lines never exceed the quantity nor the channel's figure; today's lines fit today's figure", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(sourceArb("DC-A"), sourceArb("DC-B")),
+        channelArb,
+        fc.integer({ min: 1, max: 80 }),
+        fc.boolean(),
+        (sources, channel, quantity, partial) => {
+          const a = promiseDate({ sku: POS.sku, quantity, channel, partial }, sources);
+          const sum = a.lines.reduce((n, l) => n + l.quantity, 0);
+          expect(sum).toBeLessThanOrEqual(quantity);
+          expect(a.kind === "promised" ? sum : a.promised).toBe(a.kind === "promised" ? quantity : sum);
+          for (const l of a.lines) expect(l.quantity).toBeLessThanOrEqual(l.availability.quantity);
+          // What is promised today at a location fits the channel's figure there today (no oversell).
+          for (const s of sources) {
+            const today = a.lines
+              .filter((l) => l.date === DAYS[0] && l.position.location === s.position.location)
+              .reduce((n, l) => n + l.quantity, 0);
+            const figure = promiseDate({ sku: POS.sku, quantity: 1, channel, partial: true }, [
+              { ...s, days: [{ date: DAYS[0]!, incoming: s.days[0]?.incoming ?? 0 }] },
+            ]);
+            expect(today).toBeLessThanOrEqual(figure.lines[0]?.availability.quantity ?? 0);
+          }
+          // Without partial, one line covers it all on the earliest day it can.
+          if (!partial && a.kind === "promised") expect(a.lines).toHaveLength(1);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
