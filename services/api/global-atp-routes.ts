@@ -25,14 +25,45 @@ import type { ControlTowerTrends } from "./control-tower-trends.ts";
 
 export const CONTROL_TOWER_ROLES: readonly Role[] = ["operations", "commerce", "finance"];
 
-/** Every SKU of the global view: the bucket's keys once, then every SKU the view reports changed. */
+/**
+ * Every SKU of the global view: the bucket's keys once, then every SKU the view reports changed; and
+ * where each SKU is stocked (`region/location`), kept until the SKU changes, so that a filter by
+ * region or location does not build every SKU's figures on every request.
+ */
 export class SkuIndex {
   private readonly skus = new Set<string>();
+  private readonly places = new Map<string, ReadonlyArray<{ region: string; location: string }>>();
+  private sorted: string[] | undefined;
   private readonly off: () => void;
 
-  constructor(source: Pick<AvailabilitySource, "onChange">, initial: Iterable<string> = []) {
-    for (const s of initial) this.skus.add(s);
-    this.off = source.onChange((sku) => this.skus.add(sku));
+  constructor(
+    private readonly source: Pick<AvailabilitySource, "onChange" | "getGlobalAvailability">,
+    initial: Iterable<string> = [],
+  ) {
+    for (const s of initial) this.add(s);
+    this.off = source.onChange((sku) => {
+      this.add(sku);
+      this.places.delete(sku);
+    });
+  }
+
+  /** The SKU's locations (from the view on first use after a change). */
+  placesOf(sku: string): ReadonlyArray<{ region: string; location: string }> {
+    let p = this.places.get(sku);
+    if (!p) {
+      p = Object.values(this.source.getGlobalAvailability(sku)?.locations ?? {}).map((l) => ({
+        region: l.region,
+        location: l.location,
+      }));
+      this.places.set(sku, p);
+    }
+    return p;
+  }
+
+  private add(sku: string): void {
+    if (this.skus.has(sku)) return;
+    this.skus.add(sku);
+    this.sorted = undefined;
   }
 
   /** Adds the SKUs of the hub bucket `atp_global` (call once after the view has loaded). */
@@ -40,12 +71,14 @@ export class SkuIndex {
     const kv = await new Kvm(jetstream(nc, hubDomain ? { domain: hubDomain } : {})).open(GLOBAL_ATP_BUCKET);
     for await (const key of await kv.keys()) {
       const sku = parseGlobalAtpKey(key);
-      if (sku !== undefined) this.skus.add(sku);
+      if (sku !== undefined) this.add(sku);
     }
   }
 
-  list(): string[] {
-    return [...this.skus].sort();
+  /** Sorted; sorted again only after a SKU was added. */
+  list(): readonly string[] {
+    this.sorted ??= [...this.skus].sort();
+    return this.sorted;
   }
 
   stop(): void {
@@ -248,49 +281,67 @@ export const registerControlTowerRoutes = (app: FastifyInstance, d: ControlTower
     const regions = q.region !== undefined ? [q.region] : undefined;
     const freshness = d.source.freshness().filter((f) => !regions || regions.includes(f.region));
     const staleRegions = new Set(freshness.filter((f) => f.stale).map((f) => f.region));
-    const rows = [];
-    for (const sku of d.skus.list()) {
-      if (needle !== undefined && !sku.toLowerCase().includes(needle)) continue;
+    const rowOf = (sku: string) => {
       const a = d.source.getGlobalAvailability(sku, regions ? { regions } : {});
-      if (!a) continue;
+      if (!a) return [];
       const locations = Object.values(a.locations)
         .filter((l) => q.location === undefined || l.location === q.location)
         .sort((x, y) => x.region.localeCompare(y.region) || x.location.localeCompare(y.location));
-      if (locations.length === 0) continue;
-      rows.push({
-        sku,
-        total: q.location !== undefined ? sumOf(locations) : a.total,
-        regions: Object.entries(a.byRegion)
-          .filter(([r]) => q.location === undefined || locations.some((l) => l.region === r))
-          .map(([region, tot]) => ({
-            region,
-            stale: staleRegions.has(region),
-            ...(q.location !== undefined ? sumOf(locations.filter((l) => l.region === region)) : tot),
-          }))
-          .sort((x, y) => x.region.localeCompare(y.region)),
-        locations: locations.map((l) => ({
-          region: l.region,
-          location: l.location,
-          atp: l.atp,
-          available: l.available,
-          reserved: l.reserved,
-          safetyStock: l.safetyStock,
-          onHand: l.onHand,
-          inboundInTransit: l.inboundInTransit,
-          lifecycle: l.lifecycle,
-          businessTime: l.businessTime,
-          recordedTime: l.recordedTime,
-          stale: staleRegions.has(l.region),
-        })),
-        stale: locations.some((l) => staleRegions.has(l.region)),
-      });
-    }
+      if (locations.length === 0) return [];
+      return [
+        {
+          sku,
+          total: q.location !== undefined ? sumOf(locations) : a.total,
+          regions: Object.entries(a.byRegion)
+            .filter(([r]) => q.location === undefined || locations.some((l) => l.region === r))
+            .map(([region, tot]) => ({
+              region,
+              stale: staleRegions.has(region),
+              ...(q.location !== undefined ? sumOf(locations.filter((l) => l.region === region)) : tot),
+            }))
+            .sort((x, y) => x.region.localeCompare(y.region)),
+          locations: locations.map((l) => ({
+            region: l.region,
+            location: l.location,
+            atp: l.atp,
+            available: l.available,
+            reserved: l.reserved,
+            safetyStock: l.safetyStock,
+            onHand: l.onHand,
+            inboundInTransit: l.inboundInTransit,
+            lifecycle: l.lifecycle,
+            businessTime: l.businessTime,
+            recordedTime: l.recordedTime,
+            stale: staleRegions.has(l.region),
+          })),
+          stale: locations.some((l) => staleRegions.has(l.region)),
+        },
+      ];
+    };
+    const named =
+      needle === undefined ? d.skus.list() : d.skus.list().filter((s) => s.toLowerCase().includes(needle));
+    const names =
+      regions === undefined && q.location === undefined
+        ? named
+        : named.filter((s) =>
+            d.skus
+              .placesOf(s)
+              .some(
+                (p) =>
+                  (regions === undefined || regions.includes(p.region)) &&
+                  (q.location === undefined || p.location === q.location),
+              ),
+          );
     const offset = q.offset ?? 0;
+    const end = offset + (q.limit ?? 100);
+    // Every name left has a location under the filters: only the page's figures are built.
+    const total = names.length;
+    const page = names.slice(offset, end).flatMap(rowOf);
     const asOfs = freshness.map((f) => f.asOf);
     const asOf = asOfs.every((x) => x !== undefined) ? asOfs.sort()[0] : undefined;
     return {
-      total: rows.length,
-      skus: rows.slice(offset, offset + (q.limit ?? 100)),
+      total,
+      skus: page,
       freshness,
       stale: staleRegions.size > 0,
       ...(asOf !== undefined ? { asOf } : {}),
