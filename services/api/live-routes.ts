@@ -122,7 +122,14 @@ export const registerLiveRoutes = (app: FastifyInstance, topics: LiveTopics): vo
           required: ["topic"],
           properties: { topic: { type: "string", enum: names } },
         },
-        response: { 200: { description: "text/event-stream", type: "string" } },
+        response: {
+          200: {
+            description:
+              "text/event-stream: `event: hello` once, then `event: update` frames of the topic's JSON",
+            type: "string",
+            examples: ['event: update\ndata: {"skus":["SKU-1001"]}\n\n'],
+          },
+        },
       },
     },
     async (req, reply) => {

@@ -130,22 +130,24 @@ export const registerParkedRoutes = (app: FastifyInstance, reader: ParkedCommand
             description: "parked commands, oldest first",
             type: "object",
             properties: { parked: { type: "array", items: { type: "object", additionalProperties: true } } },
-            example: {
-              parked: [
-                {
-                  region: "eu",
-                  streamId: "position-DC-AMS-SKU-1",
-                  system: "WMS_EU",
-                  sequence: 12,
-                  idempotencyKey: "WMS_EU-pick-12",
-                  kind: "pick",
-                  sku: "SKU-1",
-                  location: "DC-AMS",
-                  parkedAt: "2026-05-01T10:00:00.000Z",
-                  deadline: "2026-05-01T10:00:30.000Z",
-                },
-              ],
-            },
+            examples: [
+              {
+                parked: [
+                  {
+                    region: "eu",
+                    streamId: "position-DC-AMS-SKU-1",
+                    system: "WMS_EU",
+                    sequence: 12,
+                    idempotencyKey: "WMS_EU-pick-12",
+                    kind: "pick",
+                    sku: "SKU-1",
+                    location: "DC-AMS",
+                    parkedAt: "2026-05-01T10:00:00.000Z",
+                    deadline: "2026-05-01T10:00:30.000Z",
+                  },
+                ],
+              },
+            ],
           },
         },
       },

@@ -198,7 +198,7 @@ export const registerPipelineHealthRoute = (app: FastifyInstance, reader: Pipeli
             description: "one entry per region; a source that did not answer is null and named in errors",
             type: "object",
             additionalProperties: true,
-            example: EXAMPLE,
+            examples: [EXAMPLE],
           },
         },
       },

@@ -25,7 +25,7 @@ export const registerWhoamiRoute = (app: FastifyInstance): void => {
               systems: { type: "array", items: { type: "string" } },
               channel: { type: "string" },
             },
-            example: { name: "ops-desk", roles: ["operations"], systems: [] },
+            examples: [{ name: "ops-desk", roles: ["operations"], systems: [] }],
           },
         },
       },
