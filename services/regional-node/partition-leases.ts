@@ -19,6 +19,7 @@
 import { jetstream, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import pRetry from "p-retry";
 import type { Logger } from "pino";
 import { gauge } from "../../infra/metrics.ts";
 import { type LeaseSeen, planAssignment } from "./partition-assignment.ts";
@@ -72,8 +73,6 @@ export const partitionKey = (location: string): string => `p.${enc(location)}`;
 export const singletonKey = (name: string): string => `s.${enc(name)}`;
 const nodeKey = (nodeId: string): string => `n.${enc(nodeId)}`;
 const decodeKey = (key: string): string => Buffer.from(key.slice(2), "base64url").toString("utf8");
-
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class PartitionLeases {
   private kv: KV | undefined;
@@ -159,21 +158,28 @@ export class PartitionLeases {
     this.nodeRevision = await this.kv!.put(nodeKey(this.o.nodeId), this.value(0));
   }
 
+  /** The heartbeat and every lease at once: one round trip, not one per lease, however loaded NATS is. */
   private async renewAll(): Promise<void> {
-    await this.heartbeat();
-    for (const h of [...this.held.values()]) {
-      const sentAt = Date.now();
-      try {
-        h.revision = await this.kv!.update(this.keyOf(h), this.value(h.epoch), h.revision);
-        h.renewedAt = sentAt;
-      } catch (err) {
-        if (!this.held.has(this.keyOf(h))) continue; // released meanwhile
-        // Another node took it (wrong last sequence), or NATS is unreachable: the guard decides.
-        const msg = (err as Error).message;
-        if (/wrong last sequence/i.test(msg)) await this.lose(h, msg);
-        else this.log.warn({ err: msg, lease: h.name }, "lease renewal failed");
-      }
-    }
+    const sentAt = Date.now();
+    await Promise.all([
+      this.heartbeat().catch((err: unknown) =>
+        this.log.warn({ err: (err as Error).message }, "heartbeat failed"),
+      ),
+      ...[...this.held.values()].map(async (h) => {
+        try {
+          const revision = await this.kv!.update(this.keyOf(h), this.value(h.epoch), h.revision);
+          if (!this.held.has(this.keyOf(h))) return;
+          h.revision = revision;
+          h.renewedAt = sentAt;
+        } catch (err) {
+          if (!this.held.has(this.keyOf(h))) return; // released or lost meanwhile
+          // Another node took it (wrong last sequence), or NATS is unreachable: the guard decides.
+          const msg = (err as Error).message;
+          if (/wrong last sequence/i.test(msg)) await this.lose(h, msg);
+          else this.log.warn({ err: msg, lease: h.name }, "lease renewal failed");
+        }
+      }),
+    ]);
   }
 
   /** Gives up, locally, every lease not renewed in time: before any other node may take it. */
@@ -240,11 +246,12 @@ export class PartitionLeases {
   }
 
   private async liveNodes(now: number): Promise<string[]> {
-    const out: string[] = [];
-    for await (const key of await this.kv!.keys("n.>")) {
-      const l = await this.look(key, now);
-      if (l.seen?.live || l.seen?.owner === this.o.nodeId) out.push(decodeKey(key));
-    }
+    const keys: string[] = [];
+    for await (const key of await this.kv!.keys("n.>")) keys.push(key);
+    const looked = await Promise.all(keys.map(async (key) => [key, await this.look(key, now)] as const));
+    const out = looked
+      .filter(([, l]) => l.seen?.live || l.seen?.owner === this.o.nodeId)
+      .map(([key]) => decodeKey(key));
     if (!out.includes(this.o.nodeId)) out.push(this.o.nodeId);
     return out;
   }
@@ -254,8 +261,10 @@ export class PartitionLeases {
     const now = Date.now();
     const looks = new Map<string, Awaited<ReturnType<PartitionLeases["look"]>>>();
     const leases = new Map<string, LeaseSeen>();
-    for (const p of this.o.partitions) {
-      const l = await this.look(partitionKey(p), now);
+    const looked = await Promise.all(
+      this.o.partitions.map(async (p) => [p, await this.look(partitionKey(p), now)] as const),
+    );
+    for (const [p, l] of looked) {
       looks.set(partitionKey(p), l);
       if (l.seen) leases.set(p, l.seen);
     }
@@ -266,6 +275,10 @@ export class PartitionLeases {
       liveNodes: await this.liveNodes(now),
       ...(this.o.preferred ? { preferred: this.o.preferred } : {}),
     });
+    this.log.debug(
+      { owners: Object.fromEntries(leases), plan, held: [...this.held.values()].map((h) => h.name) },
+      "lease round",
+    );
     for (const p of plan.release) {
       const h = this.held.get(partitionKey(p));
       if (h) await this.release(h, "rebalance");
@@ -328,19 +341,20 @@ export class PartitionLeases {
     this.held.delete(key);
     this.count();
     // A renewal in flight may move the revision under us: a few tries, then expiry frees it anyway.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.kv!.delete(key, { previousSeq: h.revision });
-        this.log.info({ lease: h.name, kind: h.kind, why }, "lease released");
-        return;
-      } catch {
-        await delay(50);
-        const e = await this.kv!.get(key).catch(() => null);
-        if (!e) return;
-        const v = e.operation === "PUT" && e.value.length > 0 ? e.json<Partial<LeaseValue>>() : {};
-        if (v.owner !== this.o.nodeId) return;
-        h.revision = e.revision;
-      }
+    try {
+      await pRetry(
+        async () => {
+          const e = await this.kv!.get(key);
+          if (!e || e.operation !== "PUT" || e.value.length === 0) return;
+          if (e.json<Partial<LeaseValue>>().owner !== this.o.nodeId) return;
+          await this.kv!.delete(key, { previousSeq: e.revision });
+        },
+        { retries: 3, minTimeout: 50, maxTimeout: 200 },
+      );
+      this.log.info({ lease: h.name, kind: h.kind, why }, "lease released");
+      return;
+    } catch {
+      // fall through
     }
     this.log.warn({ lease: h.name }, "lease not released; it expires after its TTL");
   }

@@ -4,7 +4,7 @@
  * receipts and picks whose balances are known, and the exactly-once checks on the store and the streams.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -15,7 +15,7 @@ import { positionStreamId } from "../../domain/ids.ts";
 import { cmdSubject, dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { leaseBucketName } from "../../services/regional-node/partition-leases.ts";
 import { withClient } from "../infra/event-store/postgres-fixture.ts";
-import { readStream, receipt, streamCount } from "../regional-node/node-fixtures.ts";
+import { readStream, receipt, streamCount, waitFor } from "../regional-node/node-fixtures.ts";
 
 export const LOCATIONS = ["DC1", "DC2", "DC3", "DC4"];
 
@@ -25,6 +25,8 @@ export interface NodeProcess {
   /** Resolves with the exit code or signal. */
   readonly exited: Promise<unknown>;
   readonly stderr: () => string;
+  /** Lines of its log (stdout) that contain `text`. */
+  readonly logLines: (text: string) => string[];
 }
 
 export const writeNodeConfig = (o: {
@@ -33,6 +35,8 @@ export const writeNodeConfig = (o: {
   servers: string[];
   url: string;
   schema: string;
+  /** Default 10 s / 2 s: above the event-loop stalls of a loaded 2-core machine. */
+  lease?: { ttlMs: number; renewEveryMs: number };
 }): string => {
   const file = path.join(o.dir, "node.json");
   writeFileSync(
@@ -45,14 +49,24 @@ export const writeNodeConfig = (o: {
       store: { kind: "postgres", url: o.url, schema: o.schema },
       snapshotEvery: 7,
       // A killed node's unacknowledged commands come back after ack_wait; keep the test short.
-      intake: { ackWaitMs: 3_000, maxInFlight: 300 },
-      partitioning: { enabled: true, locations: LOCATIONS, leaseTtlMs: 3_000, renewEveryMs: 500 },
+      intake: { ackWaitMs: 3_000, maxInFlight: 100 },
+      partitioning: {
+        enabled: true,
+        locations: LOCATIONS,
+        leaseTtlMs: o.lease?.ttlMs ?? 10_000,
+        renewEveryMs: o.lease?.renewEveryMs ?? 2_000,
+      },
     }),
   );
   return file;
 };
 
-export const startNodeProcess = (region: string, configFile: string, id: string): Promise<NodeProcess> =>
+export const startNodeProcess = (
+  region: string,
+  configFile: string,
+  id: string,
+  logLevel = "warn",
+): Promise<NodeProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -67,17 +81,33 @@ export const startNodeProcess = (region: string, configFile: string, id: string)
         "--node-id",
         id,
       ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: logLevel } },
     );
     let out = "";
+    const lines: string[] = [];
+    let partial = "";
     let err = "";
     const exited = new Promise((r) => child.once("exit", (code, signal) => r(code ?? signal)));
     const timer = setTimeout(() => reject(new Error(`node ${id} not ready: ${err}`)), 30_000);
+    // STOCKLINE_TEST_NODE_LOGS=<dir>: every node's log kept in <dir>/<region>-<id>.log (diagnosis).
+    const keep = process.env.STOCKLINE_TEST_NODE_LOGS;
+    if (keep) child.stdout?.pipe(createWriteStream(path.join(keep, `${region}-${id}.log`)));
     child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
+      const text = partial + d.toString();
+      const parts = text.split("\n");
+      partial = parts.pop() ?? "";
+      lines.push(...parts);
+      if (out.length < 100_000) out += d.toString();
       if (out.includes('"ready":true')) {
+        out = "";
         clearTimeout(timer);
-        resolve({ id, child, exited, stderr: () => err });
+        resolve({
+          id,
+          child,
+          exited,
+          stderr: () => err,
+          logLines: (needle) => lines.filter((l) => l.includes(needle)),
+        });
       }
     });
     child.stderr?.on("data", (d: Buffer) => {
@@ -214,6 +244,35 @@ export const expectExactlyOnce = async (o: {
   );
   expect(new Set(ids)).toEqual(expectedIds);
   expect(await streamCount(o.jsm, dlqStreamName(o.region))).toBe(0);
+};
+
+/**
+ * Waits until every command of the flood has its event in the store, then until INV_EVT_<R> holds as
+ * many messages as the store has events (a fact may bring an exception event along).
+ */
+export const waitForAllApplied = async (o: {
+  schema: string;
+  jsm: JetStreamManager;
+  region: string;
+  n: number;
+  timeoutMs: number;
+}): Promise<void> => {
+  const q = (sql: string) => withClient(async (c) => Number((await c.query<{ n: string }>(sql)).rows[0]!.n));
+  const events = `${pg.escapeIdentifier(o.schema)}.events`;
+  let total = 0;
+  await waitFor(
+    "every command in the store",
+    async () =>
+      (await q(`SELECT count(*) AS n FROM ${events} WHERE type IN ('GoodsReceived', 'PickConfirmed')`)) >=
+      o.n,
+    o.timeoutMs,
+  );
+  total = await q(`SELECT count(*) AS n FROM ${events}`);
+  await waitFor(
+    "every stored event in INV_EVT",
+    async () => (await streamCount(o.jsm, evtStreamName(o.region))) >= total,
+    o.timeoutMs,
+  );
 };
 
 /** The region's streams and buckets on the shared server. */
