@@ -144,18 +144,19 @@ const assertExpectedRevision = (streamId: string, expected: ExpectedRevision): v
 /** Serialises events up front so a bad payload fails before the transaction, naming the event. */
 const serialise = (streamId: string, events: readonly NewEvent<unknown>[]) =>
   events.map((event, index) => {
-    const where = `event ${index} of stream ${JSON.stringify(streamId)}`;
+    // Named only when something is wrong (not built for every event of every commit).
+    const where = () => `event ${index} of stream ${JSON.stringify(streamId)}`;
     if (typeof event.eventId !== "string" || event.eventId.length === 0) {
       throw new TypeError(
-        `${where}: eventId: expected a non-empty string, got ${JSON.stringify(event.eventId)}`,
+        `${where()}: eventId: expected a non-empty string, got ${JSON.stringify(event.eventId)}`,
       );
     }
     if (typeof event.type !== "string" || event.type.length === 0) {
-      throw new TypeError(`${where}: type: expected a non-empty string, got ${JSON.stringify(event.type)}`);
+      throw new TypeError(`${where()}: type: expected a non-empty string, got ${JSON.stringify(event.type)}`);
     }
     const data = JSON.stringify(event.data);
     if (data === undefined)
-      throw new TypeError(`${where}: data: expected a JSON value, got ${String(event.data)}`);
+      throw new TypeError(`${where()}: data: expected a JSON value, got ${String(event.data)}`);
     const metadata = event.metadata === undefined ? null : JSON.stringify(event.metadata);
     return { eventId: event.eventId, type: event.type, data, metadata };
   });
