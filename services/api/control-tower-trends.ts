@@ -33,7 +33,10 @@ export interface ControlTowerTrendsOptions {
   readonly freshness: (now?: number) => readonly RegionFreshness[];
   /** The sync-latency objective: `objective` of events applied within `seconds` of business time. */
   readonly slo: { readonly seconds: number; readonly objective: number };
-  /** How far back trends reach (default 6 h). */
+  /**
+   * How far back trends reach (default 3 h): a start replays that much of every region's mirror, so
+   * a longer window costs the API's start-up CPU on a busy system.
+   */
   readonly windowMs?: number;
   /** Bucket width (default 1 min). */
   readonly bucketMs?: number;
@@ -59,7 +62,7 @@ export class ControlTowerTrends {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ControlTowerTrendsOptions) {
-    this.windowMs = o.windowMs ?? 6 * 3_600_000;
+    this.windowMs = o.windowMs ?? 3 * 3_600_000;
     this.book = newTrendBook({ bucketMs: o.bucketMs ?? 60_000, sloMs: o.slo.seconds * 1000 });
   }
 

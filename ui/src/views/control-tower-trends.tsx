@@ -106,7 +106,7 @@ export function TrendsPanel({ api }: { api: ApiClient }) {
             value={String(minutes)}
             onChange={(e) => setMinutes(Number((e.target as HTMLSelectElement).value))}
           >
-            {[30, 60, 180, 360].map((m) => (
+            {[30, 60, 180].map((m) => (
               <option key={m} value={String(m)}>
                 last {m >= 60 ? `${m / 60} h` : `${m} min`}
               </option>

@@ -40,13 +40,17 @@ export function ControlTowerView({ api, live }: ViewProps) {
       }),
     { refreshMs: 30_000 },
   );
-  // Live: reload (at most every second) when a SKU of the list or the selected one changed.
+  // Live: reload (at most every second) when a SKU on the page changed, or any SKU while the page
+  // holds the whole list (a new SKU may belong on it); the 30 s refresh catches the rest.
   const reloading = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useLive<{ skus?: string[] }>(live, "atp", (e) => {
     if (e.event !== "update") return;
     const changed = e.data.skus ?? [];
     setLastLive(new Date().toLocaleTimeString());
     if (selected !== undefined && changed.includes(selected)) setVersion((v) => v + 1);
+    const shown = list.data?.skus ?? [];
+    const wholeList = list.data !== undefined && list.data.total <= shown.length;
+    if (!wholeList && !changed.some((sku) => shown.some((r) => r.sku === sku))) return;
     reloading.current ??= setTimeout(() => {
       reloading.current = undefined;
       list.reload();
