@@ -131,7 +131,7 @@ export const registerChannelRulesRoutes = (app: FastifyInstance, d: ChannelRules
       schema: {
         summary: "Set a position's channel rules (buffers, exclusions, protected minimums, quotas)",
         description:
-          "Replaces the position's rules whole; decided by the region's node. 200: `ChannelRulesChanged` stored, its revision the rules' version (`duplicate: true` for a retried changeId). 422: refused (invalid rules, or an ownership rule for `allocation`). 503/504: the region did not answer (a 504 may have been decided: resend with the same changeId). Who set them is recorded in the event.",
+          "Replaces the position's rules whole; decided by the region's node. 200: `ChannelRulesChanged` stored, its revision the rules' version (`duplicate: true` for a retried changeId). 422 `rules_refused` with the node's `code` (invalidChannelRules, notOwner for an ownership rule of `allocation`). 503/504: the region did not answer (a 504 may have been decided: resend with the same changeId). Who set them is recorded in the event.",
         tags: ["channels"],
         body: withExample(jsonSchemaOf(SetChannelRulesBodyC), EXAMPLE),
         response: {
@@ -208,7 +208,7 @@ export const registerChannelRulesRoutes = (app: FastifyInstance, d: ChannelRules
           { changeId: body.changeId },
         );
       }
-      return sendError(reply, 422, reason.code, reason.message, { reason });
+      return sendError(reply, 422, "rules_refused", reason.message, { code: reason.code, reason });
     },
   );
 
