@@ -1,20 +1,26 @@
 /**
- * `make bench`: one run measuring the regional node end to end (issue 3) and the ATP read models and
- * API (issue 4) on real nats-server processes, and writing `bench/results/latest.json`.
+ * `make bench`: one run measuring the regional node end to end (issues 3, 13), its ceiling (the null
+ * pipeline) and a peer (Emmett over PostgreSQL), and the ATP read models and API (issue 4) on real
+ * nats-server processes and the machine's PostgreSQL; writes `bench/results/latest.json` and
+ * `latest.svg`.
  *
  * Processes: a topology (hub + one region, real nats-server, leaf link direct, no relay in this
  * process), the regional node in a child, the projectors + API + a bare fastify server in another
- * child, the read-model memory probe in a third; this process publishes, observes and measures.
+ * child, the null pipeline, the node on PostgreSQL, the Emmett peer and the read-model memory probe
+ * each in a child of its own; this process publishes, observes and measures.
  *
  * Phases (sizes from the environment, see bench/README.md):
  *  1. raw JetStream publish baseline (before the node runs);
  *  2. e2e max throughput: commands published as fast as the window allows to `INV_CMD_<R>`, until the
  *     last event is in `INV_EVT_<R>` (the projectors are not running yet: this measures the node);
+ *     2b. the hot-SKU workload through the same node; 2c. the null pipeline (NATS hops only);
  *  3. raw JetStream publish baseline again (after), and raw SQLite batched append (FULL);
- *  4. projectors and API start and catch up; then a fixed offered load (default 5k commands/s):
- *     publish -> event in INV_EVT (e2e p50/p99), -> regional ATP KV entry, -> global ATP KV entry;
+ *  4. projectors and API start and catch up; then fixed offered loads (half the e2e maximum, 1000/s,
+ *     default 5k/s): publish -> event in INV_EVT (e2e p50/p99), -> regional ATP KV entry, -> global;
  *  5. HTTP: autocannon against `GET /v1/availability/:sku` and against a bare fastify route;
- *  6. memory of the regional read model holding 1M positions (child process).
+ *  6. the e2e workload through a node on the PostgreSQL event store;
+ *  7. the peer: Emmett's CommandHandler over PostgreSQL, uniform and hot workloads;
+ *  8. memory of the regional read model holding 1M positions (child process).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -654,7 +660,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     }
     details.peerEmmett = peer;
 
-    // 7. read model memory
+    // 8. read model memory
     log(`read model memory: ${p.readModelPositions} positions in a child process`);
     const memChild = forkChild(path.join(here, "read-model-memory-child.ts"), { execArgv: ["--expose-gc"] });
     children.push(memChild);
