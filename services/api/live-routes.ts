@@ -60,44 +60,59 @@ export const batchedTopic = (o: {
 /**
  * A topic fed by sampling `read()` every `everyMs` while someone follows it, pushing when the answer
  * differs from the last one pushed (the source has no change feed of its own, e.g. a stream's depth).
+ * One sampler serves every reader of the topic: a new reader gets the last answer at once, and the
+ * sampling stops when the last reader goes.
  */
 export const sampledTopic = (o: {
   readonly roles: readonly Role[];
   readonly description: string;
   readonly everyMs: number;
   readonly read: () => Promise<unknown>;
-}): LiveTopic => ({
-  roles: o.roles,
-  description: o.description,
-  subscribe: (push) => {
-    let last: string | undefined;
-    let stopped = false;
-    let busy = false;
-    const sample = () => {
-      if (busy) return;
-      busy = true;
-      void o
-        .read()
-        .then((v) => {
-          const text = JSON.stringify(v);
-          if (!stopped && text !== last) {
-            last = text;
-            push(v);
-          }
-        })
-        .catch(() => undefined)
-        .finally(() => {
-          busy = false;
-        });
-    };
-    sample();
-    const timer = setInterval(sample, o.everyMs);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  },
-});
+}): LiveTopic => {
+  const readers = new Set<(data: unknown) => void>();
+  let last: { text: string; value: unknown } | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let busy = false;
+  const sample = () => {
+    if (busy) return;
+    busy = true;
+    void o
+      .read()
+      .then((value) => {
+        const text = JSON.stringify(value);
+        if (readers.size === 0 || text === last?.text) return;
+        last = { text, value };
+        for (const push of readers) push(value);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  };
+  return {
+    roles: o.roles,
+    description: o.description,
+    subscribe: (push) => {
+      readers.add(push);
+      if (last) push(last.value);
+      if (!timer) {
+        sample();
+        timer = setInterval(sample, o.everyMs);
+      }
+      return () => {
+        readers.delete(push);
+        if (readers.size === 0 && timer) {
+          clearInterval(timer);
+          timer = undefined;
+          last = undefined;
+        }
+      };
+    },
+  };
+};
+
+/** Streams one API key may hold open at once (a dashboard needs two or three); more is a 429. */
+export const LIVE_STREAMS_PER_KEY = 8;
 
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
@@ -105,9 +120,10 @@ export const registerLiveRoutes = (app: FastifyInstance, topics: LiveTopics): vo
   const names = Object.keys(topics);
   const anyRole = ROLES.filter((r) => names.some((n) => topics[n]!.roles.includes(r)));
   if (names.length === 0) return;
-  const open = new Set<() => void>();
+  const ending = new Set<() => void>();
+  const streamsOf = new Map<string, number>();
   app.addHook("onClose", async () => {
-    for (const end of [...open]) end();
+    for (const end of [...ending]) end();
   });
   app.get<{ Params: { topic: string } }>(
     "/v1/live/:topic",
@@ -150,6 +166,16 @@ export const registerLiveRoutes = (app: FastifyInstance, topics: LiveTopics): vo
           `API key ${JSON.stringify(caller.name)} (roles ${[...caller.roles].join(", ")}) may not follow the live topic ${req.params.topic}; it needs one of: ${topic.roles.join(", ")}`,
           { requiredRoles: topic.roles },
         );
+      const open = streamsOf.get(caller.name) ?? 0;
+      if (open >= LIVE_STREAMS_PER_KEY)
+        return sendError(
+          reply,
+          429,
+          "too_many_requests",
+          `API key ${JSON.stringify(caller.name)} already holds ${open} live streams (at most ${LIVE_STREAMS_PER_KEY}); close one first`,
+          { retryAfterSeconds: 5 },
+        );
+      streamsOf.set(caller.name, open + 1);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -167,12 +193,15 @@ export const registerLiveRoutes = (app: FastifyInstance, topics: LiveTopics): vo
       const end = () => {
         if (ended) return;
         ended = true;
-        open.delete(end);
+        ending.delete(end);
+        const left = (streamsOf.get(caller.name) ?? 1) - 1;
+        if (left > 0) streamsOf.set(caller.name, left);
+        else streamsOf.delete(caller.name);
         clearInterval(heartbeat);
         unsubscribe();
         res.end();
       };
-      open.add(end);
+      ending.add(end);
       req.raw.on("close", end);
       res.on("error", end);
     },

@@ -7,7 +7,7 @@
  * last reader goes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sampledTopic } from "../../services/api/live-routes.ts";
+import { LIVE_STREAMS_PER_KEY, sampledTopic } from "../../services/api/live-routes.ts";
 import { parseSseFrames } from "../../ui/src/live.ts";
 import { type ApiSystem, KEYS, receive, startApiSystem } from "../api/api-fixture.ts";
 
@@ -89,7 +89,61 @@ describe("GET /v1/live/<topic>", () => {
   });
 });
 
+describe("live streams per key", () => {
+  it(`at most ${LIVE_STREAMS_PER_KEY} open at once: one more is a 429 until one closes`, async () => {
+    const aborts: AbortController[] = [];
+    const open = async () => {
+      const a = new AbortController();
+      const res = await fetch(`${sys.api.url}/v1/live/atp`, {
+        headers: { "x-api-key": KEYS.warehouse },
+        signal: a.signal,
+      });
+      if (res.status === 200) aborts.push(a);
+      return res;
+    };
+    try {
+      for (let i = 0; i < LIVE_STREAMS_PER_KEY; i++) expect((await open()).status).toBe(200);
+      const refused = await open();
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { message: string }).message).toContain("live streams");
+      // Another key is not held up by this one.
+      const other = new AbortController();
+      const res = await fetch(`${sys.api.url}/v1/live/atp`, {
+        headers: { "x-api-key": KEYS.finance },
+        signal: other.signal,
+      });
+      expect(res.status).toBe(200);
+      other.abort();
+      aborts.shift()!.abort();
+      await expect.poll(async () => (await open()).status, { timeout: 10_000 }).toBe(200);
+    } finally {
+      for (const a of aborts) a.abort();
+    }
+  });
+});
+
 describe("a sampled topic", () => {
+  it("is sampled once for all its readers; a reader that joins gets the last answer at once", async () => {
+    let reads = 0;
+    const topic = sampledTopic({
+      roles: ["operations"],
+      description: "test",
+      everyMs: 20,
+      read: async () => ({ n: ++reads }),
+    });
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    const stopFirst = topic.subscribe((v) => first.push(v));
+    await expect.poll(() => first.length).toBeGreaterThanOrEqual(2);
+    const stopSecond = topic.subscribe((v) => second.push(v));
+    expect(second).toEqual([first[first.length - 1]]);
+    await expect.poll(() => second.length).toBeGreaterThanOrEqual(3);
+    stopFirst();
+    stopSecond();
+    // Each answer was read once and told to both: reads count the samples, not the readers.
+    expect(reads).toBeLessThanOrEqual(first.length + 2);
+  });
+
   it("pushes an answer only when it changed, and stops sampling when unsubscribed", async () => {
     let reads = 0;
     const topic = sampledTopic({
