@@ -31,7 +31,13 @@ interface DeadLetterItem {
   readonly deadLetter?: { readonly payload: string; readonly details?: Record<string, unknown> };
   readonly raw?: string;
   readonly state?: {
-    readonly attempts: ReadonlyArray<{ outcome: string; reason?: string; at?: string; by?: string }>;
+    readonly attempts: ReadonlyArray<{
+      outcome: string;
+      reason?: { code?: string; message?: string };
+      at?: string;
+      by?: string;
+      corrected?: boolean;
+    }>;
   };
 }
 
@@ -114,7 +120,8 @@ function Detail(props: {
           {item.data?.state?.attempts.map((a, i) => (
             <li key={i}>
               {fmtTime(a.at)} {a.by ?? ""}: {a.outcome}
-              {a.reason ? ` — ${a.reason}` : ""}
+              {a.corrected ? " (corrected)" : ""}
+              {a.reason ? ` — ${a.reason.message ?? a.reason.code ?? ""}` : ""}
             </li>
           ))}
         </ul>
