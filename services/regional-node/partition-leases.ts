@@ -16,7 +16,7 @@
  * which may take seconds to drain while renewals go on).
  */
 
-import { jetstream, StorageType } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pRetry from "p-retry";
@@ -74,8 +74,23 @@ export const singletonKey = (name: string): string => `s.${enc(name)}`;
 const nodeKey = (nodeId: string): string => `n.${enc(nodeId)}`;
 const decodeKey = (key: string): string => Buffer.from(key.slice(2), "base64url").toString("utf8");
 
+/**
+ * A KV call that never holds a loop for ever: seen here, a `create` whose promise never settled left a
+ * node's rebalance loop stuck (its partitions stayed free while its heartbeat went on).
+ */
+const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer from NATS within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+};
+
 export class PartitionLeases {
   private kv: KV | undefined;
+  private jsm: JetStreamManager | undefined;
   private readonly held = new Map<string, Held>();
   /** key -> the revision seen and since when (local clock), to judge expiry by observation. */
   private readonly seen = new Map<string, { revision: number; since: number }>();
@@ -84,16 +99,20 @@ export class PartitionLeases {
   private rebalanceLoop: Promise<void> | undefined;
   private guard: NodeJS.Timeout | undefined;
   private readonly safety: number;
+  /** Bound of one KV call. */
+  private readonly callMs: number;
   private readonly log: Logger;
   private nodeRevision = 0;
   private wakeRebalance: (() => void) | undefined;
 
   constructor(private readonly o: PartitionLeasesOptions) {
     this.safety = o.safety ?? 0.6;
+    this.callMs = Math.max(2_000, Math.floor(o.ttlMs / 2));
     this.log = o.logger.child({ component: "leases", node: o.nodeId });
   }
 
   async start(): Promise<void> {
+    this.jsm = await jetstreamManager(this.o.nc);
     const kvm = new Kvm(jetstream(this.o.nc));
     this.kv = await kvm.create(leaseBucketName(this.o.region), { history: 1, storage: StorageType.File });
     await this.heartbeat();
@@ -155,7 +174,11 @@ export class PartitionLeases {
   }
 
   private async heartbeat(): Promise<void> {
-    this.nodeRevision = await this.kv!.put(nodeKey(this.o.nodeId), this.value(0));
+    this.nodeRevision = await within(
+      this.callMs,
+      "heartbeat",
+      this.kv!.put(nodeKey(this.o.nodeId), this.value(0)),
+    );
   }
 
   /** The heartbeat and every lease at once: one round trip, not one per lease, however loaded NATS is. */
@@ -167,7 +190,11 @@ export class PartitionLeases {
       ),
       ...[...this.held.values()].map(async (h) => {
         try {
-          const revision = await this.kv!.update(this.keyOf(h), this.value(h.epoch), h.revision);
+          const revision = await within(
+            this.callMs,
+            "renew",
+            this.kv!.update(this.keyOf(h), this.value(h.epoch), h.revision),
+          );
           if (!this.held.has(this.keyOf(h))) return;
           h.revision = revision;
           h.renewedAt = sentAt;
@@ -224,7 +251,7 @@ export class PartitionLeases {
     key: string,
     now: number,
   ): Promise<{ seen: LeaseSeen | undefined; revision: number; epoch: number }> {
-    const e = await this.kv!.get(key);
+    const e = await within(this.callMs, "get", this.kv!.get(key));
     if (!e) return { seen: undefined, revision: 0, epoch: 0 };
     if (e.operation !== "PUT" || e.value.length === 0)
       return { seen: undefined, revision: e.revision, epoch: 0 };
@@ -246,8 +273,17 @@ export class PartitionLeases {
   }
 
   private async liveNodes(now: number): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv!.keys("n.>")) keys.push(key);
+    // The stream's subjects, in one request: KV `keys()` (an ordered consumer) was seen never to finish
+    // while heartbeats were being written.
+    const bucket = leaseBucketName(this.o.region);
+    const info = await within(
+      this.callMs,
+      "heartbeats",
+      this.jsm!.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.n.>` }),
+    );
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) =>
+      subject.slice(`$KV.${bucket}.`.length),
+    );
     const looked = await Promise.all(keys.map(async (key) => [key, await this.look(key, now)] as const));
     const out = looked
       .filter(([, l]) => l.seen?.live || l.seen?.owner === this.o.nodeId)
@@ -307,8 +343,8 @@ export class PartitionLeases {
     try {
       revision =
         l.revision === 0
-          ? await this.kv!.create(key, this.value(epoch))
-          : await this.kv!.update(key, this.value(epoch), l.revision);
+          ? await within(this.callMs, "create", this.kv!.create(key, this.value(epoch)))
+          : await within(this.callMs, "take", this.kv!.update(key, this.value(epoch), l.revision));
     } catch (err) {
       this.log.info({ lease: name, kind, err: (err as Error).message }, "lease taken by another node first");
       return;
@@ -344,10 +380,10 @@ export class PartitionLeases {
     try {
       await pRetry(
         async () => {
-          const e = await this.kv!.get(key);
+          const e = await within(this.callMs, "get", this.kv!.get(key));
           if (!e || e.operation !== "PUT" || e.value.length === 0) return;
           if (e.json<Partial<LeaseValue>>().owner !== this.o.nodeId) return;
-          await this.kv!.delete(key, { previousSeq: e.revision });
+          await within(this.callMs, "release", this.kv!.delete(key, { previousSeq: e.revision }));
         },
         { retries: 3, minTimeout: 50, maxTimeout: 200 },
       );

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type JetStreamManager, jetstream } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
@@ -124,7 +124,13 @@ export const startNodeProcess = (
 export const leaseOwners = async (nc: NatsConnection, region: string): Promise<Map<string, string>> => {
   const kv = await new Kvm(jetstream(nc)).open(leaseBucketName(region));
   const out = new Map<string, string>();
-  for await (const key of await kv.keys()) {
+  // The stream's subjects (KV `keys()` was seen never to finish while leases were being renewed).
+  const bucket = leaseBucketName(region);
+  const info = await (await jetstreamManager(nc)).streams.info(`KV_${bucket}`, {
+    subjects_filter: `$KV.${bucket}.>`,
+  });
+  for (const subject of Object.keys(info.state.subjects ?? {})) {
+    const key = subject.slice(`$KV.${bucket}.`.length);
     if (key.startsWith("n.")) continue;
     const e = await kv.get(key);
     if (!e || e.operation !== "PUT" || e.value.length === 0) continue;

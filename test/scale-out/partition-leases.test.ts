@@ -37,7 +37,9 @@ const manager = (nc: NatsConnection, region: string, nodeId: string, ttlMs = 2_0
     singletons: ["relay"],
     ttlMs,
     renewEveryMs: Math.floor(ttlMs / 4),
-    logger: pino({ level: "silent" }),
+    logger: process.env.STOCKLINE_TEST_LEASE_LOG
+      ? pino({ level: "debug" }, pino.destination(`${process.env.STOCKLINE_TEST_LEASE_LOG}-${nodeId}.log`))
+      : pino({ level: "silent" }),
     onAcquire: async (kind: LeaseKind, name: string) => {
       owned.add(`${kind}:${name}`);
       events.push(`+${name}`);
