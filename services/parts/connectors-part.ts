@@ -26,13 +26,14 @@ import { natsAuthOf } from "../../infra/config/nats-auth.ts";
 import { ApiKeyRing, resolveApiKeys } from "../../infra/http/api-keys.ts";
 import { createHttpServer } from "../../infra/http/http-server.ts";
 import { connectNats } from "../../infra/nats/connection.ts";
-import { pushFromGlobalAtp, ShopifyPush } from "../channels/shopify-push.ts";
+import { channelFigureFromStores, pushFromGlobalAtp, ShopifyPush } from "../channels/shopify-push.ts";
 import { DropFolder } from "../connectors/drop-folder.ts";
 import { type InboundRoute, registerInboundRoutes } from "../connectors/inbound-routes.ts";
 import { type InboundConnections, InboundSender } from "../connectors/inbound-sender.ts";
 import { translatorOf } from "../connectors/registry.ts";
 import { GlobalAtpReader } from "../projectors/global-atp-reader.ts";
 import type { PartContext } from "./part-runtime.ts";
+import { type OpenedStore, openRegionStore } from "./region-stores.ts";
 
 export const DEFAULT_CONNECTORS_PORT = 8081;
 
@@ -194,6 +195,14 @@ const startShopifyPushes = async (ctx: PartContext): Promise<string[]> => {
   const { d, log } = ctx;
   const sources = (d.file.connectors?.sources ?? []).filter((s) => s.shopify?.push);
   if (sources.length === 0) return [];
+  // Each shop is sent its channel's own figure, read from the positions' streams (its rules and use).
+  const stores: OpenedStore[] = [];
+  for (const region of d.regions) {
+    const s = await openRegionStore(d, region, log);
+    ctx.defer(`event store ${region}`, () => s.close());
+    stores.push(s);
+  }
+  const figureOf = channelFigureFromStores(stores);
   const pushes = sources.map((s) => {
     const i = (d.file.connectors?.sources ?? []).indexOf(s);
     const { graphqlUrl, accessTokenEnv } = s.shopify!.push!;
@@ -216,6 +225,7 @@ const startShopifyPushes = async (ctx: PartContext): Promise<string[]> => {
       masterData: d.masterData,
       graphqlUrl,
       accessToken,
+      figureOf,
       logger: log.child({ component: "shopify-push", system: s.system }),
     });
   });
