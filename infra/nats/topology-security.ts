@@ -145,8 +145,11 @@ const nodePermissions = (region: string): Permissions => ({
     `$KV.node_status_${region}.>`,
     // An operator's retry or resolve of a dead letter, recorded by the region's services (the API's desk).
     `$KV.dlq_state_${region}.>`,
+    // A partitioned region: a request is forwarded to the node that owns its location (docs/scale-out.md);
+    // only node users may, so nobody else can forward a request under another's reply subject.
+    `inv.own.${region}.>`,
   ],
-  subscribe: [ownInbox(`node-${region}`), `inv.req.${region}`, `inv.req.${region}.>`],
+  subscribe: [ownInbox(`node-${region}`), `inv.req.${region}`, `inv.req.${region}.>`, `inv.own.${region}.>`],
   allowResponses: true,
 });
 

@@ -8,6 +8,7 @@ export const registerNodeCommand = (program: Command): Command =>
     .description("run a regional node (intake, position actors, event store, relay, dead letters)")
     .requiredOption("--region <region>", "region id, e.g. eu")
     .option("--config <file>", "JSON configuration file (STOCKLINE_* environment variables override it)")
-    .action(async (opts: { region: string; config?: string }) => {
+    .option("--node-id <id>", "this node's id in a partitioned region (else STOCKLINE_NODE_ID)")
+    .action(async (opts: { region: string; config?: string; nodeId?: string }) => {
       await runNode(opts);
     });

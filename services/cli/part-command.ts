@@ -27,6 +27,7 @@ interface PartFlags {
   config: string;
   region?: string;
   target?: string;
+  nodeId?: string;
   dataDir?: string;
   logFile?: string;
 }
@@ -43,7 +44,7 @@ const needs = (flag: "region" | "target", f: PartFlags, part: string): string =>
 };
 
 export const PARTS: Readonly<Record<string, Starter>> = {
-  node: (ctx, f) => startNodePart(ctx, needs("region", f, "node")),
+  node: (ctx, f) => startNodePart(ctx, needs("region", f, "node"), f.nodeId),
   projector: (ctx, f) => startProjectorPart(ctx, needs("region", f, "projector")),
   global: (ctx) => startGlobalPart(ctx),
   api: (ctx) => startApiPart(ctx),
@@ -61,6 +62,7 @@ export const registerPartCommand = (program: Command): Command =>
     .requiredOption("--config <file>", "the distributor configuration (JSON)")
     .option("--region <r>", "the region (node, projector)")
     .option("--target <id>", "the posting target (postings, simulator)")
+    .option("--node-id <id>", "this node's id in a partitioned region (node; else STOCKLINE_NODE_ID)")
     .option("--data-dir <dir>", "data folder (overrides the configuration's dataDir)")
     .option("--log-file <file>", "also write the log to this file")
     .action(async (name: string, f: PartFlags) => {
@@ -71,7 +73,11 @@ export const registerPartCommand = (program: Command): Command =>
         );
         process.exit(2);
       }
-      const label = f.region ? `${name}-${f.region}` : f.target ? `${name}-${f.target}` : name;
+      const label = f.region
+        ? `${name}-${f.region}${f.nodeId ? `-${f.nodeId}` : ""}`
+        : f.target
+          ? `${name}-${f.target}`
+          : name;
       await runPart(
         label,
         {

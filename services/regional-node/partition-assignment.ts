@@ -60,7 +60,7 @@ export const planAssignment = (i: AssignmentInput): AssignmentPlan => {
 
   const mine = order.filter((p) => {
     const l = i.leases.get(p);
-    return l !== undefined && l.live && l.owner === i.me;
+    return l?.live && l.owner === i.me;
   });
   const takeable = order.filter((p) => {
     const l = i.leases.get(p);

@@ -102,7 +102,6 @@ export class PartitionLeases {
   /** Bound of one KV call. */
   private readonly callMs: number;
   private readonly log: Logger;
-  private nodeRevision = 0;
   private wakeRebalance: (() => void) | undefined;
 
   constructor(private readonly o: PartitionLeasesOptions) {
@@ -174,11 +173,7 @@ export class PartitionLeases {
   }
 
   private async heartbeat(): Promise<void> {
-    this.nodeRevision = await within(
-      this.callMs,
-      "heartbeat",
-      this.kv!.put(nodeKey(this.o.nodeId), this.value(0)),
-    );
+    await within(this.callMs, "heartbeat", this.kv!.put(nodeKey(this.o.nodeId), this.value(0)));
   }
 
   /** The heartbeat and every lease at once: one round trip, not one per lease, however loaded NATS is. */
@@ -327,7 +322,7 @@ export class PartitionLeases {
     for (const s of this.o.singletons) {
       if (this.stopped || this.held.has(singletonKey(s))) continue;
       const l = await this.look(singletonKey(s), now);
-      if (!l.seen || !l.seen.live) await this.acquire("singleton", s, l);
+      if (!l.seen?.live) await this.acquire("singleton", s, l);
     }
   }
 
@@ -381,7 +376,7 @@ export class PartitionLeases {
       await pRetry(
         async () => {
           const e = await within(this.callMs, "get", this.kv!.get(key));
-          if (!e || e.operation !== "PUT" || e.value.length === 0) return;
+          if (e?.operation !== "PUT" || e.value.length === 0) return;
           if (e.json<Partial<LeaseValue>>().owner !== this.o.nodeId) return;
           await within(this.callMs, "release", this.kv!.delete(key, { previousSeq: e.revision }));
         },

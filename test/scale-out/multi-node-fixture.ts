@@ -133,7 +133,7 @@ export const leaseOwners = async (nc: NatsConnection, region: string): Promise<M
     const key = subject.slice(`$KV.${bucket}.`.length);
     if (key.startsWith("n.")) continue;
     const e = await kv.get(key);
-    if (!e || e.operation !== "PUT" || e.value.length === 0) continue;
+    if (e?.operation !== "PUT" || e.value.length === 0) continue;
     const name = Buffer.from(key.slice(2), "base64url").toString("utf8");
     out.set(name, (e.json() as { owner: string }).owner);
   }
