@@ -6,19 +6,17 @@
  * the store exactly once, balances are as sent, revisions contiguous, INV_EVT_<R> has every event
  * once, and there are no dead letters.
  */
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { afterAll, describe, expect, it } from "vitest";
-import { connectNats } from "../../infra/nats/connection.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
-import { dropSchema, freshSchemaName, TEST_POSTGRES_URL } from "../infra/event-store/postgres-fixture.ts";
-import { publishAll, streamCount, tempDir, uniqueRegion, waitFor } from "../regional-node/node-fixtures.ts";
+import { TEST_POSTGRES_URL } from "../infra/event-store/postgres-fixture.ts";
+import { publishAll, streamCount, waitFor } from "../regional-node/node-fixtures.ts";
 import {
-  deleteRegionState,
   expectExactlyOnce,
   flood,
   LOCATIONS,
   leaseOwners,
-  type NodeProcess,
+  openScaleOutRun,
   startNodeProcess,
   waitForAllApplied,
   writeNodeConfig,
@@ -32,19 +30,11 @@ afterAll(async () => {
 
 describe("two nodes on one PostgreSQL store, one killed with SIGKILL mid-flood", () => {
   it("the survivor takes the dead node's partitions and the relay; every command exactly once", async () => {
-    const region = uniqueRegion("fo");
-    const schema = freshSchemaName("failover");
-    const tmp = tempDir("failover");
-    const nc = await connectNats({ servers, name: "failover-test" });
-    const jsm = await jetstreamManager(nc);
-    const nodes: NodeProcess[] = [];
-    cleanups.push(async () => {
-      for (const n of nodes) n.child.kill("SIGKILL");
-      await Promise.all(nodes.map((n) => n.exited));
-      await deleteRegionState(jsm, region);
-      await nc.close();
-      await dropSchema(schema);
-      tmp.remove();
+    const { region, schema, tmp, nc, jsm, nodes } = await openScaleOutRun({
+      label: "failover",
+      regionPrefix: "fo",
+      servers,
+      cleanups,
     });
     const configFile = writeNodeConfig({ dir: tmp.dir, region, servers, url: TEST_POSTGRES_URL, schema });
     nodes.push(await startNodeProcess(region, configFile, "n1", "info"));

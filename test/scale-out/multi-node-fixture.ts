@@ -12,10 +12,18 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { expect } from "vitest";
 import { positionStreamId } from "../../domain/ids.ts";
+import { connectNats } from "../../infra/nats/connection.ts";
 import { cmdSubject, dlqStreamName, evtStreamName } from "../../infra/nats/subjects.ts";
 import { leaseBucketName } from "../../services/regional-node/partition-leases.ts";
-import { withClient } from "../infra/event-store/postgres-fixture.ts";
-import { readStream, receipt, streamCount, waitFor } from "../regional-node/node-fixtures.ts";
+import { dropSchema, freshSchemaName, withClient } from "../infra/event-store/postgres-fixture.ts";
+import {
+  readStream,
+  receipt,
+  streamCount,
+  tempDir,
+  uniqueRegion,
+  waitFor,
+} from "../regional-node/node-fixtures.ts";
 
 export const LOCATIONS = ["DC1", "DC2", "DC3", "DC4"];
 
@@ -289,4 +297,41 @@ export const deleteRegionState = async (jsm: JetStreamManager, region: string): 
   for await (const s of jsm.streams.list())
     if (s.config.name.startsWith("KV_") && s.config.name.toLowerCase().endsWith(`_${region}`))
       await jsm.streams.delete(s.config.name).catch(() => false);
+};
+
+/** One scale-out scenario's region, schema, temp dir, connection and node processes. */
+export interface ScaleOutRun {
+  region: string;
+  schema: string;
+  tmp: { dir: string; remove: () => void };
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  nodes: NodeProcess[];
+}
+
+/**
+ * A fresh region, schema and temp dir with a connection to `servers`; registers in `cleanups` the
+ * teardown that kills every node pushed to `nodes`, then deletes the region's state and the schema.
+ */
+export const openScaleOutRun = async (o: {
+  label: string;
+  regionPrefix: string;
+  servers: string[];
+  cleanups: Array<() => Promise<void> | void>;
+}): Promise<ScaleOutRun> => {
+  const region = uniqueRegion(o.regionPrefix);
+  const schema = freshSchemaName(o.label);
+  const tmp = tempDir(o.label);
+  const nc = await connectNats({ servers: o.servers, name: `${o.label}-test` });
+  const jsm = await jetstreamManager(nc);
+  const nodes: NodeProcess[] = [];
+  o.cleanups.push(async () => {
+    for (const n of nodes) n.child.kill("SIGKILL");
+    await Promise.all(nodes.map((n) => n.exited));
+    await deleteRegionState(jsm, region);
+    await nc.close();
+    await dropSchema(schema);
+    tmp.remove();
+  });
+  return { region, schema, tmp, nc, jsm, nodes };
 };

@@ -7,19 +7,17 @@
  * unbroken hash chain, and no revision conflict on any node: no two nodes appended to one position at
  * the same time.
  */
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { afterAll, describe, expect, it } from "vitest";
-import { connectNats } from "../../infra/nats/connection.ts";
 import { evtStreamName } from "../../infra/nats/subjects.ts";
-import { dropSchema, freshSchemaName, TEST_POSTGRES_URL } from "../infra/event-store/postgres-fixture.ts";
-import { publishAll, streamCount, tempDir, uniqueRegion, waitFor } from "../regional-node/node-fixtures.ts";
+import { TEST_POSTGRES_URL } from "../infra/event-store/postgres-fixture.ts";
+import { publishAll, streamCount, waitFor } from "../regional-node/node-fixtures.ts";
 import {
-  deleteRegionState,
   expectExactlyOnce,
   flood,
   LOCATIONS,
   leaseOwners,
-  type NodeProcess,
+  openScaleOutRun,
   startNodeProcess,
   waitForAllApplied,
   writeNodeConfig,
@@ -35,19 +33,11 @@ const CONFLICT = "revision conflict";
 
 describe("partitions moved between node processes while commands flow", () => {
   it("a node joining and a node leaving move locations without losing or doubling a command", async () => {
-    const region = uniqueRegion("mv");
-    const schema = freshSchemaName("moved");
-    const tmp = tempDir("moved");
-    const nc = await connectNats({ servers, name: "moved-test" });
-    const jsm = await jetstreamManager(nc);
-    const nodes: NodeProcess[] = [];
-    cleanups.push(async () => {
-      for (const n of nodes) n.child.kill("SIGKILL");
-      await Promise.all(nodes.map((n) => n.exited));
-      await deleteRegionState(jsm, region);
-      await nc.close();
-      await dropSchema(schema);
-      tmp.remove();
+    const { region, schema, tmp, nc, jsm, nodes } = await openScaleOutRun({
+      label: "moved",
+      regionPrefix: "mv",
+      servers,
+      cleanups,
     });
     // Moves here are hand-overs, not expiries: a long TTL keeps a starved event loop from losing a lease.
     const configFile = writeNodeConfig({
