@@ -17,7 +17,6 @@
 import type { FastifyInstance } from "fastify";
 import * as t from "io-ts";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
-import { positionStreamId } from "../../domain/ids.ts";
 import { type PromiseAnswer, type PromiseSource, promiseDate } from "../../domain/promise.ts";
 import { MovementAmountC, RegionC, SkuC, SystemIdC } from "../../domain/scalars.ts";
 import { jsonSchemaOf, openObjects, withExample } from "../../infra/http/codec-json-schema.ts";
@@ -77,22 +76,23 @@ export interface PromiseView {
   readonly summary: readonly string[];
 }
 
-const PAGE = 1000;
-
-/** The position's regional read-model entry, folded from its stream (undefined: no events). */
-const entryFromStream = async (
-  store: RegionStore["store"],
-  position: { region: string; location: string; sku: string },
-): Promise<RegionalAtpEntry | undefined> => {
+/**
+ * The store as replay reads it, folding each record it reads into the position's regional read-model
+ * entry (`entry()`; undefined: no events): the state and the arrivals come from one read.
+ */
+const foldingRegionalAtp = (store: RegionStore["store"]) => {
   let entry: RegionalAtpEntry | undefined;
-  for (let from = 0; ; from += PAGE) {
-    const page = await store.readStream(positionStreamId(position), { from, maxCount: PAGE });
-    for (const r of page) {
-      const out = applyToRegionalAtp(entry, r.data as CanonicalEvent);
-      if (out.kind === "applied") entry = out.entry;
-    }
-    if (page.length < PAGE) return entry;
-  }
+  const reader: Pick<RegionStore["store"], "readStream"> = {
+    readStream: async (streamId, options) => {
+      const page = await store.readStream(streamId, options);
+      for (const r of page) {
+        const out = applyToRegionalAtp(entry, r.data as CanonicalEvent);
+        if (out.kind === "applied") entry = out.entry;
+      }
+      return page;
+    },
+  };
+  return { reader, entry: () => entry };
 };
 
 /** Every location of the SKU (of `region` when given) as a promise source. */
@@ -108,9 +108,10 @@ export const promiseSources = async (
     const store = d.stores.find((s) => s.region === l.region);
     if (!store) continue;
     const position = { region: l.region, location: l.location, sku };
-    const r = await replayPosition(store.store, position, { collectEvents: false });
+    const folding = foldingRegionalAtp(store.store);
+    const r = await replayPosition(folding.reader, position, { collectEvents: false });
     if (!r) continue;
-    const entry = await entryFromStream(store.store, position);
+    const entry = folding.entry();
     const phased = timePhasedAtp(
       [
         {
