@@ -15,7 +15,12 @@ import * as t from "io-ts";
 import type { Role } from "../../infra/http/api-keys.ts";
 import { errorResponses, sendError } from "../../infra/http/http-errors.ts";
 import { decodeOr400 } from "../../infra/http/http-server.ts";
-import type { AtpTotals, LocationAtp } from "../../projections/global-atp.projection.ts";
+import {
+  type AtpTotals,
+  addAtp,
+  type LocationAtp,
+  ZERO_ATP_TOTALS,
+} from "../../projections/global-atp.projection.ts";
 import type { AvailabilitySource } from "./availability.ts";
 import type { ControlTowerTrends } from "./control-tower-trends.ts";
 import type { SkuIndex } from "./sku-index.ts";
@@ -293,16 +298,4 @@ export const registerControlTowerRoutes = (app: FastifyInstance, d: ControlTower
   });
 };
 
-const sumOf = (ls: readonly LocationAtp[]): AtpTotals =>
-  ls.reduce<AtpTotals>(
-    (s, l) => ({
-      atp: s.atp + l.atp,
-      available: s.available + l.available,
-      reserved: s.reserved + l.reserved,
-      safetyStock: s.safetyStock + l.safetyStock,
-      onHand: s.onHand + l.onHand,
-      inboundInTransit: s.inboundInTransit + l.inboundInTransit,
-      locations: s.locations + 1,
-    }),
-    { atp: 0, available: 0, reserved: 0, safetyStock: 0, onHand: 0, inboundInTransit: 0, locations: 0 },
-  );
+const sumOf = (ls: readonly LocationAtp[]): AtpTotals => ls.reduce(addAtp, ZERO_ATP_TOTALS);
