@@ -57,6 +57,13 @@ export interface PartitionLeasesOptions {
   readonly onRelease: (kind: LeaseKind, name: string, why: ReleaseWhy) => Promise<void>;
 }
 
+/** What the bucket says of one key: its lease (if any), its revision (0: never written) and epoch. */
+interface Look {
+  readonly seen: LeaseSeen | undefined;
+  readonly revision: number;
+  readonly epoch: number;
+}
+
 interface Held {
   readonly kind: LeaseKind;
   readonly name: string;
@@ -126,7 +133,7 @@ export class PartitionLeases {
   }
 
   holds(kind: LeaseKind, name: string): boolean {
-    const h = this.held.get(kind === "partition" ? partitionKey(name) : singletonKey(name));
+    const h = this.held.get(this.keyOf({ kind, name }));
     return h !== undefined && h.state === "active";
   }
 
@@ -242,10 +249,7 @@ export class PartitionLeases {
   }
 
   /** What the bucket says of `key`: free, or owned (live or expired by observation). */
-  private async look(
-    key: string,
-    now: number,
-  ): Promise<{ seen: LeaseSeen | undefined; revision: number; epoch: number }> {
+  private async look(key: string, now: number): Promise<Look> {
     const e = await within(this.callMs, "get", this.kv!.get(key));
     if (!e) return { seen: undefined, revision: 0, epoch: 0 };
     if (e.operation !== "PUT" || e.value.length === 0)
@@ -290,7 +294,7 @@ export class PartitionLeases {
   private async rebalance(): Promise<void> {
     if (this.stopped) return;
     const now = Date.now();
-    const looks = new Map<string, Awaited<ReturnType<PartitionLeases["look"]>>>();
+    const looks = new Map<string, Look>();
     const leases = new Map<string, LeaseSeen>();
     const looked = await Promise.all(
       this.o.partitions.map(async (p) => [p, await this.look(partitionKey(p), now)] as const),
@@ -326,12 +330,8 @@ export class PartitionLeases {
     }
   }
 
-  private async acquire(
-    kind: LeaseKind,
-    name: string,
-    l: { seen: LeaseSeen | undefined; revision: number; epoch: number },
-  ): Promise<void> {
-    const key = kind === "partition" ? partitionKey(name) : singletonKey(name);
+  private async acquire(kind: LeaseKind, name: string, l: Look): Promise<void> {
+    const key = this.keyOf({ kind, name });
     const epoch = l.epoch + 1;
     const sentAt = Date.now();
     let revision: number;
