@@ -2,26 +2,17 @@
  * Commands parked for a gap in their source's sequence (`GET /v1/parked`): which source, which
  * sequence it waits behind, and when the node stops waiting and decides it across the gap.
  */
+
+import type { ParkedCommand } from "../../../../services/api/parked-commands.ts";
 import { ErrorNote } from "../../components/error-note.tsx";
 import { fmtDocument, fmtTime } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
 import type { ViewProps } from "../view-props.ts";
 
-interface Parked {
-  readonly region: string;
-  readonly system: string;
-  readonly sequence: number;
-  readonly idempotencyKey: string;
-  readonly kind?: string;
-  readonly sku?: string;
-  readonly location?: string;
-  readonly document?: unknown;
-  readonly parkedAt: string;
-  readonly deadline: string;
-}
-
 export function ParkedPanel({ api }: Pick<ViewProps, "api">) {
-  const parked = useApi("parked", () => api.get<{ parked: Parked[] }>("/v1/parked"), { refreshMs: 5_000 });
+  const parked = useApi("parked", () => api.get<{ parked: ParkedCommand[] }>("/v1/parked"), {
+    refreshMs: 5_000,
+  });
   const rows = parked.data?.parked ?? [];
   return (
     <div class="panel" data-testid="parked">
