@@ -7,6 +7,9 @@ import { useEffect, useRef } from "preact/hooks";
 
 ChartJs.register(...registerables);
 
+/** The series colours of the charts (one per series, in turn). */
+export const COLOURS = ["#2457c5", "#b3261e", "#1b7f3b", "#a86400", "#6b3fa0", "#00838f"];
+
 export interface ChartProps<K extends ChartType = ChartType> {
   readonly type: K;
   readonly data: ChartData<K>;

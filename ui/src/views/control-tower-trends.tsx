@@ -4,7 +4,7 @@
  * and the reconciliation's drift over time (`GET /v1/reconciliation/drift-history`).
  */
 import { useMemo, useState } from "preact/hooks";
-import { Chart } from "../components/chart.tsx";
+import { Chart, COLOURS } from "../components/chart.tsx";
 import { useApi } from "../hooks.ts";
 import { DriftChart, type DriftHistory } from "./finance-drift-chart.tsx";
 import type { ApiClient } from "./view-props.ts";
@@ -33,7 +33,6 @@ interface Trends {
   }>;
 }
 
-const COLOURS = ["#2457c5", "#b3261e", "#1b7f3b", "#a86400", "#6b3fa0", "#00838f"];
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 

@@ -3,7 +3,7 @@
  * reconciliation runs found unexplained or never posted, run after run; in-flight units dashed.
  */
 import { useMemo } from "preact/hooks";
-import { Chart } from "../components/chart.tsx";
+import { Chart, COLOURS } from "../components/chart.tsx";
 
 export interface DriftHistory {
   readonly runs: ReadonlyArray<{
@@ -20,8 +20,6 @@ export interface DriftHistory {
   readonly targets: readonly string[];
   readonly locations: readonly string[];
 }
-
-const COLOURS = ["#2457c5", "#b3261e", "#1b7f3b", "#a86400", "#6b3fa0", "#00838f"];
 
 export function DriftChart({ history, testId = "drift-chart" }: { history: DriftHistory; testId?: string }) {
   const data = useMemo(() => {
