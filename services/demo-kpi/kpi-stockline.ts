@@ -14,9 +14,9 @@ import type { Command } from "../../domain/commands.ts";
 import type { Position } from "../../domain/ids.ts";
 import {
   atpOf,
-  DEFAULT_DECISION_CONFIG,
   type DecisionEnv,
   decide,
+  defaultEnv,
   evolve,
   inboundTransferCommandFor,
   initialPositionState,
@@ -97,7 +97,7 @@ export class StocklineWorld implements IntegrationWorld {
     return new Date(this.start0 + t).toISOString();
   }
   private env(now: number): DecisionEnv {
-    return { now: this.iso(now), policy: this.world.policy, config: DEFAULT_DECISION_CONFIG };
+    return defaultEnv(this.iso(now), { policy: this.world.policy });
   }
   private stateOf(l: Line): PositionState {
     const k = lineKey(l);
@@ -131,7 +131,7 @@ export class StocklineWorld implements IntegrationWorld {
   }
 
   private decideAndStore(k: string, command: Command, now: number, post: boolean) {
-    let state = this.positions.get(k) ?? this.stateOf(command.position);
+    let state = this.stateOf(command.position);
     const outcome = decide(command, state, this.env(now));
     let postedAfterMs = 0;
     const stored: CanonicalEvent[] = [];
