@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as E from "fp-ts/lib/Either.js";
 import { formatDecodeErrors } from "../../domain/decode-errors.ts";
-import { decodeOwnershipPolicy } from "../../domain/ownership-policy.ts";
+import { ALLOW_ALL, decodeOwnershipPolicy } from "../../domain/ownership-policy.ts";
 import type { DistributorConfig } from "../../infra/config/distributor-config.ts";
-import { routingOf } from "../../infra/config/distributor-parts.ts";
+import { channelsOf, routingOf } from "../../infra/config/distributor-parts.ts";
 import { feedWorldOf } from "../up/feed-driver.ts";
 import { DEFAULT_STOCKLINE, type KpiWorld, type StocklineParameters } from "./kpi-parameters.ts";
 
@@ -19,11 +19,9 @@ export const kpiWorldOf = (d: DistributorConfig): KpiWorld => {
     throw new Error(
       `${d.source}: no region has locations, a WMS and an ERP (systems[].kind, systems[].regions)`,
     );
-  const shop = d.file.systems.find((s) => s.kind === "channel")?.id;
+  const shop = channelsOf(d)[0];
   if (!shop) throw new Error(`${d.source}: systems: expected a system of kind "channel" (the web shop)`);
-  const policy = d.file.ownership
-    ? decodeOwnershipPolicy(d.file.ownership)
-    : E.right({ rules: [], otherwise: "allow" as const });
+  const policy = d.file.ownership ? decodeOwnershipPolicy(d.file.ownership) : E.right(ALLOW_ALL);
   if (E.isLeft(policy)) throw new Error(`${d.source}: ownership: ${formatDecodeErrors(policy.left)}`);
   const routing = routingOf(d);
   const regions = world.regions.map((r) => {
