@@ -4,34 +4,12 @@
  * and the reconciliation's drift over time (`GET /v1/reconciliation/drift-history`).
  */
 import { useMemo, useState } from "preact/hooks";
+import type { TrendPoint as Point } from "../../../projections/sync-trends.ts";
+import type { TrendsAnswer as Trends } from "../../../services/api/control-tower-trends.ts";
 import { Chart, COLOURS } from "../components/chart.tsx";
 import { useApi } from "../hooks.ts";
 import { DriftChart, type DriftHistory } from "./finance-drift-chart.tsx";
 import type { ApiClient } from "./view-props.ts";
-
-interface Point {
-  readonly at: string;
-  readonly events: number;
-  readonly withinSlo: number;
-  readonly share?: number;
-  readonly oversells: number;
-  readonly oversoldUnits: number;
-  readonly maxStalenessMs?: number;
-}
-interface Trends {
-  readonly slo: { readonly seconds: number; readonly objective: number };
-  readonly bucketSeconds: number;
-  readonly regions: ReadonlyArray<{
-    readonly region: string;
-    readonly events: number;
-    readonly withinSlo: number;
-    readonly share?: number;
-    readonly met: boolean;
-    readonly oversells: number;
-    readonly oversoldUnits: number;
-    readonly points: readonly Point[];
-  }>;
-}
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
