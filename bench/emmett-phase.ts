@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { forkChild } from "./child-process.ts";
 import type { EmmettFigures, EmmettRun } from "./emmett-child.ts";
-import { createDatabase, dropDatabase, postgresUnreachable } from "./postgres-bench-db.ts";
+import { postgresUnreachable, withFreshDatabase } from "./postgres-bench-db.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -35,8 +35,7 @@ export const measureEmmett = async (o: {
   const child = forkChild(path.join(here, "emmett-child.ts"));
   const one = async (label: string, w: PeerWorkload) => {
     const db = `stockline_bench_${o.runId}_emmett_${label}`;
-    const url = await createDatabase(o.adminUrl, db);
-    try {
+    return withFreshDatabase(o.adminUrl, db, o.log, async (url) => {
       o.log(
         `Emmett over PostgreSQL (${label}): ${w.commands} commands over ${w.positions} positions, ${o.inFlight} in flight`,
       );
@@ -51,11 +50,7 @@ export const measureEmmett = async (o: {
       };
       const figures = await child.request<EmmettFigures>("run", run, 900_000);
       return { ...figures, ...w };
-    } finally {
-      await dropDatabase(o.adminUrl, db).catch((err: unknown) =>
-        o.log(`could not drop ${db}: ${String(err)}`),
-      );
-    }
+    });
   };
   try {
     const uniform = await one("uniform", o.uniform);

@@ -45,3 +45,21 @@ export const createDatabase = async (url: string, name: string): Promise<string>
 export const dropDatabase = async (url: string, name: string): Promise<void> => {
   await withClient(url, (c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
 };
+
+/**
+ * Runs `fn` with the URL of a fresh database `name`, dropped after (a failure to drop is logged, not
+ * thrown, so it never hides the run's own result or error).
+ */
+export const withFreshDatabase = async <T>(
+  url: string,
+  name: string,
+  log: (msg: string) => void,
+  fn: (dbUrl: string) => Promise<T>,
+): Promise<T> => {
+  const dbUrl = await createDatabase(url, name);
+  try {
+    return await fn(dbUrl);
+  } finally {
+    await dropDatabase(url, name).catch((err: unknown) => log(`could not drop ${name}: ${String(err)}`));
+  }
+};

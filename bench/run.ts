@@ -59,12 +59,7 @@ import {
   matchRevisionLatencies,
   regionalRevisions,
 } from "./observers.ts";
-import {
-  createDatabase,
-  DEFAULT_BENCH_POSTGRES_URL,
-  dropDatabase,
-  postgresUnreachable,
-} from "./postgres-bench-db.ts";
+import { DEFAULT_BENCH_POSTGRES_URL, postgresUnreachable, withFreshDatabase } from "./postgres-bench-db.ts";
 import { publishCommands } from "./publish-commands.ts";
 import { averageBytes, type BenchCommand, Workload } from "./workload.ts";
 
@@ -606,9 +601,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
       log(`skipping the PostgreSQL phases: ${pgReason}`);
       details.e2ePostgres = { skipped: pgReason };
     } else {
-      const pgDb = `stockline_bench_${runId}_node`;
-      const pgUrl = await createDatabase(p.postgresUrl, pgDb);
-      try {
+      await withFreshDatabase(p.postgresUrl, `stockline_bench_${runId}_node`, log, async (pgUrl) => {
         log(`e2e on PostgreSQL: ${p.e2eCommands} commands over ${p.positions} positions`);
         const pgNode = forkChild(path.join(here, "node-child.ts"));
         children.push(pgNode);
@@ -638,11 +631,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
         await pgNode.stop();
         figures.e2e_commands_per_s_postgres = pgRun.perSecond;
         details.e2ePostgres = { region: PG_REGION, ...pgRun.details };
-      } finally {
-        await dropDatabase(p.postgresUrl, pgDb).catch((err: unknown) =>
-          log(`could not drop ${pgDb}: ${err}`),
-        );
-      }
+      });
     }
     const peer = await measureEmmett({
       adminUrl: p.postgresUrl,
