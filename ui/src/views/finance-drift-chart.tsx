@@ -3,23 +3,10 @@
  * reconciliation runs found unexplained or never posted, run after run; in-flight units dashed.
  */
 import { useMemo } from "preact/hooks";
+import type { DriftHistoryAnswer as DriftHistory } from "../../../services/reconciliation/drift-history.ts";
 import { Chart, COLOURS } from "../components/chart.tsx";
 
-export interface DriftHistory {
-  readonly runs: ReadonlyArray<{
-    readonly runId: string;
-    readonly at: string;
-    readonly driftUnits: number;
-    readonly targets: ReadonlyArray<{
-      readonly target: string;
-      readonly driftUnits: number;
-      readonly inFlightUnits: number;
-      readonly findings: number;
-    }>;
-  }>;
-  readonly targets: readonly string[];
-  readonly locations: readonly string[];
-}
+export type { DriftHistory };
 
 export function DriftChart({ history, testId = "drift-chart" }: { history: DriftHistory; testId?: string }) {
   const data = useMemo(() => {
