@@ -19,6 +19,8 @@ export interface PhysicalTotals {
   readonly returned: number;
   readonly shipped: number;
   readonly writtenOff: number;
+  /** Of what was written off, units accepted orders were waiting for: their picks can come up short. */
+  readonly promisedWrittenOff: number;
   readonly onHand: number;
   readonly inTransit: number;
 }
@@ -28,7 +30,7 @@ export class PhysicalStock {
   private readonly committed = new Map<string, number>();
   private readonly open = new Map<string, OpenOrder[]>();
   private readonly transit = new Map<string, { sku: string; from: string; to: string; quantity: number }>();
-  private totals = { opening: 0, received: 0, returned: 0, shipped: 0, writtenOff: 0 };
+  private totals = { opening: 0, received: 0, returned: 0, shipped: 0, writtenOff: 0, promisedWrittenOff: 0 };
 
   constructor(opening: ReadonlyMap<string, number>) {
     for (const [k, q] of opening) {
@@ -122,6 +124,8 @@ export class PhysicalStock {
     if (quantity > 0) {
       this.add(l, -quantity);
       this.totals.writtenOff += quantity;
+      const promisedShort = (this.committed.get(lineKey(l)) ?? 0) - this.onHandOf(l);
+      this.totals.promisedWrittenOff += Math.min(quantity, Math.max(0, promisedShort));
     }
     return quantity;
   }

@@ -69,7 +69,9 @@ describe("demo kpi model", () => {
           expect(b.orders).toBeGreaterThan(0);
           expect(b.oversold).toBe(0);
           expect(b.refusedWithStock).toBe(0);
-          expect(b.shortAtPick).toBe(0);
+          // A pick comes up short only where a count found damaged units an accepted order was
+          // waiting for (no system knew of the damage before): never otherwise.
+          if (b.physical.promisedWrittenOff === 0) expect(b.shortAtPick).toBe(0);
           expect(b.unexpectedOutcomes).toEqual([]);
           expect(b.ledgerEqualsShelves).toBe(true);
           expect(b.reconciliationItems).toBe(0);
