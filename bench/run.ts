@@ -106,6 +106,8 @@ export const benchParams = () => {
     slaRate: Math.round(envNumber("BENCH_SLA_RATE", 1000)),
     postgresUrl: process.env.BENCH_POSTGRES_URL ?? DEFAULT_BENCH_POSTGRES_URL,
     profile: process.env.BENCH_PROFILE === "1",
+    // Only the node's throughput phases (raw publish, e2e, hot, null): a quick check while tuning.
+    nodeOnly: process.env.BENCH_NODE_ONLY === "1",
     out: process.env.BENCH_OUT ?? path.join(here, "results", "latest.json"),
   };
 };
@@ -283,6 +285,37 @@ const runAutocannon = async (
   };
 };
 
+const profileSummaries = async (
+  profileDir: string,
+  nodeBundle: string,
+  workerBundle: string | undefined,
+): Promise<Record<string, unknown>> => {
+  await sleep(500);
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, the
+  // append worker writes its own.
+  const files = readdirSync(profileDir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .sort((a, b) => statSync(path.join(profileDir, b)).size - statSync(path.join(profileDir, a)).size);
+  const isMain = (f: string) => f.split(".")[4] === "0";
+  const summary = (f: string | undefined, note: string, bundle: string | undefined) =>
+    f && {
+      file: path.relative(process.cwd(), path.join(profileDir, f)),
+      note,
+      ...summarizeCpuProfile(path.join(profileDir, f), 20, bundle),
+    };
+  const nodeCpuProfile = summary(
+    files.find(isMain),
+    "main thread of the node child, whole life (warm-up, e2e, hot SKUs, the fixed loads); idle included",
+    nodeBundle,
+  );
+  const appendWorkerCpuProfile = summary(
+    files.find((f) => !isMain(f)),
+    "the node's append worker thread (group commits), whole life; idle included",
+    workerBundle,
+  );
+  return { nodeCpuProfile, appendWorkerCpuProfile };
+};
+
 // --- the run -----------------------------------------------------------------------------------------
 
 export const runBench = async (params: BenchParams = benchParams()): Promise<Record<string, unknown>> => {
@@ -426,6 +459,12 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     });
     figures.null_pipeline_per_s = nullPipeline.perSecond;
     details.nullPipeline = nullPipeline;
+    if (p.nodeOnly) {
+      await node.stop();
+      if (nodeBundle) Object.assign(details, await profileSummaries(profileDir, nodeBundle, workerBundle));
+      figures.e2e_vs_null = round(figures.e2e_commands_per_s / figures.null_pipeline_per_s, 2);
+      return { ...figures, nodeOnly: true, context: { date: startedAt.toISOString(), params: p }, details };
+    }
 
     // 3. raw baselines after
     log("raw JetStream publish again, raw SQLite append");
@@ -673,31 +712,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
       extrapolatedTo1M: mem.positions !== 1_000_000,
     };
 
-    if (nodeBundle) {
-      await sleep(500);
-      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, the
-      // append worker writes its own.
-      const files = readdirSync(profileDir)
-        .filter((f) => f.endsWith(".cpuprofile"))
-        .sort((a, b) => statSync(path.join(profileDir, b)).size - statSync(path.join(profileDir, a)).size);
-      const isMain = (f: string) => f.split(".")[4] === "0";
-      const summary = (f: string | undefined, note: string, bundle: string | undefined) =>
-        f && {
-          file: path.relative(process.cwd(), path.join(profileDir, f)),
-          note,
-          ...summarizeCpuProfile(path.join(profileDir, f), 20, bundle),
-        };
-      details.nodeCpuProfile = summary(
-        files.find(isMain),
-        "main thread of the node child, whole life (warm-up, e2e, hot SKUs, the fixed loads); idle included",
-        nodeBundle,
-      );
-      details.appendWorkerCpuProfile = summary(
-        files.find((f) => !isMain(f)),
-        "the node's append worker thread (group commits), whole life; idle included",
-        workerBundle,
-      );
-    }
+    if (nodeBundle) Object.assign(details, await profileSummaries(profileDir, nodeBundle, workerBundle));
   } finally {
     for (const c of children.reverse()) await c.stop(10_000).catch(() => {});
     for (const nc of connections) await drainAndClose(nc, 2_000).catch(() => {});
@@ -773,7 +788,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
 };
 
 const printTable = (r: Record<string, unknown>) => {
-  const targets = r.targets as Record<string, { target: string; pass: boolean | null }>;
+  const targets = (r.targets ?? {}) as Record<string, { target: string; pass: boolean | null }>;
   const skipped = (r.skipped ?? {}) as Record<string, string>;
   const rows = Object.entries(r)
     .filter(([, v]) => typeof v === "number" || v === null)
@@ -829,6 +844,10 @@ if (isMain) {
       writeFileSync(params.out, `${JSON.stringify(result, null, 2)}\n`);
       printProfiles(result);
       printTable(result);
+      if (params.nodeOnly) {
+        console.log(`written to ${path.relative(process.cwd(), params.out)} (node phases only)`);
+        process.exit(0);
+      }
       const svg = `${params.out.replace(/\.json$/, "")}.svg`;
       writeFileSync(svg, await renderBenchChart(result));
       console.log(`chart written to ${path.relative(process.cwd(), svg)}`);
