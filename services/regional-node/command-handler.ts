@@ -16,9 +16,10 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import type { Command } from "../../domain/commands.ts";
 import { LogLimiter } from "../../infra/logging.ts";
-import { counter } from "../../infra/metrics.ts";
+import { CountingChild, counter } from "../../infra/metrics.ts";
 import { parseCmdSubject, parseReqSubjectSystem, sourceCmdSubject } from "../../infra/nats/subjects.ts";
 import { type IntakeLimits, type Parsed, parseCommandBytes, parseCommandValue } from "./command-intake.ts";
 import type { CommandReply } from "./command-reply.ts";
@@ -44,13 +45,36 @@ export interface MessageMeta {
   readonly sender?: { readonly name: string; readonly systems: readonly string[] };
 }
 
+/** Bounded caches of what a subject proves and expects (cleared when full): a few per position. */
+const SUBJECT_CACHE_MAX = 100_000;
+const provenBySubject = new Map<string, string | null>();
+const expectedSubjects = new Map<string, string>();
+
+const remembered = <V>(cache: Map<string, V>, key: string, make: () => V): V => {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size >= SUBJECT_CACHE_MAX) cache.clear();
+    cache.set(key, value);
+  }
+  return value;
+};
+
 /** The source system a per-source NATS subject proves (`inv.cmd.<r>.<system>...`, `inv.req.<r>.<system>`). */
 const provenSystem = (meta: MessageMeta): string | undefined => {
-  if (meta.subject === undefined) return undefined;
-  if (meta.via === "jetstream") return parseCmdSubject(meta.subject)?.system;
-  if (meta.via === "request") return parseReqSubjectSystem(meta.subject);
+  const subject = meta.subject;
+  if (subject === undefined) return undefined;
+  if (meta.via === "jetstream")
+    return remembered(provenBySubject, subject, () => parseCmdSubject(subject)?.system ?? null) ?? undefined;
+  if (meta.via === "request") return parseReqSubjectSystem(subject);
   return undefined;
 };
+
+/** `sourceCmdSubject` of a command's position (`positionSubject`, its `cmdSubject`) for `system`. */
+const expectedSourceSubject = (command: Command, system: string, positionSubject: string): string =>
+  remembered(expectedSubjects, `${system}\u0000${positionSubject}`, () =>
+    sourceCmdSubject(command.position.region, system, command.position.location, command.position.sku),
+  );
 
 const commands = counter("stockline_node_commands_total", "Commands handled, by intake and outcome", [
   "region",
@@ -74,6 +98,8 @@ const commandPhrase = (c: Command): string => {
 
 export class CommandHandler {
   private readonly limited: LogLimiter;
+  /** The counter's children of this region by intake and outcome: labels are hashed once, not per command. */
+  private readonly counted = new Map<string, CountingChild>();
 
   constructor(
     private readonly o: {
@@ -170,7 +196,7 @@ export class CommandHandler {
         intake: this.intakeOf(meta),
       });
       await this.o.dlq.send(dl, `exhausted:${meta.streamSequence ?? randomUUID()}`);
-      commands.inc({ region: this.o.region, via: meta.via, outcome: "redeliveryExhausted" });
+      this.countOutcome(meta.via, "redeliveryExhausted");
       return true;
     } catch (err) {
       this.limited.error(
@@ -238,14 +264,7 @@ export class CommandHandler {
     if (meta.subject !== undefined && meta.via === "jetstream") {
       // Built by the intake, where an id that cannot be encoded is a dead letter rather than a throw.
       const expected =
-        proven === undefined
-          ? parsed.subject
-          : sourceCmdSubject(
-              command.position.region,
-              proven,
-              command.position.location,
-              command.position.sku,
-            );
+        proven === undefined ? parsed.subject : expectedSourceSubject(command, proven, parsed.subject);
       if (meta.subject !== expected) {
         const dl = this.o.dlq.build({
           reason: "subjectMismatch",
@@ -325,19 +344,19 @@ export class CommandHandler {
               "gap notice not published; will retry",
             );
             return this.count(meta, "retry", {
-              reply: { outcome: "accepted", events: [...result.events] },
+              reply: { outcome: "accepted", events: result.events as CanonicalEvent[] },
               disposition: "retry",
               error: `gap notice not published: ${errorText(err).message}`,
             });
           }
         }
         return this.count(meta, "accepted", {
-          reply: { outcome: "accepted", events: [...result.events] },
+          reply: { outcome: "accepted", events: result.events as CanonicalEvent[] },
           disposition: "ack",
         });
       case "duplicate":
         return this.count(meta, "duplicate", {
-          reply: { outcome: "duplicate", events: [...(result.events ?? [])] },
+          reply: { outcome: "duplicate", events: (result.events ?? []) as CanonicalEvent[] },
           disposition: "ack",
         });
       case "parked":
@@ -485,7 +504,17 @@ export class CommandHandler {
   }
 
   private count(meta: MessageMeta, outcome: string, s: Settled): Settled {
-    commands.inc({ region: this.o.region, via: meta.via, outcome });
+    this.countOutcome(meta.via, outcome);
     return s;
+  }
+
+  private countOutcome(via: Via, outcome: string): void {
+    const key = `${via}\u0000${outcome}`;
+    let child = this.counted.get(key);
+    if (child === undefined) {
+      child = new CountingChild(commands, { region: this.o.region, via, outcome });
+      this.counted.set(key, child);
+    }
+    child.inc();
   }
 }

@@ -99,6 +99,14 @@ const describeProblem = (value: unknown, maxDepth: number): { code: string; mess
   return undefined;
 };
 
+/**
+ * Command subjects of the positions whose subjects and stream id were encoded without a throw, keyed
+ * by region, location and SKU: a position's commands skip the six URI encodings after its first
+ * (bounded: cleared when full).
+ */
+const encodedPositions = new Map<string, string>();
+const ENCODED_POSITIONS_MAX = 100_000;
+
 /** Parses an already-parsed JSON value (HTTP bodies) through the same checks. */
 export const parseCommandValue = (input: unknown, limits: IntakeLimits): Parsed => {
   const bad = passes(input, limits.maxJsonDepth)
@@ -163,19 +171,25 @@ export const parseCommandValue = (input: unknown, limits: IntakeLimits): Parsed 
   }
   // The codec admits only ids that encode; should an encoding still throw, that is this command's
   // dead letter, never an exception out of the intake (which would nak it for ever).
-  let subject: string;
-  try {
-    subject = cmdSubject(command.position.region, command.position.location, command.position.sku);
-    evtSubject(command.position.region, command.position.location, command.position.sku);
-    positionStreamId(command.position);
-  } catch (err) {
-    return {
-      ok: false,
-      reason: "invalidCommand",
-      code: "unencodableId",
-      message: `the command's position cannot be encoded as a subject or stream id: ${(err as Error).message}`,
-      raw,
-    };
+  const { region, location, sku } = command.position;
+  const positionKey = `${region}\u0000${location}\u0000${sku}`;
+  let subject = encodedPositions.get(positionKey);
+  if (subject === undefined) {
+    try {
+      subject = cmdSubject(region, location, sku);
+      evtSubject(region, location, sku);
+      positionStreamId(command.position);
+    } catch (err) {
+      return {
+        ok: false,
+        reason: "invalidCommand",
+        code: "unencodableId",
+        message: `the command's position cannot be encoded as a subject or stream id: ${(err as Error).message}`,
+        raw,
+      };
+    }
+    if (encodedPositions.size >= ENCODED_POSITIONS_MAX) encodedPositions.clear();
+    encodedPositions.set(positionKey, subject);
   }
   return { ok: true, command, raw, subject };
 };
