@@ -220,6 +220,7 @@ const daysIn = (year: number, month: number): number =>
  * dates over (2024-02-30 becomes March 1st, 24:00 the next day), so every field is checked here.
  */
 export const timestampProblem = (s: string): string | undefined => {
+  if (isTimestamp(s)) return undefined;
   const m = ISO_TIMESTAMP.exec(s);
   if (!m) return TIMESTAMP_FORM;
   const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [
@@ -241,6 +242,54 @@ export const timestampProblem = (s: string): string | undefined => {
     if (Number(m[9]) > 59 || offsetMinutes > 14 * 60) return "an offset from -14:00 to +14:00";
   }
   return Number.isNaN(Date.parse(s)) ? TIMESTAMP_FORM : undefined;
+};
+
+/** Two ASCII digits at `i` as a number, or -1. */
+const twoDigits = (s: string, i: number): number => {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+};
+
+/**
+ * The rules of `timestampProblem` in one pass without a match array (every command carries a
+ * timestamp or two); `timestampProblem` finds the words only for what fails.
+ */
+const isTimestamp = (s: string): boolean => {
+  const n = s.length;
+  if (n < 17 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84) return false;
+  if (s.charCodeAt(13) !== 58) return false;
+  const century = twoDigits(s, 0);
+  const yy = twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  const hour = twoDigits(s, 11);
+  const minute = twoDigits(s, 14);
+  if (century < 0 || yy < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return false;
+  const year = century * 100 + yy;
+  if (year < MIN_TIMESTAMP_YEAR || year > MAX_TIMESTAMP_YEAR || month < 1 || month > 12) return false;
+  if (day < 1 || day > daysIn(year, month)) return false;
+  let i = 16;
+  if (s.charCodeAt(i) === 58) {
+    const second = twoDigits(s, i + 1);
+    if (second < 0 || second > 59) return false;
+    i += 3;
+    if (s.charCodeAt(i) === 46) {
+      const start = ++i;
+      while (i < n && i - start < 10 && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+      if (i === start || i - start > 9) return false;
+    }
+  }
+  if (s.charCodeAt(i) === 90) i += 1;
+  else {
+    const sign = s.charCodeAt(i);
+    if ((sign !== 43 && sign !== 45) || s.charCodeAt(i + 3) !== 58) return false;
+    const oh = twoDigits(s, i + 1);
+    const om = twoDigits(s, i + 4);
+    if (oh < 0 || om < 0 || om > 59 || oh * 60 + om > 14 * 60) return false;
+    i += 6;
+  }
+  return i === n && !Number.isNaN(Date.parse(s));
 };
 
 export const IsoTimestampC = checked<string>(

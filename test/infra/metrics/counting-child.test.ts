@@ -21,7 +21,8 @@ describe("CountingChild", () => {
           { maxLength: 60 },
         ),
         async (ops) => {
-          const c = counter(`stockline_test_counting_child_${metricNo++}_total`, "test", ["outcome"]);
+          const name = `stockline_test_counting_child_${metricNo++}_total`;
+          const c = counter(name, "test", ["outcome"]);
           const children = new Map<string, CountingChild>();
           const expected = new Map<string, number>();
           const check = async () => {
@@ -44,9 +45,9 @@ describe("CountingChild", () => {
             expected.set(o.label, (expected.get(o.label) ?? 0) + 1);
           }
           await check();
-          const text = await metricsRegistry.getSingleMetricAsString(c.name);
+          const text = await metricsRegistry.getSingleMetricAsString(name);
           for (const [label, n] of expected) expect(text).toContain(`{outcome="${label}"} ${n}`);
-          metricsRegistry.removeSingleMetric(c.name);
+          metricsRegistry.removeSingleMetric(name);
         },
       ),
       { numRuns: 50 },
