@@ -5,10 +5,12 @@
  * `inFlight` commands are handled at once; commands of one stream wait for the one before (as the
  * node's actor handles one command at a time), and a version conflict left over is retried by the
  * handler itself (`retry: { onVersionConflict: true }`, Emmett's defaults).
- * Requests: `run` (one measurement on a fresh database the parent made; the store is closed after), `stop`.
+ * Requests: `run` (one measurement on a fresh database the parent made; the store and its pool are
+ * closed after), `stop`.
  */
 import { CommandHandler } from "@event-driven-io/emmett";
 import { getPostgreSQLEventStore, type PostgresEventStore } from "@event-driven-io/emmett-postgresql";
+import pg from "pg";
 import { processFigures, serveParent } from "./child-process.ts";
 import { decide, evolve, initialState, type PeerCommand, type PeerEvent } from "./emmett-decider.ts";
 import { Workload } from "./workload.ts";
@@ -83,7 +85,17 @@ const drive = async (
 serveParent({
   async run(payload): Promise<EmmettFigures> {
     const p = payload as EmmettRun;
-    const store = getPostgreSQLEventStore(p.url, { schema: { autoMigration: "CreateOrUpdate" } });
+    // Our own pool (pg's default size, as Emmett's own would be), so that its connections' errors are
+    // handled: when the parent drops the database (WITH (FORCE)) before a run is over (a request timed
+    // out), the server ends them (57P01) and an unhandled 'error' on the pool or on a client between
+    // two queries of a transaction would kill this process. The queries then fail, counted as `failed`.
+    const pool = new pg.Pool({ connectionString: p.url });
+    pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
+    const store = getPostgreSQLEventStore(p.url, {
+      schema: { autoMigration: "CreateOrUpdate" },
+      connectionOptions: { pool },
+    });
     try {
       // Before any command: concurrent first calls, each creating the schema, hang (pool exhausted).
       await store.schema.migrate();
@@ -107,6 +119,7 @@ serveParent({
       };
     } finally {
       await store.close();
+      await pool.end();
     }
   },
   stats() {
