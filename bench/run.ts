@@ -6,8 +6,8 @@
  *
  * Processes: a topology (hub + one region, real nats-server, leaf link direct, no relay in this
  * process), the regional node in a child, the projectors + API + a bare fastify server in another
- * child, the null pipeline, the node on PostgreSQL, the Emmett peer and the read-model memory probe
- * each in a child of its own; this process publishes, observes and measures.
+ * child, the null pipeline, the node on PostgreSQL (then two of them), the Emmett peer and the
+ * read-model memory probe each in a child of its own; this process publishes, observes and measures.
  *
  * Phases (sizes from the environment, see bench/README.md):
  *  1. raw JetStream publish baseline (before the node runs);
@@ -19,6 +19,7 @@
  *     default 5k/s): publish -> event in INV_EVT (e2e p50/p99), -> regional ATP KV entry, -> global;
  *  5. HTTP: autocannon against `GET /v1/availability/:sku` and against a bare fastify route;
  *  6. the e2e workload through a node on the PostgreSQL event store;
+ *     6b. the same through the region on two node processes sharing that store (partitioned by location);
  *  7. the peer: Emmett's CommandHandler over PostgreSQL, uniform and hot workloads;
  *  8. memory of the regional read model holding 1M positions (child process).
  */
@@ -59,6 +60,7 @@ import {
   matchRevisionLatencies,
   regionalRevisions,
 } from "./observers.ts";
+import { type LeaseShares, partitionedNodeConfig, waitForLeaseShares } from "./partitioned-nodes.ts";
 import { DEFAULT_BENCH_POSTGRES_URL, postgresUnreachable, withFreshDatabase } from "./postgres-bench-db.ts";
 import { publishCommands } from "./publish-commands.ts";
 import { averageBytes, type BenchCommand, Workload } from "./workload.ts";
@@ -66,6 +68,8 @@ import { averageBytes, type BenchCommand, Workload } from "./workload.ts";
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Region of the node on PostgreSQL (its own streams on the bench's server); as long as the bench's. */
 const PG_REGION = "pg";
+/** Region of the two node processes on PostgreSQL (phase 6b); as long as the others. */
+const PG2_REGION = "p2";
 
 // --- parameters --------------------------------------------------------------------------------------
 
@@ -135,13 +139,43 @@ const dlqCount = async (nc: NatsConnection, region: string): Promise<number> => 
 };
 
 /**
+ * The figures of a region's node, or of its nodes (phase 6b) added up: the store head is the highest
+ * any of them saw (the PostgreSQL store tells each node of every writer's commits).
+ */
+const regionStats = async (nodes: readonly ChildHandle[]): Promise<NodeStats> => {
+  const all = await Promise.all(nodes.map((n) => n.request<NodeStats>("stats")));
+  if (all.length === 1) return all[0]!;
+  const sum = (f: (s: NodeStats) => number) => all.reduce((total, s) => total + f(s), 0);
+  const max = (f: (s: NodeStats) => number) => Math.max(...all.map(f));
+  const outcomes: Record<string, number> = {};
+  for (const s of all) for (const [k, v] of Object.entries(s.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+  const batches = sum((s) => s.committer.batches);
+  const items = sum((s) => s.committer.items);
+  return {
+    committer: {
+      batches,
+      items,
+      averageBatch: items / Math.max(1, batches),
+      commitMs: sum((s) => s.committer.commitMs),
+    },
+    storeHead: max((s) => s.storeHead),
+    relayCheckpoint: max((s) => s.relayCheckpoint),
+    outcomes,
+    rssMb: sum((s) => s.rssMb),
+    maxRssMb: max((s) => s.maxRssMb),
+    cpuUserMs: sum((s) => s.cpuUserMs),
+    cpuSystemMs: sum((s) => s.cpuSystemMs),
+  };
+};
+
+/**
  * Waits until every command in [from, to) has its events in INV_EVT (or is dead-lettered) and the
  * stream holds every event the store committed; returns when the last of them arrived.
  */
 const waitForEvents = async (
   nc: NatsConnection,
   region: string,
-  node: ChildHandle,
+  nodes: readonly ChildHandle[],
   observer: EventObserver,
   expectedCommands: number,
   timeoutMs: number,
@@ -160,11 +194,11 @@ const waitForEvents = async (
     },
     timeoutMs,
   );
-  let stats = await node.request<NodeStats>("stats");
+  let stats = await regionStats(nodes);
   await waitUntil(
     "INV_EVT to hold every committed event",
     async () => {
-      stats = await node.request<NodeStats>("stats");
+      stats = await regionStats(nodes);
       return observer.count >= stats.storeHead;
     },
     timeoutMs,
@@ -173,13 +207,14 @@ const waitForEvents = async (
 };
 
 /**
- * One max-throughput measurement through a running node: `warm` (not measured), then `cmds` published
- * as fast as the window allows; the clock stops when the last committed event is in `INV_EVT_<R>`.
+ * One max-throughput measurement through a region's running node(s): `warm` (not measured), then
+ * `cmds` published as fast as the window allows; the clock stops when the last committed event is in
+ * `INV_EVT_<R>`. `pids` names the nodes `node` (or `node-<id>`: their CPU adds up per command).
  */
 const maxThroughput = async (o: {
   nc: NatsConnection;
   region: string;
-  node: ChildHandle;
+  nodes: readonly ChildHandle[];
   observer: EventObserver;
   ledger: CommandLedger;
   warm: readonly BenchCommand[];
@@ -187,23 +222,26 @@ const maxThroughput = async (o: {
   window: number;
   pids: Record<string, number>;
 }): Promise<{ perSecond: number; details: Record<string, unknown>; after: NodeStats }> => {
-  const { nc, region, node, observer, ledger } = o;
+  const { nc, region, nodes, observer, ledger } = o;
   if (o.warm.length > 0) {
     const seen = observer.commandsSeen;
     await publishCommands(nc, ledger, o.warm, o.window);
-    await waitForEvents(nc, region, node, observer, seen + o.warm.length, 120_000);
+    await waitForEvents(nc, region, nodes, observer, seen + o.warm.length, 120_000);
   }
   const from = ledger.size;
   const seenBefore = observer.commandsSeen;
   const cpu = new CpuMeter(o.pids);
-  const before = await node.request<NodeStats>("stats");
+  const before = await regionStats(nodes);
   const started = performance.now();
   const pub = await publishCommands(nc, ledger, o.cmds, o.window);
-  const done = await waitForEvents(nc, region, node, observer, seenBefore + o.cmds.length, 300_000);
+  const done = await waitForEvents(nc, region, nodes, observer, seenBefore + o.cmds.length, 300_000);
   const ms = done.lastArrival - started;
   const after = done.stats;
   const lat = ledger.e2eLatencies(from, ledger.size);
   const cpuMs = cpu.read();
+  const nodesCpuMs = Object.entries(cpuMs)
+    .filter(([name]) => name === "node" || name.startsWith("node-"))
+    .reduce((total, [, ms]) => total + ms, 0);
   return {
     perSecond: Math.round((o.cmds.length / ms) * 1000),
     after,
@@ -223,7 +261,7 @@ const maxThroughput = async (o: {
       ),
       commitMs: after.committer.commitMs - before.committer.commitMs,
       cpuMs,
-      cpuUsPerCommand: round(((cpuMs.node ?? Number.NaN) * 1000) / o.cmds.length, 0),
+      cpuUsPerCommand: round((nodesCpuMs * 1000) / o.cmds.length, 0),
       nodeOutcomes: after.outcomes,
     },
   };
@@ -412,7 +450,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     const e2e = await maxThroughput({
       nc: regionNc,
       region: p.region,
-      node,
+      nodes: [node],
       observer,
       ledger,
       warm: warmCmds,
@@ -433,7 +471,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     const hot = await maxThroughput({
       nc: regionNc,
       region: p.region,
-      node,
+      nodes: [node],
       observer,
       ledger,
       warm: [],
@@ -538,7 +576,14 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
         (i) => startAt + (i * 1000) / rate,
       );
       const to = ledger.size;
-      const done = await waitForEvents(regionNc, p.region, node, observer, seenBefore + cmds.length, 300_000);
+      const done = await waitForEvents(
+        regionNc,
+        p.region,
+        [node],
+        observer,
+        seenBefore + cmds.length,
+        300_000,
+      );
       const target = new Map<string, number>();
       for (let i = from; i < to; i++) {
         const key = ledger.position[i];
@@ -636,41 +681,117 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     // 6. the same e2e workload with the node on the PostgreSQL event store (a node of its own region's
     //    streams on the same server, so its events never meet the SQLite node's), then the peer
     const pgReason = await postgresUnreachable(p.postgresUrl);
+    /**
+     * The phase-2 workload (same count, warm-up, window, clock) through region `region` on a fresh
+     * PostgreSQL database: one node, or (`nodeIds`) one process per id, partitioned by location, the
+     * clock started once the leases have settled. The nodes stop before the database is dropped.
+     */
+    const e2eOnPostgres = (o: {
+      region: string;
+      database: string;
+      workloadId: string;
+      nodeIds?: readonly string[];
+    }) =>
+      withFreshDatabase(p.postgresUrl, `stockline_bench_${runId}_${o.database}`, log, async (pgUrl) => {
+        const pgWorkload = new Workload(o.region, p.positions, o.workloadId);
+        const nodeIds = o.nodeIds ?? [];
+        const nodes = (nodeIds.length > 0 ? nodeIds : ["node"]).map(() =>
+          forkChild(path.join(here, "node-child.ts")),
+        );
+        children.push(...nodes);
+        try {
+          const dataDir = path.join(tmp, `node-${o.region}`);
+          let leases: { shares: LeaseShares; settleMs: number } | undefined;
+          if (nodeIds.length === 0)
+            await nodes[0]!.request("start", {
+              region: o.region,
+              dataDir,
+              nats: { servers: [regionUrl], name: "bench-node-pg" },
+              http: { enabled: false },
+              store: { kind: "postgres", url: pgUrl, schema: "stockline_bench" },
+            });
+          else {
+            const settleStart = performance.now();
+            // One after the other, as nodes are added to a region (the scale-out tests do the same).
+            for (const [i, nodeId] of nodeIds.entries())
+              await nodes[i]!.request(
+                "start",
+                partitionedNodeConfig({
+                  region: o.region,
+                  nodeId,
+                  dataDir,
+                  servers: [regionUrl],
+                  pgUrl,
+                  schema: "stockline_bench",
+                  locations: pgWorkload.locations,
+                }),
+              );
+            const shares = await waitForLeaseShares(
+              regionNc,
+              o.region,
+              nodeIds,
+              pgWorkload.locations,
+              60_000,
+            );
+            leases = { shares, settleMs: round(performance.now() - settleStart, 0) };
+            log(`leases settled in ${leases.settleMs} ms: ${JSON.stringify(shares)}`);
+          }
+          const pgLedger = new CommandLedger();
+          const pgObserver = new EventObserver(regionNc, o.region, pgLedger);
+          await pgObserver.start();
+          const pids: Record<string, number> =
+            nodeIds.length === 0
+              ? { node: nodes[0]!.pid }
+              : Object.fromEntries(nodeIds.map((id, i) => [`node-${id}`, nodes[i]!.pid]));
+          const run = await maxThroughput({
+            nc: regionNc,
+            region: o.region,
+            nodes,
+            observer: pgObserver,
+            ledger: pgLedger,
+            warm: pgWorkload.take(warmCmds.length),
+            cmds: pgWorkload.take(p.e2eCommands),
+            window: p.publishWindow,
+            pids: { ...pids, bench: process.pid, ...natsPids },
+          });
+          await pgObserver.stop();
+          if (nodeIds.length === 0) return { region: o.region, ...run };
+          // Warm-up included: how the work was split between the nodes.
+          const perNode = await Promise.all(nodes.map((n) => n.request<NodeStats>("stats")));
+          const nodeOutcomesByNode = Object.fromEntries(nodeIds.map((id, i) => [id, perNode[i]!.outcomes]));
+          return { region: o.region, ...run, leases, nodeOutcomesByNode };
+        } finally {
+          // WITH (FORCE) would end their connections under them.
+          await Promise.all(nodes.map((n) => n.stop()));
+        }
+      });
+
+    // 6. the same e2e workload with the node on the PostgreSQL event store (a node of its own region's
+    //    streams on the same server, so its events never meet the SQLite node's)
+    // 6b. the same again through the region on two node processes sharing one PostgreSQL store
     if (pgReason) {
       log(`skipping the PostgreSQL phases: ${pgReason}`);
       details.e2ePostgres = { skipped: pgReason };
+      details.e2ePostgres2Nodes = { skipped: pgReason };
     } else {
-      await withFreshDatabase(p.postgresUrl, `stockline_bench_${runId}_node`, log, async (pgUrl) => {
-        log(`e2e on PostgreSQL: ${p.e2eCommands} commands over ${p.positions} positions`);
-        const pgNode = forkChild(path.join(here, "node-child.ts"));
-        children.push(pgNode);
-        await pgNode.request("start", {
-          region: PG_REGION,
-          dataDir: path.join(tmp, "node-pg"),
-          nats: { servers: [regionUrl], name: "bench-node-pg" },
-          http: { enabled: false },
-          store: { kind: "postgres", url: pgUrl, schema: "stockline_bench" },
-        });
-        const pgLedger = new CommandLedger();
-        const pgObserver = new EventObserver(regionNc, PG_REGION, pgLedger);
-        await pgObserver.start();
-        const pgWorkload = new Workload(PG_REGION, p.positions, `${runId}p`);
-        const pgRun = await maxThroughput({
-          nc: regionNc,
-          region: PG_REGION,
-          node: pgNode,
-          observer: pgObserver,
-          ledger: pgLedger,
-          warm: pgWorkload.take(warmCmds.length),
-          cmds: pgWorkload.take(p.e2eCommands),
-          window: p.publishWindow,
-          pids: { node: pgNode.pid, bench: process.pid, ...natsPids },
-        });
-        await pgObserver.stop();
-        await pgNode.stop();
-        figures.e2e_commands_per_s_postgres = pgRun.perSecond;
-        details.e2ePostgres = { region: PG_REGION, ...pgRun.details };
+      log(`e2e on PostgreSQL: ${p.e2eCommands} commands over ${p.positions} positions`);
+      const one = await e2eOnPostgres({ region: PG_REGION, database: "node", workloadId: `${runId}p` });
+      figures.e2e_commands_per_s_postgres = one.perSecond;
+      details.e2ePostgres = { region: one.region, ...one.details };
+      log(`e2e on PostgreSQL, 2 node processes: ${p.e2eCommands} commands over ${p.positions} positions`);
+      const two = await e2eOnPostgres({
+        region: PG2_REGION,
+        database: "nodes2",
+        workloadId: `${runId}q`,
+        nodeIds: ["n1", "n2"],
       });
+      figures.e2e_commands_per_s_postgres_2_nodes = two.perSecond;
+      details.e2ePostgres2Nodes = {
+        region: two.region,
+        nodes: 2,
+        ...("leases" in two ? { leases: two.leases, nodeOutcomesByNode: two.nodeOutcomesByNode } : {}),
+        ...two.details,
+      };
     }
     const peer = await measureEmmett({
       adminUrl: p.postgresUrl,
@@ -729,6 +850,7 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
   const vsEmmettHot = ratio(figures.e2e_commands_per_s_hot, figures.peer_emmett_pg_commands_per_s_hot);
   const peerSkipped = (details.peerEmmett as { skipped?: string }).skipped;
   const pgSkipped = (details.e2ePostgres as { skipped?: string }).skipped;
+  const scaleOut = ratio(figures.e2e_commands_per_s_postgres_2_nodes, figures.e2e_commands_per_s_postgres);
   figures.atp_query_vs_bare = round(figures.atp_query_per_s! / figures.bare_route_per_s!, 2);
   const check = (value: number, op: "<" | "<=" | ">=", limit: number) => ({
     value,
@@ -758,12 +880,20 @@ export const runBench = async (params: BenchParams = benchParams()): Promise<Rec
     ...figures,
     // null (with the reason in `skipped`) when PostgreSQL was not reachable
     e2e_commands_per_s_postgres: figures.e2e_commands_per_s_postgres ?? null,
+    e2e_commands_per_s_postgres_2_nodes: figures.e2e_commands_per_s_postgres_2_nodes ?? null,
+    scale_out_2_nodes_vs_1: scaleOut,
     peer_emmett_pg_commands_per_s: figures.peer_emmett_pg_commands_per_s ?? null,
     peer_emmett_pg_commands_per_s_hot: figures.peer_emmett_pg_commands_per_s_hot ?? null,
     e2e_vs_emmett: vsEmmett,
     e2e_vs_emmett_hot: vsEmmettHot,
     skipped: {
-      ...(pgSkipped ? { e2e_commands_per_s_postgres: pgSkipped } : {}),
+      ...(pgSkipped
+        ? {
+            e2e_commands_per_s_postgres: pgSkipped,
+            e2e_commands_per_s_postgres_2_nodes: pgSkipped,
+            scale_out_2_nodes_vs_1: pgSkipped,
+          }
+        : {}),
       ...(peerSkipped
         ? {
             peer_emmett_pg_commands_per_s: peerSkipped,
