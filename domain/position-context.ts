@@ -56,22 +56,21 @@ export interface IdempotencyGeneration {
 /**
  * The remembered idempotency keys, in generations of at most `IDEMPOTENCY_GENERATION_KEYS` keys,
  * oldest first. A new key goes into the newest generation (copying only it); a full newest
- * generation starts a new one, and once there are more than `ceil(limit / generation size)`
- * generations the oldest is dropped whole. So the window is not exact: for a limit of 1024 between
- * 961 and 1024 of the most recent keys are remembered (always more than limit − 64, never more
- * than the limit rounded up to a multiple of 64). Remembering is O(64), whatever the limit.
+ * generation starts a new one, and while they hold more than `limit` keys the oldest generation is
+ * dropped whole. So the window is not exact: between limit − 15 and limit of the most recent keys
+ * are remembered (for a limit of 1024: at least 1009). Remembering copies at most 16 keys and the
+ * list of generations: copying a generation of 64 on every event cost more than scanning more of
+ * them once per command. Snapshots made with generations of 64 still load: theirs drop whole too
+ * (remembering at least limit − 63 until they have aged out).
  */
 export interface IdempotencyWindow {
   readonly generations: readonly IdempotencyGeneration[];
 }
 
-export const IDEMPOTENCY_GENERATION_KEYS = 64;
+export const IDEMPOTENCY_GENERATION_KEYS = 16;
 
 const generationKeys = (limits: PositionLimits): number =>
   Math.max(1, Math.min(IDEMPOTENCY_GENERATION_KEYS, limits.idempotencyKeys));
-
-const maxGenerations = (limits: PositionLimits): number =>
-  Math.ceil(Math.max(1, limits.idempotencyKeys) / generationKeys(limits));
 
 /** What the position remembers of an idempotency key, or undefined when it is new (or forgotten). */
 export const idempotencyRecordOf = (ctx: PositionContext, key: string): IdempotencyRecord | undefined => {
@@ -370,9 +369,11 @@ const remember = (ctx: PositionContext, e: PendingEvent | CanonicalEvent): Posit
     if (newest && newest.size < generationKeys(ctx.limits)) {
       generations = gens.slice();
       generations[gens.length - 1] = { keys: { ...newest.keys, [key]: record }, size: newest.size + 1 };
-    } else {
-      generations = [...gens, { keys: { [key]: record }, size: 1 }];
-      if (generations.length > maxGenerations(ctx.limits)) generations.shift();
+    } else generations = [...gens, { keys: { [key]: record }, size: 1 }];
+    let held = 0;
+    for (const g of generations) held += g.size;
+    while (held > ctx.limits.idempotencyKeys && generations.length > 1) {
+      held -= (generations.shift() as IdempotencyGeneration).size;
     }
   }
   return { ...ctx, idempotency: { generations } };
