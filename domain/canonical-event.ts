@@ -267,15 +267,34 @@ export type UnhashedEvent = Omit<CanonicalEvent, "hash">;
 export const computeEventHash = (event: UnhashedEvent | CanonicalEvent): string =>
   sha256Hex(canonicalJsonWithout(event, "hash"));
 
+/**
+ * An event with its place in the stream but not yet linked: `prevHash` and `hash` are "" (and the
+ * last keys, as `hashEvent` writes them) until `linkEvents` fills them in, in place.
+ */
+export const unlinkedEvent = (event: Omit<CanonicalEvent, "hash" | "prevHash">): CanonicalEvent =>
+  ({ ...stampEventVersion(event), prevHash: "", hash: "" }) as CanonicalEvent;
+
 /** Links one event to its predecessor: sets `prevHash` and computes `hash`. */
 export const hashEvent = (
   prevHash: string,
   event: Omit<CanonicalEvent, "hash" | "prevHash">,
 ): CanonicalEvent => {
-  // One copy: `hash` is filled in place (it is left out of its own hash), and stays the last key.
-  const hashed = { ...stampEventVersion(event), prevHash, hash: "" };
-  hashed.hash = computeEventHash(hashed as UnhashedEvent);
-  return hashed as CanonicalEvent;
+  const hashed = unlinkedEvent(event);
+  hashed.prevHash = prevHash;
+  // `hash` is left out of its own hash, so it is filled in place.
+  hashed.hash = computeEventHash(hashed);
+  return hashed;
+};
+
+/** Links unlinked events (`unlinkedEvent`) in place after `prevHash`, as `chainEvents` would; returns the last hash. */
+export const linkEvents = (prevHash: string, events: readonly CanonicalEvent[]): string => {
+  let prev = prevHash;
+  for (const e of events) {
+    e.prevHash = prev;
+    e.hash = computeEventHash(e);
+    prev = e.hash;
+  }
+  return prev;
 };
 
 /** Chains consecutive events after `prevHash`. */

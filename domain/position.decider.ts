@@ -6,7 +6,7 @@
  */
 import { createActor, transition } from "xstate";
 import type { CanonicalEvent, PendingEvent } from "./canonical-event.ts";
-import { chainEvents } from "./canonical-event.ts";
+import { linkEvents, unlinkedEvent } from "./canonical-event.ts";
 import { sha256Hex } from "./canonical-json.ts";
 import type { Command, CommandOf } from "./commands.ts";
 import { type Position, positionStreamId } from "./ids.ts";
@@ -152,19 +152,29 @@ export const eventIdFor = (region: string, streamId: string, revision: number): 
 export const toCanonicalEvents = (
   events: readonly PendingEvent[],
   at: { readonly prevRevision: number; readonly prevHash: string; readonly recordedTime: string },
+): CanonicalEvent[] => {
+  const placed = toUnlinkedEvents(events, at);
+  linkEvents(at.prevHash, placed);
+  return placed;
+};
+
+/**
+ * `toCanonicalEvents` but for the hash chain: `prevHash` and `hash` stay "" until `linkEvents`
+ * (or the append worker, which links off the main thread) fills them in.
+ */
+export const toUnlinkedEvents = (
+  events: readonly PendingEvent[],
+  at: { readonly prevRevision: number; readonly recordedTime: string },
 ): CanonicalEvent[] =>
-  chainEvents(
-    at.prevHash,
-    events.map((e, i) => {
-      const revision = at.prevRevision + 1 + i;
-      return {
-        ...e,
-        eventId: eventIdFor(e.position.region, positionStreamId(e.position), revision),
-        revision,
-        recordedTime: at.recordedTime,
-      };
-    }),
-  );
+  events.map((e, i) => {
+    const revision = at.prevRevision + 1 + i;
+    return unlinkedEvent({
+      ...e,
+      eventId: eventIdFor(e.position.region, positionStreamId(e.position), revision),
+      revision,
+      recordedTime: at.recordedTime,
+    });
+  });
 
 /**
  * The destination's half of a transfer: from the origin's `TransferShipped`, the command that
