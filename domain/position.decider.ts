@@ -21,6 +21,7 @@ import {
 import type { DecideOptions, DecisionConfig, DecisionEnv, Outcome } from "./position-decisions.ts";
 import { reservationEntries } from "./reservation-book.ts";
 import { timeOf } from "./scalars.ts";
+import { stampEventVersion } from "./schema-versions.ts";
 import { EACH_ONLY } from "./units.ts";
 
 export type { AtpBreakdown, PositionContext, PositionLimits, Reservation } from "./position-context.ts";
@@ -168,12 +169,11 @@ export const toUnlinkedEvents = (
 ): CanonicalEvent[] =>
   events.map((e, i) => {
     const revision = at.prevRevision + 1 + i;
-    return unlinkedEvent({
-      ...e,
-      eventId: eventIdFor(e.position.region, positionStreamId(e.position), revision),
-      revision,
-      recordedTime: at.recordedTime,
-    });
+    const eventId = eventIdFor(e.position.region, positionStreamId(e.position), revision);
+    // One copy where the type's version needs no stamp (the same keys, in the same order).
+    return stampEventVersion(e) === e
+      ? ({ ...e, eventId, revision, recordedTime: at.recordedTime, prevHash: "", hash: "" } as CanonicalEvent)
+      : unlinkedEvent({ ...e, eventId, revision, recordedTime: at.recordedTime });
   });
 
 /**
