@@ -12,6 +12,7 @@ export const THROUGHPUT_SERIES: ReadonlyArray<readonly [string, string]> = [
   ["null pipeline (NATS hops only)", "null_pipeline_per_s"],
   ["stockline e2e, SQLite", "e2e_commands_per_s"],
   ["stockline e2e, PostgreSQL", "e2e_commands_per_s_postgres"],
+  ["stockline e2e, PostgreSQL, 2 nodes", "e2e_commands_per_s_postgres_2_nodes"],
   ["Emmett over PostgreSQL", "peer_emmett_pg_commands_per_s"],
   ["stockline e2e, hot SKUs", "e2e_commands_per_s_hot"],
   ["Emmett over PostgreSQL, hot SKUs", "peer_emmett_pg_commands_per_s_hot"],

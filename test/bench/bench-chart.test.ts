@@ -10,6 +10,7 @@ const fixture = (): Record<string, unknown> => ({
   null_pipeline_per_s: 17_500,
   e2e_commands_per_s: 9_876,
   e2e_commands_per_s_postgres: 4_321,
+  e2e_commands_per_s_postgres_2_nodes: 6_543,
   peer_emmett_pg_commands_per_s: 612,
   e2e_commands_per_s_hot: 8_765,
   peer_emmett_pg_commands_per_s_hot: null,

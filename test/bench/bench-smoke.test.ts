@@ -32,6 +32,8 @@ const REQUIRED = [
 /** Measured when the machine's PostgreSQL answers (it does where `make test` runs), else null with a reason. */
 const WITH_POSTGRES = [
   "e2e_commands_per_s_postgres",
+  "e2e_commands_per_s_postgres_2_nodes",
+  "scale_out_2_nodes_vs_1",
   "peer_emmett_pg_commands_per_s",
   "peer_emmett_pg_commands_per_s_hot",
   "e2e_vs_emmett",
@@ -78,6 +80,7 @@ describe("make bench harness", () => {
         slaLoad: { commands: number; withEvent: number; regionalMissing: number; globalMissing: number };
         e2eHot: { commands: number; deadLettered: number };
         e2ePostgres: { commands?: number; deadLettered?: number; skipped?: string };
+        e2ePostgres2Nodes: { commands?: number; deadLettered?: number; skipped?: string };
         nullPipeline: { commands: number; events: number; child: { publishFailures: number } };
         peerEmmett:
           | { skipped: string }
@@ -97,7 +100,7 @@ describe("make bench harness", () => {
     expect(r.context.cpus).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(r.context.date))).toBe(false);
 
-    const { e2e, fixedLoad, halfMaxLoad, slaLoad, e2eHot, e2ePostgres, nullPipeline, peerEmmett } = r.details;
+    const { e2e, fixedLoad, halfMaxLoad, slaLoad, e2eHot, e2ePostgres, e2ePostgres2Nodes, nullPipeline, peerEmmett } = r.details;
     // Every command through the null pipeline gave exactly one event (none lost, none twice).
     expect(nullPipeline.events).toBe(nullPipeline.commands);
     expect(nullPipeline.child.publishFailures).toBe(0);
@@ -112,6 +115,8 @@ describe("make bench harness", () => {
       expect(peerEmmett.hot.failed).toBe(0);
       expect(e2ePostgres.deadLettered).toBe(0);
       expect(e2ePostgres.commands).toBe(600);
+      expect(e2ePostgres2Nodes.deadLettered).toBe(0);
+      expect(e2ePostgres2Nodes.commands).toBe(600);
     }
     expect(e2e.deadLettered).toBe(0);
     // The warm-up's commands are accepted too: at least the measured ones, none rejected.
