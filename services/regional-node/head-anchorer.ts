@@ -26,11 +26,12 @@ import {
   type AnchoredHeadEntry,
   type AnchorKey,
   anchorFileName,
-  columnsDigest,
+  digest16,
   lineHash,
   recordedTimesDigest,
   sealLine,
 } from "../../infra/anchor/anchor-log.ts";
+import { canonicalJson } from "../../domain/canonical-json.ts";
 import {
   anchorStreamName,
   ensureAnchorStream,
@@ -257,17 +258,21 @@ export class HeadAnchorer {
   }
 
   private lineOf(rows: readonly Row[]) {
-    const byStream = new Map<string, { r: number; g: number; times: string[]; cols: [number, unknown][] }>();
+    const byStream = new Map<string, { r: number; g: number; times: string[]; cols: string }>();
     for (const [g, s, r, metadata, recorded] of rows) {
+      // `columnsDigest`'s canonical JSON of the rows' [position, metadata] pairs, written pair by pair
+      // (an integer and null need no canonical form of their own: most rows have no metadata).
+      const col = metadata === null ? `[${g},null]` : canonicalJson([g, parseOrText(metadata)]);
       let acc = byStream.get(s);
       if (!acc) {
-        acc = { r, g, times: [], cols: [] };
+        acc = { r, g, times: [recorded], cols: `[${col}` };
         byStream.set(s, acc);
+        continue;
       }
       acc.r = r;
       acc.g = g;
       acc.times.push(recorded);
-      acc.cols.push([g, metadata === null ? null : parseOrText(metadata)]);
+      acc.cols += `,${col}`;
     }
     const heads: AnchoredHeadEntry[] = [...byStream].map(([s, a]) => ({
       s,
@@ -275,7 +280,7 @@ export class HeadAnchorer {
       h: hashText(this.hashAt.get(a.g)),
       g: a.g,
       t: recordedTimesDigest(a.times),
-      c: columnsDigest(a.cols),
+      c: digest16(`${a.cols}]`),
     }));
     const last = rows[rows.length - 1]!;
     return {
