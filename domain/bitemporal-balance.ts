@@ -24,26 +24,40 @@ export interface BalanceEntry {
 export interface BitemporalBalance {
   /** Everything at or before `t` folded; `t` null while nothing has been folded. */
   readonly base: { readonly t: number | null; readonly balance: number; readonly lastCountT: number | null };
-  /** Sorted by time; at equal times deltas come before counts (a count covers its own instant). */
-  readonly entries: readonly BalanceEntry[];
+  /**
+   * The entries after the base in chunks of at most `CHUNK`, none empty: sorted by time, and at
+   * equal times deltas come before counts (a count covers its own instant). Chunked so that a move
+   * copies one chunk and the list of them, not the whole history (256 entries by default).
+   */
+  readonly chunks: readonly (readonly BalanceEntry[])[];
+  /** Number of entries over all chunks. */
+  readonly size: number;
   /** Latest count time over base and entries. */
   readonly lastCountT: number | null;
   /** Balance as of the end of time, i.e. the current balance. */
   readonly current: number;
 }
 
+const CHUNK = 32;
+
 export const emptyBalance = (): BitemporalBalance => ({
   base: { t: null, balance: 0, lastCountT: null },
-  entries: [],
+  chunks: [],
+  size: 0,
   lastCountT: null,
   current: 0,
 });
 
-const fold = (start: number, entries: readonly BalanceEntry[], upTo: number): number => {
+/** The entries after the base, in order (for tests and tools; the functions here walk the chunks). */
+export const balanceEntries = (b: BitemporalBalance): BalanceEntry[] => b.chunks.flat();
+
+const fold = (start: number, chunks: readonly (readonly BalanceEntry[])[], upTo: number): number => {
   let v = start;
-  for (const e of entries) {
-    if (e.t > upTo) break;
-    v = e.kind === "count" ? e.value : v + e.value;
+  for (const chunk of chunks) {
+    for (const e of chunk) {
+      if (e.t > upTo) return v;
+      v = e.kind === "count" ? e.value : v + e.value;
+    }
   }
   return v;
 };
@@ -51,7 +65,7 @@ const fold = (start: number, entries: readonly BalanceEntry[], upTo: number): nu
 /** Balance as of business time `t` (inclusive), or undefined when `t` is before the history horizon. */
 export const balanceAsOf = (b: BitemporalBalance, t: number): number | undefined => {
   if (b.base.t !== null && t < b.base.t) return undefined;
-  return fold(b.base.balance, b.entries, t);
+  return fold(b.base.balance, b.chunks, t);
 };
 
 /** Whether a count as of `t` can be placed in this history. */
@@ -59,38 +73,68 @@ export const withinHorizon = (b: BitemporalBalance, t: number): boolean => b.bas
 
 const rank = (e: BalanceEntry): number => (e.kind === "delta" ? 0 : 1);
 
-const insert = (entries: readonly BalanceEntry[], e: BalanceEntry): BalanceEntry[] => {
-  const out = entries.slice();
-  let i = out.length;
-  // Most events arrive in time order, so search from the end.
-  while (i > 0) {
-    const prev = out[i - 1] as BalanceEntry;
-    if (prev.t < e.t || (prev.t === e.t && rank(prev) <= rank(e))) break;
-    i--;
+/** Whether `e` sorts after `prev` (so it goes after it). */
+const after = (prev: BalanceEntry, e: BalanceEntry): boolean =>
+  prev.t < e.t || (prev.t === e.t && rank(prev) <= rank(e));
+
+const insert = (
+  chunks: readonly (readonly BalanceEntry[])[],
+  e: BalanceEntry,
+): (readonly BalanceEntry[])[] => {
+  const out = chunks.slice();
+  // Most events arrive in time order, so search from the end: the chunk that takes `e` is the last
+  // one whose first entry it sorts after (or the first chunk).
+  let c = out.length - 1;
+  while (c > 0 && !after((out[c] as readonly BalanceEntry[])[0] as BalanceEntry, e)) c--;
+  const chunk = out[c];
+  if (chunk === undefined) return [[e]];
+  let i = chunk.length;
+  while (i > 0 && !after(chunk[i - 1] as BalanceEntry, e)) i--;
+  if (i === chunk.length && chunk.length >= CHUNK && c === out.length - 1) {
+    out.push([e]);
+    return out;
   }
-  out.splice(i, 0, e);
+  const changed = chunk.slice();
+  changed.splice(i, 0, e);
+  if (changed.length > CHUNK) {
+    const half = changed.length >> 1;
+    out.splice(c, 1, changed.slice(0, half), changed.slice(half));
+  } else out[c] = changed;
   return out;
 };
 
 const compact = (b: BitemporalBalance, limit: number): BitemporalBalance => {
-  if (b.entries.length <= limit) return b;
+  if (b.size <= limit) return b;
   let { balance, lastCountT } = b.base;
   let baseT = b.base.t;
+  const chunks = b.chunks;
+  let c = 0;
   let i = 0;
+  let folded = 0;
+  const at = (): BalanceEntry | undefined => {
+    while (c < chunks.length && i >= (chunks[c] as readonly BalanceEntry[]).length) {
+      c++;
+      i = 0;
+    }
+    return chunks[c]?.[i];
+  };
   // Fold whole instants, so that `base.t` never splits entries of the same time.
-  while (b.entries.length - i > limit) {
-    const t = (b.entries[i] as BalanceEntry).t;
-    while (i < b.entries.length && (b.entries[i] as BalanceEntry).t === t) {
-      const e = b.entries[i] as BalanceEntry;
+  while (b.size - folded > limit) {
+    const t = (at() as BalanceEntry).t;
+    for (let e = at(); e !== undefined && e.t === t; e = at()) {
       if (e.kind === "count") {
         balance = e.value;
         lastCountT = e.t;
       } else balance += e.value;
       i++;
+      folded++;
     }
     baseT = t;
   }
-  return { ...b, base: { t: baseT, balance, lastCountT }, entries: b.entries.slice(i) };
+  at();
+  const rest = chunks.slice(c);
+  if (i > 0) rest[0] = (rest[0] as readonly BalanceEntry[]).slice(i);
+  return { ...b, base: { t: baseT, balance, lastCountT }, chunks: rest, size: b.size - folded };
 };
 
 export const applyDelta = (
@@ -107,7 +151,8 @@ export const applyDelta = (
     const base = covered ? b.base : { ...b.base, balance: b.base.balance + delta };
     return { ...b, base, current };
   }
-  return compact({ ...b, entries: insert(b.entries, { t, kind: "delta", value: delta }), current }, limit);
+  const chunks = insert(b.chunks, { t, kind: "delta", value: delta });
+  return compact({ ...b, chunks, size: b.size + 1, current }, limit);
 };
 
 /** Records a count; the caller checks `withinHorizon` first. */
@@ -118,10 +163,10 @@ export const applyCount = (
   limit: number,
 ): BitemporalBalance => {
   if (!withinHorizon(b, t)) throw new RangeError("count before the history horizon");
-  const entries = insert(b.entries, { t, kind: "count", value: counted });
+  const chunks = insert(b.chunks, { t, kind: "count", value: counted });
   const lastCountT = b.lastCountT === null ? t : Math.max(b.lastCountT, t);
-  const current = fold(b.base.balance, entries, Number.POSITIVE_INFINITY);
-  return compact({ ...b, entries, lastCountT, current }, limit);
+  const current = fold(b.base.balance, chunks, Number.POSITIVE_INFINITY);
+  return compact({ ...b, chunks, size: b.size + 1, lastCountT, current }, limit);
 };
 
 /**
@@ -135,12 +180,15 @@ export const extremeFrom = (b: BitemporalBalance, t: number): number => {
     if (Math.abs(v) > Math.abs(extreme)) extreme = v;
   };
   if (b.base.t !== null && t <= b.base.t) keep(b.base.balance);
-  const last = b.entries[b.entries.length - 1];
+  const lastChunk = b.chunks[b.chunks.length - 1];
+  const last = lastChunk?.[lastChunk.length - 1];
   if (!last || last.t <= t) return extreme;
   let v = b.base.balance;
-  for (const e of b.entries) {
-    v = e.kind === "count" ? e.value : v + e.value;
-    if (e.t >= t) keep(v);
+  for (const chunk of b.chunks) {
+    for (const e of chunk) {
+      v = e.kind === "count" ? e.value : v + e.value;
+      if (e.t >= t) keep(v);
+    }
   }
   return extreme;
 };

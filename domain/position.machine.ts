@@ -37,7 +37,8 @@ import { type DecisionEnv, decideCommand, type Outcome } from "./position-decisi
 /** Bump when the machine or its context shape changes in a way persisted snapshots cannot follow. */
 // 3: inbound transfers remember their origin. 4: open reservations kept in chunks. 5: applied source
 // sequences as ranges per system (not the last one), and picks of reservations not yet placed.
-export const POSITION_MACHINE_VERSION = 5;
+// 6: balance history entries kept in chunks.
+export const POSITION_MACHINE_VERSION = 6;
 
 export type PositionMachineEvent =
   | {

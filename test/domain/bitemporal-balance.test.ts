@@ -4,6 +4,7 @@ import {
   applyDelta,
   type BitemporalBalance,
   balanceAsOf,
+  balanceEntries,
   emptyBalance,
   withinHorizon,
 } from "../../domain/bitemporal-balance.ts";
@@ -36,7 +37,7 @@ describe("bitemporal balance", () => {
     b = delta(b, 20, 1, 2);
     b = delta(b, 30, 1, 2);
     b = delta(b, 40, 1, 2);
-    expect(b.entries).toHaveLength(2);
+    expect(balanceEntries(b)).toHaveLength(2);
     expect(b.base).toEqual({ t: 20, balance: 6, lastCountT: 10 });
     expect(withinHorizon(b, 19)).toBe(false);
     expect(balanceAsOf(b, 19)).toBeUndefined();
