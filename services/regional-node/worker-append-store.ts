@@ -65,6 +65,21 @@ type Waiter = { resolve: (v: WireOutcome[]) => void; reject: (e: Error) => void 
  */
 export type LinkableItem = AppendBatchItem & { readonly linkFrom?: string };
 
+/** A linkable item as sent: its events only, which must be canonical events with their own id and type. */
+const unlinkedWireItem = (item: LinkableItem, linkFrom: string): UnlinkedWireItem => ({
+  streamId: item.streamId,
+  expectedRevision: item.expectedRevision,
+  linkFrom,
+  events: item.events.map((e) => {
+    const data = e.data as CanonicalEvent;
+    if (e.eventId !== data.eventId || e.type !== data.type || e.metadata !== undefined)
+      throw new TypeError(
+        `stream ${JSON.stringify(item.streamId)}: an event to link is not a canonical event`,
+      );
+    return data;
+  }),
+});
+
 /** Fills in the links the worker made: the events' data, and the texts the relay publishes. */
 const linkCommitted = (item: LinkableItem, outcome: WireOutcome): SerialisedItem => {
   const linked = outcome.ok ? outcome.linked : undefined;
@@ -143,7 +158,7 @@ export class WorkerAppendStore implements EventStore {
     if (this.failure) throw this.failure;
     // Unlinked canonical events go as objects (the worker links and serialises them), the rest as text.
     const items: WireItem[] = batch.map((item) =>
-      item.linkFrom === undefined ? serialiseItem(item) : (item as UnlinkedWireItem),
+      item.linkFrom === undefined ? serialiseItem(item) : unlinkedWireItem(item, item.linkFrom),
     );
     const id = this.nextId++;
     const wire = await new Promise<WireOutcome[]>((resolve, reject) => {
