@@ -260,7 +260,9 @@ export class CommandHandler {
     }
     const command = parsed.command;
     // On a per-source subject the server proved the sender (only its user may publish there): issue 9.
-    const proven = provenSystem(meta);
+    // A command on its own 5-token subject proves none (compared, not parsed: the common case).
+    const proven =
+      meta.via === "jetstream" && meta.subject === parsed.subject ? undefined : provenSystem(meta);
     if (meta.subject !== undefined && meta.via === "jetstream") {
       // Built by the intake, where an id that cannot be encoded is a dead letter rather than a throw.
       const expected =

@@ -107,9 +107,33 @@ const describeProblem = (value: unknown, maxDepth: number): { code: string; mess
 const encodedPositions = new Map<string, string>();
 const ENCODED_POSITIONS_MAX = 100_000;
 
+/** Occurrences of `c` in `text`. */
+const occurrences = (text: string, c: string): number => {
+  let n = 0;
+  for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) n++;
+  return n;
+};
+
+/**
+ * Whether the JSON `text` passes the checks of `passes` by what it shows without a walk of its value:
+ * no escape (so every key is spelled as it is), none of the forbidden keys' names anywhere, and no
+ * more objects and arrays than the depth and node limits allow (at most one per `{` or `[`, strings
+ * included). False means "walk it", not "refuse it".
+ */
+const textPasses = (text: string, maxDepth: number): boolean =>
+  !text.includes("\\") &&
+  !text.includes("__proto__") &&
+  !text.includes("constructor") &&
+  !text.includes("prototype") &&
+  occurrences(text, "{") + occurrences(text, "[") <= Math.min(maxDepth, 10_000);
+
 /** Parses an already-parsed JSON value (HTTP bodies) through the same checks. */
-export const parseCommandValue = (input: unknown, limits: IntakeLimits): Parsed => {
-  const bad = passes(input, limits.maxJsonDepth)
+export const parseCommandValue = (input: unknown, limits: IntakeLimits): Parsed =>
+  parseGuarded(input, limits, passes(input, limits.maxJsonDepth));
+
+/** `parseCommandValue`, told whether the value passed the depth, size and forbidden-key checks. */
+const parseGuarded = (input: unknown, limits: IntakeLimits, passed: boolean): Parsed => {
+  const bad = passed
     ? undefined
     : (describeProblem(input, limits.maxJsonDepth) ?? { code: "hostilePayload", message: "payload refused" });
   if (bad) return { ok: false, reason: "hostilePayload", code: bad.code, message: bad.message };
@@ -205,8 +229,10 @@ export const parseCommandBytes = (data: Uint8Array, limits: IntakeLimits): Parse
     };
   }
   let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString("utf8"));
+    text = Buffer.from(data.buffer, data.byteOffset, data.length).toString("utf8");
+    raw = JSON.parse(text);
   } catch (err) {
     return {
       ok: false,
@@ -215,5 +241,5 @@ export const parseCommandBytes = (data: Uint8Array, limits: IntakeLimits): Parse
       message: `not JSON: ${(err as Error).message}`,
     };
   }
-  return parseCommandValue(raw, limits);
+  return parseGuarded(raw, limits, textPasses(text, limits.maxJsonDepth) || passes(raw, limits.maxJsonDepth));
 };
