@@ -656,7 +656,9 @@ const finalize = (
   const out: PendingEvent[] = [];
   let state = ctx;
   const push = (d: Draft) => {
-    const event = { ...envelope, ...d } as Record<string, unknown>;
+    // Object.assign, not a double spread: the same keys in the same order, several times cheaper
+    // in V8 (the second spread of an object literal takes a slow generic path).
+    const event: Record<string, unknown> = Object.assign({}, envelope, d);
     // Balances only: idempotency and sequences do not change within one command's events.
     state = applyBalanceEffect(state, event as unknown as PendingEvent);
     event.balancesAfter = balancesOf(state);
