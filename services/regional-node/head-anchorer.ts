@@ -20,6 +20,7 @@ import { createInterface } from "node:readline";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import Database from "better-sqlite3";
 import type { Logger } from "pino";
+import { canonicalJson } from "../../domain/canonical-json.ts";
 import {
   ANCHOR_FORMAT,
   ANCHOR_GENESIS,
@@ -31,7 +32,6 @@ import {
   recordedTimesDigest,
   sealLine,
 } from "../../infra/anchor/anchor-log.ts";
-import { canonicalJson } from "../../domain/canonical-json.ts";
 import {
   anchorStreamName,
   ensureAnchorStream,
