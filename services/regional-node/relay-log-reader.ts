@@ -38,8 +38,6 @@ const SUBJECT_CACHE_MAX = 100_000;
 /** Committed events held for the relay; beyond this it has fallen behind and reads the store instead. */
 const TAIL_MAX = 50_000;
 
-const encoder = new TextEncoder();
-
 export class RelayLogReader {
   private readonly subjects = new Map<string, string>();
   /** Events of our own recent commits not yet read, in log order (`tailHead` is the first unread). */
@@ -133,7 +131,8 @@ export class RelayLogReader {
       subject,
       ...(problem !== undefined ? { problem } : {}),
       text,
-      body: encoder.encode(text),
+      // Buffer.from, not TextEncoder: a third of the CPU for event-sized texts (pooled, no native call each).
+      body: Buffer.from(text, "utf8"),
       event,
     };
   }
