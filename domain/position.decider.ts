@@ -170,10 +170,17 @@ export const toUnlinkedEvents = (
   events.map((e, i) => {
     const revision = at.prevRevision + 1 + i;
     const eventId = eventIdFor(e.position.region, positionStreamId(e.position), revision);
-    // One copy where the type's version needs no stamp (the same keys, in the same order).
+    // One copy where the type's version needs no stamp (the same keys, in the same order). Object.assign:
+    // V8 copies a 17-key event several times faster than with a spread (issue 13).
     return stampEventVersion(e) === e
-      ? ({ ...e, eventId, revision, recordedTime: at.recordedTime, prevHash: "", hash: "" } as CanonicalEvent)
-      : unlinkedEvent({ ...e, eventId, revision, recordedTime: at.recordedTime });
+      ? (Object.assign({}, e, {
+          eventId,
+          revision,
+          recordedTime: at.recordedTime,
+          prevHash: "",
+          hash: "",
+        }) as CanonicalEvent)
+      : unlinkedEvent(Object.assign({}, e, { eventId, revision, recordedTime: at.recordedTime }));
   });
 
 /**
