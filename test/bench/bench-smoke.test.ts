@@ -100,7 +100,17 @@ describe("make bench harness", () => {
     expect(r.context.cpus).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(r.context.date))).toBe(false);
 
-    const { e2e, fixedLoad, halfMaxLoad, slaLoad, e2eHot, e2ePostgres, e2ePostgres2Nodes, nullPipeline, peerEmmett } = r.details;
+    const {
+      e2e,
+      fixedLoad,
+      halfMaxLoad,
+      slaLoad,
+      e2eHot,
+      e2ePostgres,
+      e2ePostgres2Nodes,
+      nullPipeline,
+      peerEmmett,
+    } = r.details;
     // Every command through the null pipeline gave exactly one event (none lost, none twice).
     expect(nullPipeline.events).toBe(nullPipeline.commands);
     expect(nullPipeline.child.publishFailures).toBe(0);
