@@ -170,37 +170,32 @@ export interface SerialisedItem {
   readonly events: Serialised;
 }
 
-/** Checks and serialises one batch item, so a bad item fails before the transaction, naming it. */
-export const serialiseItem = (item: AppendBatchItem<unknown>): SerialisedItem => {
-  if (typeof item.streamId !== "string" || item.streamId.length === 0) {
-    throw new TypeError(`streamId: expected a non-empty string, got ${JSON.stringify(item.streamId)}`);
-  }
-  assertExpectedRevision(item.streamId, item.expectedRevision);
-  return {
-    streamId: item.streamId,
-    expectedRevision: item.expectedRevision,
-    events: serialise(item.streamId, item.events),
-  };
-};
-
 /** Checks and serialises a batch up front, so a bad item fails before the transaction, naming it. */
 export const serialiseBatch = (batch: readonly AppendBatchItem<unknown>[]): SerialisedItem[] =>
-  batch.map(serialiseItem);
+  batch.map((item) => {
+    if (typeof item.streamId !== "string" || item.streamId.length === 0) {
+      throw new TypeError(`streamId: expected a non-empty string, got ${JSON.stringify(item.streamId)}`);
+    }
+    assertExpectedRevision(item.streamId, item.expectedRevision);
+    return {
+      streamId: item.streamId,
+      expectedRevision: item.expectedRevision,
+      events: serialise(item.streamId, item.events),
+    };
+  });
 
 /**
  * The events a group commit wrote, as the global log holds them, from its items and outcomes: one
  * transaction inserts an item's events at consecutive positions and revisions, ending at its outcome's.
- * Every item that succeeded must be given.
  */
 export const committedEvents = (
-  items: readonly (SerialisedItem | undefined)[],
+  items: readonly SerialisedItem[],
   outcomes: readonly AppendBatchOutcome[],
 ): RawLogEvent[] => {
   const out: RawLogEvent[] = [];
   items.forEach((item, i) => {
     const o = outcomes[i];
     if (!o?.ok) return;
-    if (item === undefined) throw new Error("unreachable: a committed item without its texts");
     const n = item.events.length;
     item.events.forEach((e, k) => {
       out.push({

@@ -7,14 +7,17 @@
  * At most one `appendMany` runs at a time; what arrives meanwhile forms the next batch, so under load
  * batches grow by themselves to what one commit can carry.
  */
-import { type CanonicalEvent, linkEvents } from "../../domain/canonical-event.ts";
-import type { AppendBatchOutcome, EventStore, NewEvent } from "../../infra/event-store/event-store.ts";
+import type {
+  AppendBatchItem,
+  AppendBatchOutcome,
+  EventStore,
+  NewEvent,
+} from "../../infra/event-store/event-store.ts";
 import { histogram } from "../../infra/metrics.ts";
 import { observeEventsSyncLatency } from "../../infra/sync-metrics.ts";
-import type { LinkableItem } from "./worker-append-store.ts";
 
 interface Pending {
-  readonly item: LinkableItem;
+  readonly item: AppendBatchItem;
   readonly resolve: (o: AppendBatchOutcome) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -43,10 +46,7 @@ export class GroupCommitter {
   private maxCommitMs = 0;
 
   constructor(
-    private readonly store: Pick<EventStore, "appendMany"> & {
-      /** The store takes `LinkableItem`s and links them itself (`WorkerAppendStore`). */
-      readonly linksEvents?: boolean;
-    },
+    private readonly store: Pick<EventStore, "appendMany">,
     private readonly opts: {
       readonly region: string;
       readonly maxBatch: number;
@@ -71,28 +71,13 @@ export class GroupCommitter {
     };
   }
 
-  /**
-   * With `linkFrom`, the events' data are unlinked canonical events (`toUnlinkedEvents`) to chain
-   * after that hash: the store links them off the main thread where it can (`linksEvents`), else
-   * they are linked here. Either way they are linked, in place, once the append has succeeded.
-   */
   append(
     streamId: string,
     events: readonly NewEvent[],
     expectedRevision: number,
-    linkFrom?: string,
   ): Promise<AppendBatchOutcome> {
-    let item: LinkableItem = { streamId, events, expectedRevision };
-    if (linkFrom !== undefined) {
-      if (this.store.linksEvents === true) item = { ...item, linkFrom };
-      else
-        linkEvents(
-          linkFrom,
-          events.map((e) => e.data as CanonicalEvent),
-        );
-    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item: { streamId, events, expectedRevision }, resolve, reject });
       if (this.queue.length >= this.opts.maxBatch && !this.flushing) void this.flush();
       else this.schedule();
     });

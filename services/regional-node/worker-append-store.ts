@@ -13,7 +13,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import {
   type AppendBatchItem,
   type AppendBatchOutcome,
@@ -32,12 +31,11 @@ import {
 import {
   committedEvents,
   type RawLogEvent,
-  type SerialisedItem,
   type SqliteEventStore,
   type SqliteSynchronous,
-  serialiseItem,
+  serialiseBatch,
 } from "../../infra/event-store/sqlite-event-store.ts";
-import type { UnlinkedWireItem, WireItem, WireOutcome } from "./append-worker.ts";
+import type { WireOutcome } from "./append-worker.ts";
 
 const workerFile = fileURLToPath(new URL("./append-worker.ts", import.meta.url));
 /** An esbuild bundle of the worker beside an esbuild bundle of the node (the profiling benchmark). */
@@ -58,43 +56,6 @@ await import(${JSON.stringify(new URL("./append-worker.ts", import.meta.url).hre
 `;
 
 type Waiter = { resolve: (v: WireOutcome[]) => void; reject: (e: Error) => void };
-
-/**
- * A batch item whose events' data are unlinked canonical events (`toUnlinkedEvents`) to chain after
- * `linkFrom`; when its append succeeds, their `prevHash` and `hash` are filled in, in place.
- */
-export type LinkableItem = AppendBatchItem & { readonly linkFrom?: string };
-
-/** A linkable item as sent: its events only, which must be canonical events with their own id and type. */
-const unlinkedWireItem = (item: LinkableItem, linkFrom: string): UnlinkedWireItem => ({
-  streamId: item.streamId,
-  expectedRevision: item.expectedRevision,
-  linkFrom,
-  events: item.events.map((e) => {
-    const data = e.data as CanonicalEvent;
-    if (e.eventId !== data.eventId || e.type !== data.type || e.metadata !== undefined)
-      throw new TypeError(
-        `stream ${JSON.stringify(item.streamId)}: an event to link is not a canonical event`,
-      );
-    return data;
-  }),
-});
-
-/** Fills in the links the worker made: the events' data, and the texts the relay publishes. */
-const linkCommitted = (item: LinkableItem, outcome: WireOutcome): SerialisedItem => {
-  const linked = outcome.ok ? outcome.linked : undefined;
-  if (linked?.hashes.length !== item.events.length || linked.texts.length !== item.events.length)
-    throw new Error(`append worker returned no links for stream ${JSON.stringify(item.streamId)}`);
-  let prev = item.linkFrom as string;
-  const events = item.events.map((e, k) => {
-    const data = e.data as CanonicalEvent;
-    data.prevHash = prev;
-    data.hash = linked.hashes[k] as string;
-    prev = data.hash;
-    return { eventId: e.eventId, type: e.type, data: linked.texts[k] as string, metadata: null };
-  });
-  return { streamId: item.streamId, expectedRevision: item.expectedRevision, events };
-};
 
 export class WorkerAppendStore implements EventStore {
   private readonly worker: Worker;
@@ -149,36 +110,21 @@ export class WorkerAppendStore implements EventStore {
     return this.reader.readAllRaw(options);
   }
 
-  /** Items may be sent unlinked (`LinkableItem`): the worker links them, off the main thread. */
-  readonly linksEvents = true;
-
-  async appendMany(batch: readonly LinkableItem[]): Promise<AppendBatchOutcome[]> {
+  async appendMany(batch: readonly AppendBatchItem[]): Promise<AppendBatchOutcome[]> {
     if (batch.length === 0) return [];
     await this.ready;
     if (this.failure) throw this.failure;
-    // Unlinked canonical events go as objects (the worker links and serialises them), the rest as text.
-    const items: WireItem[] = batch.map((item) =>
-      item.linkFrom === undefined ? serialiseItem(item) : unlinkedWireItem(item, item.linkFrom),
-    );
+    const items = serialiseBatch(batch);
     const id = this.nextId++;
     const wire = await new Promise<WireOutcome[]>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, items });
     });
-    // The items as the log now holds them, for `onCommitted` (linked items as the worker wrote them).
-    const logged = items.map((item) => ("linkFrom" in item ? undefined : item));
     let last = 0;
     const outcomes = wire.map((o, i): AppendBatchOutcome => {
       if (o.ok) {
-        const item = batch[i];
-        if ((item?.events.length ?? 0) > 0 && o.lastGlobalPosition > last) last = o.lastGlobalPosition;
-        if (item?.linkFrom === undefined) return o;
-        logged[i] = linkCommitted(item, o);
-        return {
-          ok: true,
-          nextExpectedRevision: o.nextExpectedRevision,
-          lastGlobalPosition: o.lastGlobalPosition,
-        };
+        if ((batch[i]?.events.length ?? 0) > 0 && o.lastGlobalPosition > last) last = o.lastGlobalPosition;
+        return o;
       }
       return {
         ok: false,
@@ -192,7 +138,7 @@ export class WorkerAppendStore implements EventStore {
     if (last > 0) {
       // Replies come in commit order, and so do these calls: listeners see the log in order.
       if (this.committedListeners.size > 0) {
-        const events = committedEvents(logged, outcomes);
+        const events = committedEvents(items, outcomes);
         for (const l of this.committedListeners) l(events);
       }
       for (const l of this.listeners) queueMicrotask(() => l(last));
