@@ -12,9 +12,17 @@ const existing = <T>(name: string): T | undefined => metricsRegistry.getSingleMe
 /** Increments of `countingChild`ren not yet folded into their counter, by counter. */
 const unfolded = new Map<Counter<string>, CountingChild[]>();
 
+/** A counter whose reset (its own, the registry's) also drops its children's increments not yet folded. */
+class FoldingCounter extends Counter<string> {
+  override reset(): void {
+    for (const child of unfolded.get(this) ?? []) child.discard();
+    super.reset();
+  }
+}
+
 export const counter = (name: string, help: string, labelNames: string[] = []): Counter<string> =>
   existing<Counter<string>>(name) ??
-  new Counter({
+  new FoldingCounter({
     name,
     help,
     labelNames,
@@ -43,6 +51,11 @@ export class CountingChild {
 
   inc(): void {
     this.pending++;
+  }
+
+  /** Drops the increments not yet folded (the counter is being reset). */
+  discard(): void {
+    this.pending = 0;
   }
 
   fold(): void {

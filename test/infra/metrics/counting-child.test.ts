@@ -54,3 +54,21 @@ describe("CountingChild", () => {
     );
   });
 });
+
+describe("CountingChild and a reset", () => {
+  it("increments made before a counter's or the registry's reset are not counted after it", async () => {
+    const name = `stockline_test_counting_child_reset_${metricNo++}_total`;
+    const c = counter(name, "test", ["outcome"]);
+    const child = new CountingChild(c, { outcome: "a" });
+    child.inc();
+    child.inc();
+    c.reset();
+    child.inc();
+    expect((await c.get()).values.find((v) => v.labels.outcome === "a")?.value).toBe(1);
+    child.inc();
+    metricsRegistry.resetMetrics();
+    child.inc();
+    expect((await c.get()).values.find((v) => v.labels.outcome === "a")?.value).toBe(1);
+    metricsRegistry.removeSingleMetric(name);
+  });
+});
