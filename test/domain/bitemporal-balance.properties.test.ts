@@ -138,10 +138,15 @@ const sameAnswers = (b: BitemporalBalance, r: Reference, probes: readonly number
   }
 };
 
+// Without `size: "max"` fast-check makes arrays of at most 10 operations, which never fill a chunk
+// of 32, split one or compact across chunks.
+const opsArb = fc.array(op, { maxLength: 400, size: "max" });
+
 describe("chunked balance history", () => {
   it("answers like the plain sorted array under any moves, counts and limit", () => {
+    let multiChunk = 0;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 90 }), fc.array(op, { maxLength: 400 }), (limit, ops) => {
+      fc.property(fc.integer({ min: 0, max: 90 }), opsArb, (limit, ops) => {
         let b = emptyBalance();
         let r = refEmpty;
         let now = 0;
@@ -159,9 +164,12 @@ describe("chunked balance history", () => {
         }
         sameAnswers(b, r, [-1_000, now - 60, now - 30, now - 10, now - 3, now - 1, now, now + 1]);
         for (const x of r.entries) expect(balanceAsOf(b, x.t)).toBe(refAsOf(r, x.t));
+        if (b.chunks.length > 2 && b.base.t !== null) multiChunk++;
       }),
       { numRuns: 300 },
     );
+    // The runs did reach several chunks and a compacted base.
+    expect(multiChunk).toBeGreaterThan(30);
   });
 
   it("an in-order move copies one chunk and shares the others", () => {
