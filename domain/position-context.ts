@@ -60,8 +60,9 @@ export interface IdempotencyGeneration {
  * dropped whole. So the window is not exact: between limit − 15 and limit of the most recent keys
  * are remembered (for a limit of 1024: at least 1009). Remembering copies at most 16 keys and the
  * list of generations: copying a generation of 64 on every event cost more than scanning more of
- * them once per command. Snapshots made with generations of 64 still load: theirs drop whole too
- * (remembering at least limit − 63 until they have aged out).
+ * them once per command. Generations of 64 (made before) still work: they drop whole too
+ * (remembering at least limit − 63 until they have aged out); snapshots that held them (machine
+ * version 5 and older) are ignored anyway since version 6, and positions reload from their streams.
  */
 export interface IdempotencyWindow {
   readonly generations: readonly IdempotencyGeneration[];
