@@ -1,8 +1,9 @@
 /**
  * The idempotency window (position-context.ts): whatever the limit and the keys, the position
  * remembers a suffix of the keys in the order they entered it, at least limit − (generation − 1)
- * and at most limit of them, and the revisions of each. Snapshots whose generations hold 64 keys
- * (before generations of 16) keep working and keep the bound of their own generation size.
+ * and at most limit of them, and the revisions of each. A context whose generations hold 64 keys
+ * (before generations of 16) keeps working and keeps the bound of its own generation size (stored
+ * snapshots of that time are ignored since POSITION_MACHINE_VERSION 6; contexts in memory are not).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

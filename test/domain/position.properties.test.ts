@@ -172,6 +172,21 @@ describe("position properties", () => {
     );
   });
 
+  it("long streams (several history chunks and idempotency generations) replay to the live state", () => {
+    // fast-check keeps arrays short unless told otherwise: `size: "max"` reaches past one chunk of 32
+    // history entries and one generation of 16 keys, with a history limit that compacts as well.
+    const limits: PositionLimits = { historyEntries: 48, idempotencyKeys: 40 };
+    const longCommands = fc.array(commandArb, { minLength: 60, maxLength: 150, size: "max" });
+    fc.assert(
+      fc.property(longCommands, (commands) => {
+        const live = run(commands, ENV, initialPositionState(POS, limits));
+        expect(rehydrate(POS, live.events, limits)).toEqual(live.state);
+        expect(verifyChain(live.events)).toMatchObject({ ok: true });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
   it("on hand equals the applied deltas (counts as anchors), with a small bounded history", () => {
     const limits: PositionLimits = { historyEntries: 3, idempotencyKeys: 1024 };
     fc.assert(
