@@ -18,7 +18,8 @@ export interface BenchCommand {
   readonly kind: Command["kind"];
 }
 
-const LOCATIONS = ["DC-NORTH", "DC-SOUTH", "STORE-0042"];
+// Four, so that the two-node phase (6b: a partition is a location) splits them evenly.
+const LOCATIONS = ["DC-NORTH", "DC-SOUTH", "STORE-0042", "STORE-0107"];
 const te = new TextEncoder();
 
 export class Workload {
