@@ -274,41 +274,32 @@ export const computeEventHash = (event: UnhashedEvent | CanonicalEvent): string 
 export const unlinkedEvent = (event: Omit<CanonicalEvent, "hash" | "prevHash">): CanonicalEvent =>
   ({ ...stampEventVersion(event), prevHash: "", hash: "" }) as CanonicalEvent;
 
-/** Links one event to its predecessor: sets `prevHash` and computes `hash`. */
-export const hashEvent = (
-  prevHash: string,
-  event: Omit<CanonicalEvent, "hash" | "prevHash">,
-): CanonicalEvent => {
-  const hashed = unlinkedEvent(event);
-  hashed.prevHash = prevHash;
-  // `hash` is left out of its own hash, so it is filled in place.
-  hashed.hash = computeEventHash(hashed);
-  return hashed;
-};
-
-/** Links unlinked events (`unlinkedEvent`) in place after `prevHash`, as `chainEvents` would; returns the last hash. */
-export const linkEvents = (prevHash: string, events: readonly CanonicalEvent[]): string => {
+/**
+ * Links unlinked events (`unlinkedEvent`) in place after `prevHash`: each gets its predecessor's hash
+ * and its own (`hash` is left out of its own hash, so it is filled in place).
+ */
+export const linkEvents = (prevHash: string, events: readonly CanonicalEvent[]): void => {
   let prev = prevHash;
   for (const e of events) {
     e.prevHash = prev;
     e.hash = computeEventHash(e);
     prev = e.hash;
   }
-  return prev;
 };
+
+/** Links one event to its predecessor: sets `prevHash` and computes `hash`. */
+export const hashEvent = (
+  prevHash: string,
+  event: Omit<CanonicalEvent, "hash" | "prevHash">,
+): CanonicalEvent => chainEvents(prevHash, [event])[0] as CanonicalEvent;
 
 /** Chains consecutive events after `prevHash`. */
 export const chainEvents = (
   prevHash: string,
   events: readonly Omit<CanonicalEvent, "hash" | "prevHash">[],
 ): CanonicalEvent[] => {
-  const out: CanonicalEvent[] = [];
-  let prev = prevHash;
-  for (const e of events) {
-    const h = hashEvent(prev, e);
-    out.push(h);
-    prev = h.hash;
-  }
+  const out = events.map((e) => unlinkedEvent(e));
+  linkEvents(prevHash, out);
   return out;
 };
 

@@ -125,9 +125,19 @@ const macOf = (key: AnchorKey, body: string): string =>
 export const digest16 = (text: string): string => sha256Hex(text).slice(0, 16);
 /** `t` of a head: the `recorded_time` column of the rows a line covers, in revision order. */
 export const recordedTimesDigest = (times: readonly string[]): string => digest16(times.join("\n"));
+/**
+ * One row's part of `columnsDigest`: the canonical JSON of its [global position, metadata] pair. A
+ * row without metadata (most) needs no canonical form of its own.
+ */
+export const columnsPair = (position: number, metadata: unknown): string =>
+  metadata === null && Number.isSafeInteger(position)
+    ? `[${position},null]`
+    : canonicalJson([position, metadata]);
+/** `columnsDigest` of rows given as their `columnsPair`s (the anchorer writes them as it reads rows). */
+export const columnsDigestOfPairs = (pairs: readonly string[]): string => digest16(`[${pairs.join(",")}]`);
 /** `c` of a head: global position and metadata (null when none) of the rows a line covers. */
 export const columnsDigest = (rows: readonly (readonly [number, unknown])[]): string =>
-  digest16(canonicalJson(rows));
+  columnsDigestOfPairs(rows.map(([position, metadata]) => columnsPair(position, metadata)));
 
 /** The text of a line (canonical JSON, no newline), keyed when a key is given. */
 export const sealLine = (line: UnsealedLine, key: AnchorKey | undefined): string => {

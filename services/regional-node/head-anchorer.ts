@@ -20,14 +20,14 @@ import { createInterface } from "node:readline";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import Database from "better-sqlite3";
 import type { Logger } from "pino";
-import { canonicalJson } from "../../domain/canonical-json.ts";
 import {
   ANCHOR_FORMAT,
   ANCHOR_GENESIS,
   type AnchoredHeadEntry,
   type AnchorKey,
   anchorFileName,
-  digest16,
+  columnsDigestOfPairs,
+  columnsPair,
   lineHash,
   recordedTimesDigest,
   sealLine,
@@ -258,21 +258,19 @@ export class HeadAnchorer {
   }
 
   private lineOf(rows: readonly Row[]) {
-    const byStream = new Map<string, { r: number; g: number; times: string[]; cols: string }>();
+    const byStream = new Map<string, { r: number; g: number; times: string[]; cols: string[] }>();
     for (const [g, s, r, metadata, recorded] of rows) {
-      // `columnsDigest`'s canonical JSON of the rows' [position, metadata] pairs, written pair by pair
-      // (an integer and null need no canonical form of their own: most rows have no metadata).
-      const col = metadata === null ? `[${g},null]` : canonicalJson([g, parseOrText(metadata)]);
+      // Each row's part of `columnsDigest` as it is read: no pairs kept to be serialised again.
+      const col = columnsPair(g, metadata === null ? null : parseOrText(metadata));
       let acc = byStream.get(s);
       if (!acc) {
-        acc = { r, g, times: [recorded], cols: `[${col}` };
+        acc = { r, g, times: [], cols: [] };
         byStream.set(s, acc);
-        continue;
       }
       acc.r = r;
       acc.g = g;
       acc.times.push(recorded);
-      acc.cols += `,${col}`;
+      acc.cols.push(col);
     }
     const heads: AnchoredHeadEntry[] = [...byStream].map(([s, a]) => ({
       s,
@@ -280,7 +278,7 @@ export class HeadAnchorer {
       h: hashText(this.hashAt.get(a.g)),
       g: a.g,
       t: recordedTimesDigest(a.times),
-      c: digest16(`${a.cols}]`),
+      c: columnsDigestOfPairs(a.cols),
     }));
     const last = rows[rows.length - 1]!;
     return {
