@@ -18,6 +18,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import type { Command } from "../../domain/commands.ts";
+import { BoundedMemo } from "../../infra/bounded-memo.ts";
 import { LogLimiter } from "../../infra/logging.ts";
 import { CountingChild, counter } from "../../infra/metrics.ts";
 import { parseCmdSubject, parseReqSubjectSystem, sourceCmdSubject } from "../../infra/nats/subjects.ts";
@@ -45,34 +46,23 @@ export interface MessageMeta {
   readonly sender?: { readonly name: string; readonly systems: readonly string[] };
 }
 
-/** Bounded caches of what a subject proves and expects (cleared when full): a few per position. */
-const SUBJECT_CACHE_MAX = 100_000;
-const provenBySubject = new Map<string, string | null>();
-const expectedSubjects = new Map<string, string>();
-
-const remembered = <V>(cache: Map<string, V>, key: string, make: () => V): V => {
-  let value = cache.get(key);
-  if (value === undefined) {
-    value = make();
-    if (cache.size >= SUBJECT_CACHE_MAX) cache.clear();
-    cache.set(key, value);
-  }
-  return value;
-};
+/** What a subject proves and expects (bounded: a few per position). */
+const provenBySubject = new BoundedMemo<string | null>(100_000);
+const expectedSubjects = new BoundedMemo<string>(100_000);
 
 /** The source system a per-source NATS subject proves (`inv.cmd.<r>.<system>...`, `inv.req.<r>.<system>`). */
 const provenSystem = (meta: MessageMeta): string | undefined => {
   const subject = meta.subject;
   if (subject === undefined) return undefined;
   if (meta.via === "jetstream")
-    return remembered(provenBySubject, subject, () => parseCmdSubject(subject)?.system ?? null) ?? undefined;
+    return provenBySubject.get(subject, () => parseCmdSubject(subject)?.system ?? null) ?? undefined;
   if (meta.via === "request") return parseReqSubjectSystem(subject);
   return undefined;
 };
 
 /** `sourceCmdSubject` of a command's position (`positionSubject`, its `cmdSubject`) for `system`. */
 const expectedSourceSubject = (command: Command, system: string, positionSubject: string): string =>
-  remembered(expectedSubjects, `${system}\u0000${positionSubject}`, () =>
+  expectedSubjects.get(`${system}\u0000${positionSubject}`, () =>
     sourceCmdSubject(command.position.region, system, command.position.location, command.position.sku),
   );
 

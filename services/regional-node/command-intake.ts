@@ -10,6 +10,7 @@ import type { DecodeError } from "../../domain/decode-errors.ts";
 import { positionStreamId } from "../../domain/ids.ts";
 import type { MasterData } from "../../domain/master-data.ts";
 import { upcastCommand } from "../../domain/upcasters.ts";
+import { BoundedMemo } from "../../infra/bounded-memo.ts";
 import { cmdSubject, evtSubject } from "../../infra/nats/subjects.ts";
 import type { DeadLetterReason } from "./dead-letters.ts";
 import { checkMasterData, completeFromMasterData } from "./master-data-intake.ts";
@@ -104,8 +105,7 @@ const describeProblem = (value: unknown, maxDepth: number): { code: string; mess
  * by region, location and SKU: a position's commands skip the six URI encodings after its first
  * (bounded: cleared when full).
  */
-const encodedPositions = new Map<string, string>();
-const ENCODED_POSITIONS_MAX = 100_000;
+const encodedPositions = new BoundedMemo<string>(100_000);
 
 /** Occurrences of `c` in `text`. */
 const occurrences = (text: string, c: string): number => {
@@ -197,23 +197,22 @@ const parseGuarded = (input: unknown, limits: IntakeLimits, passed: boolean): Pa
   // dead letter, never an exception out of the intake (which would nak it for ever).
   const { region, location, sku } = command.position;
   const positionKey = `${region}\u0000${location}\u0000${sku}`;
-  let subject = encodedPositions.get(positionKey);
-  if (subject === undefined) {
-    try {
-      subject = cmdSubject(region, location, sku);
+  let subject: string;
+  try {
+    subject = encodedPositions.get(positionKey, () => {
+      const encoded = cmdSubject(region, location, sku);
       evtSubject(region, location, sku);
       positionStreamId(command.position);
-    } catch (err) {
-      return {
-        ok: false,
-        reason: "invalidCommand",
-        code: "unencodableId",
-        message: `the command's position cannot be encoded as a subject or stream id: ${(err as Error).message}`,
-        raw,
-      };
-    }
-    if (encodedPositions.size >= ENCODED_POSITIONS_MAX) encodedPositions.clear();
-    encodedPositions.set(positionKey, subject);
+      return encoded;
+    });
+  } catch (err) {
+    return {
+      ok: false,
+      reason: "invalidCommand",
+      code: "unencodableId",
+      message: `the command's position cannot be encoded as a subject or stream id: ${(err as Error).message}`,
+      raw,
+    };
   }
   return { ok: true, command, raw, subject };
 };

@@ -6,6 +6,7 @@
  */
 import type { CanonicalEvent } from "../../domain/canonical-event.ts";
 import { parsePositionStreamId } from "../../domain/ids.ts";
+import { BoundedMemo } from "../../infra/bounded-memo.ts";
 import type { EventStore, ReadAllOptions } from "../../infra/event-store/event-store.ts";
 import type { RawLogEvent } from "../../infra/event-store/sqlite-event-store.ts";
 import { evtSubject } from "../../infra/nats/subjects.ts";
@@ -39,7 +40,7 @@ const SUBJECT_CACHE_MAX = 100_000;
 const TAIL_MAX = 50_000;
 
 export class RelayLogReader {
-  private readonly subjects = new Map<string, string>();
+  private readonly subjects = new BoundedMemo<string>(SUBJECT_CACHE_MAX);
   /** Events of our own recent commits not yet read, in log order (`tailHead` is the first unread). */
   private tail: RawLogEvent[] = [];
   private tailHead = 0;
@@ -145,18 +146,16 @@ export class RelayLogReader {
     streamId: string,
     event: () => CanonicalEvent,
   ): { subject: string | undefined; problem?: string } {
-    let subject = this.subjects.get(streamId);
-    if (subject === undefined) {
-      try {
-        const position = parsePositionStreamId(streamId) ?? event().position;
-        subject = evtSubject(this.region, position.location, position.sku);
-      } catch (err) {
-        return { subject: undefined, problem: `no event subject for it: ${(err as Error).message}` };
-      }
-      if (this.subjects.size >= SUBJECT_CACHE_MAX) this.subjects.clear();
-      this.subjects.set(streamId, subject);
+    try {
+      return {
+        subject: this.subjects.get(streamId, () => {
+          const position = parsePositionStreamId(streamId) ?? event().position;
+          return evtSubject(this.region, position.location, position.sku);
+        }),
+      };
+    } catch (err) {
+      return { subject: undefined, problem: `no event subject for it: ${(err as Error).message}` };
     }
-    return { subject };
   }
 
   private dropTail(): void {
